@@ -1,0 +1,33 @@
+# Quick start:  make demo   (install, build, run the demo on SQLite)
+#               make test   (install, build, run every test)
+BUILD ?= build
+BUILD_TYPE ?= RelWithDebInfo
+JOBS ?= 2
+DEMO_DIR ?= $(BUILD)/demo-data
+
+.PHONY: all deps deps-build configure build demo test clean
+
+all: build
+
+deps:
+	bash scripts/install-deps
+
+deps-build:
+	bash scripts/install-deps --build
+
+configure:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
+
+build: configure
+	cmake --build $(BUILD) -j$(JOBS)
+
+demo: deps-build
+	$(MAKE) build
+	bash scripts/demo $(BUILD) $(DEMO_DIR)
+
+test: deps
+	$(MAKE) build
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,91 @@
+#pragma once
+
+#include "aether/persistence/snapshot_store.hpp"
+#include "aether/persistence/validation.hpp"
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+namespace aether {
+
+namespace detail {
+class sqlite_connection;
+} // namespace detail
+
+/// The embedded default store: events and snapshots in one SQLite database
+/// file in WAL mode.
+///
+/// - Events are keyed by (actor_id, version); a batch is one transaction.
+/// - Appends take SQLite's write lock first (`BEGIN IMMEDIATE`) and check the
+///   actor's latest version inside the transaction, so two stores on the same
+///   file, in one process or in two, never fork an actor's history: the loser
+///   gets `version_conflict`.
+/// - A success is reported after COMMIT; with the default `synchronous=FULL`
+///   the batch survives a crash of the process and of the machine.
+/// - The schema is versioned (`PRAGMA user_version`); a newer schema than this
+///   build knows is refused with `store_failure`.
+class sqlite_store : public event_store_with_snapshots {
+public:
+  struct options {
+    /// Path of the database file (created if missing; its folder must exist).
+    std::string path;
+    /// Size limits applied before anything is stored.
+    store_limits limits;
+    /// How long a call waits for another connection's write lock before it
+    /// fails with `unavailable`.
+    std::chrono::milliseconds busy_timeout = std::chrono::seconds{5};
+    /// `synchronous=FULL` (true) survives power loss; false uses NORMAL,
+    /// which survives a crash of the process only.
+    bool full_sync = true;
+  };
+
+  /// Opens (or creates) the store. Fails with `store_failure` (the
+  /// description says why: missing folder, read-only file, newer schema) or
+  /// `unavailable` (locked past the busy timeout).
+  static caf::expected<std::unique_ptr<sqlite_store>> open(options opts);
+
+  /// Convenience overload with default options.
+  static caf::expected<std::unique_ptr<sqlite_store>> open(std::string path);
+
+  ~sqlite_store() override;
+
+  /// The schema version this build writes.
+  static constexpr int schema_version = 1;
+
+  // -- event_store ------------------------------------------------------------
+
+  caf::expected<append_result> save_events(std::vector<event> batch) override;
+  using event_store::get_events;
+  caf::expected<replay_result>
+  get_events_with_errors(const std::string& actor_id,
+                         event_range range) override;
+  caf::expected<int64_t>
+  get_latest_version(const std::string& actor_id) override;
+  caf::error delete_events_to(const std::string& actor_id,
+                              int64_t version) override;
+
+  // -- snapshot_store ---------------------------------------------------------
+
+  caf::error save_snapshot(actor_snapshot s) override;
+  caf::expected<std::optional<actor_snapshot>>
+  get_latest_snapshot(const std::string& actor_id,
+                      snapshot_criteria criteria
+                      = snapshot_criteria::latest()) override;
+  caf::expected<size_t> delete_snapshots(const std::string& actor_id,
+                                         snapshot_criteria criteria) override;
+
+  const options& config() const {
+    return opts_;
+  }
+
+private:
+  sqlite_store(options opts, std::unique_ptr<detail::sqlite_connection> writer,
+               std::unique_ptr<detail::sqlite_connection> reader);
+
+  options opts_;
+  std::unique_ptr<detail::sqlite_connection> writer_;
+  std::unique_ptr<detail::sqlite_connection> reader_;
+};
+
+} // namespace aether

@@ -1,0 +1,90 @@
+#include "sqlite_connection.hpp"
+
+#include "aether/persistence/error.hpp"
+
+namespace aether::detail {
+
+sqlite_connection::sqlite_connection(sqlite3* db, std::string path)
+  : db_(db), path_(std::move(path)) {
+  // nop
+}
+
+sqlite_connection::~sqlite_connection() {
+  for (auto& kv : statements_)
+    sqlite3_finalize(kv.second);
+  sqlite3_close_v2(db_);
+}
+
+caf::expected<std::unique_ptr<sqlite_connection>>
+sqlite_connection::open(const std::string& path,
+                        std::chrono::milliseconds busy_timeout,
+                        bool full_sync) {
+  sqlite3* db = nullptr;
+  auto flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+               | SQLITE_OPEN_URI;
+  auto rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    sqlite3_close_v2(db);
+    return make_persistence_error(persistence_error::store_failure,
+                                  "cannot open SQLite database \"" + path
+                                    + "\": " + msg
+                                    + " (does its folder exist?)");
+  }
+  std::unique_ptr<sqlite_connection> conn{new sqlite_connection(db, path)};
+  if (sqlite3_db_readonly(db, "main") == 1)
+    return make_persistence_error(persistence_error::store_failure,
+                                  "SQLite database \"" + path
+                                    + "\" is read-only");
+  sqlite3_busy_timeout(db, static_cast<int>(busy_timeout.count()));
+  sqlite3_extended_result_codes(db, 1);
+  if (auto err = conn->exec("PRAGMA journal_mode=WAL"))
+    return err;
+  if (auto err = conn->exec(full_sync ? "PRAGMA synchronous=FULL"
+                                      : "PRAGMA synchronous=NORMAL"))
+    return err;
+  return conn;
+}
+
+caf::error sqlite_connection::exec(const char* sql) {
+  char* errmsg = nullptr;
+  auto rc = sqlite3_exec(db_, sql, nullptr, nullptr, &errmsg);
+  if (rc == SQLITE_OK)
+    return caf::none;
+  std::string what = std::string{"SQLite statement \""} + sql + "\" failed";
+  sqlite3_free(errmsg);
+  return make_error(rc, what);
+}
+
+caf::expected<sqlite3_stmt*> sqlite_connection::prepare(const char* sql) {
+  auto i = statements_.find(sql);
+  if (i != statements_.end())
+    return i->second;
+  sqlite3_stmt* stmt = nullptr;
+  auto rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt,
+                               nullptr);
+  if (rc != SQLITE_OK)
+    return make_error(rc, std::string{"cannot prepare \""} + sql + "\"");
+  statements_.emplace(sql, stmt);
+  return stmt;
+}
+
+caf::error sqlite_connection::make_error(int rc,
+                                         const std::string& what) const {
+  std::string text = what + " on \"" + path_ + "\": " + sqlite3_errmsg(db_);
+  switch (rc & 0xFF) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return make_persistence_error(persistence_error::unavailable,
+                                    text
+                                      + " (the database is locked by "
+                                        "another connection)");
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return make_persistence_error(persistence_error::corrupt_data, text);
+    default:
+      return make_persistence_error(persistence_error::store_failure, text);
+  }
+}
+
+} // namespace aether::detail

@@ -1,0 +1,348 @@
+#include "aether/sqlite/sqlite_store.hpp"
+
+#include "aether/persistence/error.hpp"
+#include "aether/persistence/json_codec.hpp"
+#include "sqlite_connection.hpp"
+
+namespace aether {
+
+using detail::sqlite_connection;
+using detail::sqlite_statement;
+
+namespace {
+
+constexpr const char* create_schema_sql = R"sql(
+CREATE TABLE IF NOT EXISTS events (
+  actor_id TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  body BLOB NOT NULL,
+  PRIMARY KEY (actor_id, version)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS actors (
+  actor_id TEXT PRIMARY KEY,
+  latest INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS snapshots (
+  actor_id TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  time_ns INTEGER NOT NULL,
+  body BLOB NOT NULL,
+  PRIMARY KEY (actor_id, version)
+) WITHOUT ROWID;
+PRAGMA user_version = 1;
+)sql";
+
+constexpr const char* latest_sql
+  = "SELECT latest FROM actors WHERE actor_id = ?1";
+constexpr const char* insert_event_sql
+  = "INSERT INTO events (actor_id, version, body) VALUES (?1, ?2, ?3)";
+constexpr const char* upsert_latest_sql
+  = "INSERT INTO actors (actor_id, latest) VALUES (?1, ?2) "
+    "ON CONFLICT (actor_id) DO UPDATE SET latest = excluded.latest";
+constexpr const char* read_events_sql
+  = "SELECT version, body FROM events WHERE actor_id = ?1 AND version >= ?2 "
+    "AND version <= ?3 ORDER BY version LIMIT ?4";
+constexpr const char* delete_events_sql
+  = "DELETE FROM events WHERE actor_id = ?1 AND version <= ?2";
+constexpr const char* upsert_snapshot_sql
+  = "INSERT INTO snapshots (actor_id, version, time_ns, body) "
+    "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (actor_id, version) DO UPDATE SET "
+    "time_ns = excluded.time_ns, body = excluded.body";
+constexpr const char* latest_snapshot_sql
+  = "SELECT version, body FROM snapshots WHERE actor_id = ?1 "
+    "AND version >= ?2 AND version <= ?3 AND time_ns >= ?4 AND time_ns <= ?5 "
+    "ORDER BY version DESC LIMIT 1";
+constexpr const char* delete_snapshots_sql
+  = "DELETE FROM snapshots WHERE actor_id = ?1 AND version >= ?2 "
+    "AND version <= ?3 AND time_ns >= ?4 AND time_ns <= ?5";
+
+int64_t ns(timestamp t) {
+  return t.time_since_epoch().count();
+}
+
+/// Rolls back unless committed.
+class transaction {
+public:
+  explicit transaction(sqlite_connection& c) : conn_(c) {}
+  ~transaction() {
+    if (open_)
+      conn_.exec("ROLLBACK");
+  }
+  caf::error begin() {
+    if (auto err = conn_.exec("BEGIN IMMEDIATE"))
+      return err;
+    open_ = true;
+    return caf::none;
+  }
+  caf::error commit() {
+    auto err = conn_.exec("COMMIT");
+    if (!err)
+      open_ = false;
+    return err;
+  }
+
+private:
+  sqlite_connection& conn_;
+  bool open_ = false;
+};
+
+caf::expected<int64_t> read_latest(sqlite_connection& conn,
+                                   const std::string& actor_id) {
+  auto stmt = conn.prepare(latest_sql);
+  if (!stmt)
+    return stmt.error();
+  sqlite_statement q{*stmt};
+  q.bind_text(1, actor_id);
+  auto rc = q.step();
+  if (rc == SQLITE_ROW)
+    return q.column_int64(0);
+  if (rc == SQLITE_DONE)
+    return int64_t{0};
+  return conn.make_error(rc, "cannot read the latest version");
+}
+
+} // namespace
+
+sqlite_store::sqlite_store(options opts,
+                           std::unique_ptr<sqlite_connection> writer,
+                           std::unique_ptr<sqlite_connection> reader)
+  : opts_(std::move(opts)), writer_(std::move(writer)),
+    reader_(std::move(reader)) {
+  // nop
+}
+
+sqlite_store::~sqlite_store() = default;
+
+caf::expected<std::unique_ptr<sqlite_store>>
+sqlite_store::open(std::string path) {
+  options opts;
+  opts.path = std::move(path);
+  return open(std::move(opts));
+}
+
+caf::expected<std::unique_ptr<sqlite_store>> sqlite_store::open(options opts) {
+  auto writer = sqlite_connection::open(opts.path, opts.busy_timeout,
+                                        opts.full_sync);
+  if (!writer)
+    return writer.error();
+  auto& w = **writer;
+  // Check and create the schema under the write lock.
+  {
+    transaction tx{w};
+    if (auto err = tx.begin())
+      return err;
+    auto stmt = w.prepare("PRAGMA user_version");
+    if (!stmt)
+      return stmt.error();
+    int64_t version = 0;
+    {
+      sqlite_statement q{*stmt};
+      if (q.step() == SQLITE_ROW)
+        version = q.column_int64(0);
+    }
+    if (version > schema_version)
+      return make_persistence_error(
+        persistence_error::store_failure,
+        "SQLite database \"" + opts.path + "\" has schema version "
+          + std::to_string(version) + ", newer than the supported version "
+          + std::to_string(schema_version));
+    if (version < schema_version) {
+      if (auto err = w.exec(create_schema_sql))
+        return err;
+    }
+    if (auto err = tx.commit())
+      return err;
+  }
+  auto reader = sqlite_connection::open(opts.path, opts.busy_timeout,
+                                        opts.full_sync);
+  if (!reader)
+    return reader.error();
+  return std::unique_ptr<sqlite_store>{
+    new sqlite_store(std::move(opts), std::move(*writer), std::move(*reader))};
+}
+
+caf::expected<append_result>
+sqlite_store::save_events(std::vector<event> batch) {
+  auto encoded = prepare_events(batch, opts_.limits);
+  if (!encoded)
+    return encoded.error();
+  auto& actor_id = batch.front().actor_id;
+  std::lock_guard<std::mutex> guard{writer_->mtx};
+  auto& w = *writer_;
+  transaction tx{w};
+  if (auto err = tx.begin())
+    return err;
+  auto latest = read_latest(w, actor_id);
+  if (!latest)
+    return latest.error();
+  if (batch.front().version != *latest + 1)
+    return make_version_conflict(actor_id, batch.front().version, *latest);
+  auto ins = w.prepare(insert_event_sql);
+  if (!ins)
+    return ins.error();
+  for (size_t i = 0; i < batch.size(); ++i) {
+    sqlite_statement q{*ins};
+    q.bind_text(1, actor_id);
+    q.bind(2, batch[i].version);
+    q.bind(3, std::string_view{(*encoded)[i]});
+    auto rc = q.step();
+    if (rc != SQLITE_DONE)
+      return w.make_error(rc, "cannot insert event");
+  }
+  auto up = w.prepare(upsert_latest_sql);
+  if (!up)
+    return up.error();
+  {
+    sqlite_statement q{*up};
+    q.bind_text(1, actor_id);
+    q.bind(2, batch.back().version);
+    auto rc = q.step();
+    if (rc != SQLITE_DONE)
+      return w.make_error(rc, "cannot record the latest version");
+  }
+  if (auto err = tx.commit())
+    return err;
+  return append_result{batch.back().version, 0};
+}
+
+caf::expected<replay_result>
+sqlite_store::get_events_with_errors(const std::string& actor_id,
+                                     event_range range) {
+  if (auto err = validate_actor_id(actor_id))
+    return err;
+  replay_result result;
+  if (range.max_count == 0 || range.from_version > range.to_version)
+    return result;
+  std::lock_guard<std::mutex> guard{reader_->mtx};
+  auto& r = *reader_;
+  auto stmt = r.prepare(read_events_sql);
+  if (!stmt)
+    return stmt.error();
+  sqlite_statement q{*stmt};
+  q.bind_text(1, actor_id);
+  q.bind(2, range.from_version);
+  q.bind(3, range.to_version);
+  q.bind(4, range.max_count > static_cast<size_t>(INT64_MAX)
+              ? int64_t{-1}
+              : static_cast<int64_t>(range.max_count));
+  int rc;
+  while ((rc = q.step()) == SQLITE_ROW) {
+    auto version = q.column_int64(0);
+    auto body = q.column_blob(1);
+    auto ev = json_codec::decode_event(body);
+    if (!ev) {
+      result.errors.push_back(replay_error{static_cast<uint64_t>(version),
+                                           std::string{body},
+                                           describe(ev.error())});
+    } else if (ev->version != version || ev->actor_id != actor_id) {
+      result.errors.push_back(replay_error{
+        static_cast<uint64_t>(version), std::string{body},
+        "record names actor \"" + ev->actor_id + "\" version "
+          + std::to_string(ev->version) + " but is stored under version "
+          + std::to_string(version)});
+    } else {
+      result.events.push_back(std::move(*ev));
+    }
+  }
+  if (rc != SQLITE_DONE)
+    return r.make_error(rc, "cannot read events");
+  return result;
+}
+
+caf::expected<int64_t>
+sqlite_store::get_latest_version(const std::string& actor_id) {
+  if (auto err = validate_actor_id(actor_id))
+    return err;
+  std::lock_guard<std::mutex> guard{reader_->mtx};
+  return read_latest(*reader_, actor_id);
+}
+
+caf::error sqlite_store::delete_events_to(const std::string& actor_id,
+                                          int64_t version) {
+  if (auto err = validate_actor_id(actor_id))
+    return err;
+  std::lock_guard<std::mutex> guard{writer_->mtx};
+  auto stmt = writer_->prepare(delete_events_sql);
+  if (!stmt)
+    return stmt.error();
+  sqlite_statement q{*stmt};
+  q.bind_text(1, actor_id);
+  q.bind(2, version);
+  auto rc = q.step();
+  if (rc != SQLITE_DONE)
+    return writer_->make_error(rc, "cannot delete events");
+  return caf::none;
+}
+
+caf::error sqlite_store::save_snapshot(actor_snapshot s) {
+  auto encoded = prepare_snapshot(s, opts_.limits);
+  if (!encoded)
+    return encoded.error();
+  std::lock_guard<std::mutex> guard{writer_->mtx};
+  auto stmt = writer_->prepare(upsert_snapshot_sql);
+  if (!stmt)
+    return stmt.error();
+  sqlite_statement q{*stmt};
+  q.bind_text(1, s.actor_id);
+  q.bind(2, s.version);
+  q.bind(3, ns(s.time));
+  q.bind(4, std::string_view{*encoded});
+  auto rc = q.step();
+  if (rc != SQLITE_DONE)
+    return writer_->make_error(rc, "cannot save snapshot");
+  return caf::none;
+}
+
+caf::expected<std::optional<actor_snapshot>>
+sqlite_store::get_latest_snapshot(const std::string& actor_id,
+                                  snapshot_criteria c) {
+  if (auto err = validate_actor_id(actor_id))
+    return err;
+  std::lock_guard<std::mutex> guard{reader_->mtx};
+  auto& r = *reader_;
+  auto stmt = r.prepare(latest_snapshot_sql);
+  if (!stmt)
+    return stmt.error();
+  sqlite_statement q{*stmt};
+  q.bind_text(1, actor_id);
+  q.bind(2, c.min_version);
+  q.bind(3, c.max_version);
+  q.bind(4, ns(c.min_time));
+  q.bind(5, ns(c.max_time));
+  auto rc = q.step();
+  if (rc == SQLITE_DONE)
+    return std::optional<actor_snapshot>{};
+  if (rc != SQLITE_ROW)
+    return r.make_error(rc, "cannot read snapshot");
+  auto version = q.column_int64(0);
+  auto s = json_codec::decode_snapshot(q.column_blob(1));
+  if (!s)
+    return make_corrupt_snapshot(actor_id, version, describe(s.error()));
+  if (s->actor_id != actor_id || s->version != version)
+    return make_corrupt_snapshot(actor_id, version,
+                                 "record names another actor or version");
+  return std::optional<actor_snapshot>{std::move(*s)};
+}
+
+caf::expected<size_t>
+sqlite_store::delete_snapshots(const std::string& actor_id,
+                               snapshot_criteria c) {
+  if (auto err = validate_actor_id(actor_id))
+    return err;
+  std::lock_guard<std::mutex> guard{writer_->mtx};
+  auto stmt = writer_->prepare(delete_snapshots_sql);
+  if (!stmt)
+    return stmt.error();
+  sqlite_statement q{*stmt};
+  q.bind_text(1, actor_id);
+  q.bind(2, c.min_version);
+  q.bind(3, c.max_version);
+  q.bind(4, ns(c.min_time));
+  q.bind(5, ns(c.max_time));
+  auto rc = q.step();
+  if (rc != SQLITE_DONE)
+    return writer_->make_error(rc, "cannot delete snapshots");
+  return static_cast<size_t>(sqlite3_changes(writer_->handle()));
+}
+
+} // namespace aether

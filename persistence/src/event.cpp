@@ -1,0 +1,71 @@
+#include "aether/persistence/event.hpp"
+
+#include "aether/persistence/uuid.hpp"
+
+namespace aether {
+
+namespace {
+
+const std::string empty_string;
+
+} // namespace
+
+const std::string& event::get_metadata(const std::string& key) const {
+  auto i = metadata.find(key);
+  return i == metadata.end() ? empty_string : i->second;
+}
+
+void event::set_metadata(const std::string& key, std::string value) {
+  if (value.empty())
+    metadata.erase(key);
+  else
+    metadata[key] = std::move(value);
+}
+
+#define AETHER_METADATA_ACCESSORS(name)                                        \
+  const std::string& event::name() const {                                     \
+    return get_metadata(metadata_keys::name);                                  \
+  }                                                                            \
+  void event::set_##name(std::string value) {                                  \
+    set_metadata(metadata_keys::name, std::move(value));                       \
+  }
+
+AETHER_METADATA_ACCESSORS(correlation_id)
+AETHER_METADATA_ACCESSORS(causation_id)
+AETHER_METADATA_ACCESSORS(user_id)
+AETHER_METADATA_ACCESSORS(trace_id)
+AETHER_METADATA_ACCESSORS(span_id)
+
+#undef AETHER_METADATA_ACCESSORS
+
+void event::copy_metadata_from(const event& cause) {
+  for (auto& [k, v] : cause.metadata)
+    metadata[k] = v;
+  if (correlation_id().empty())
+    set_correlation_id(cause.id);
+  set_causation_id(cause.id);
+}
+
+bool operator==(const event& x, const event& y) {
+  return x.id == y.id && x.type == y.type && x.actor_id == y.actor_id
+         && x.command_id == y.command_id && x.version == y.version
+         && x.data == y.data && x.metadata == y.metadata && x.time == y.time;
+}
+
+bool operator!=(const event& x, const event& y) {
+  return !(x == y);
+}
+
+event make_event(std::string type, std::string actor_id, int64_t version,
+                 boost::json::value data) {
+  event ev;
+  ev.id = make_uuid();
+  ev.type = std::move(type);
+  ev.actor_id = std::move(actor_id);
+  ev.version = version;
+  ev.data = std::move(data);
+  ev.time = now();
+  return ev;
+}
+
+} // namespace aether

@@ -1,0 +1,49 @@
+#include "aether/persistence/event_store.hpp"
+
+#include "aether/persistence/error.hpp"
+
+namespace aether {
+
+event_store::~event_store() = default;
+
+caf::expected<append_result> event_store::save_event(event ev) {
+  std::vector<event> batch;
+  batch.push_back(std::move(ev));
+  return save_events(std::move(batch));
+}
+
+void event_store::save_events_async(std::vector<event> batch,
+                                    append_callback done) {
+  done(save_events(std::move(batch)));
+}
+
+caf::expected<std::vector<event>>
+event_store::get_events(const std::string& actor_id, event_range range) {
+  auto res = get_events_with_errors(actor_id, range);
+  if (!res)
+    return res.error();
+  if (!res->errors.empty()) {
+    auto& e = res->errors.front();
+    return make_persistence_error(
+      persistence_error::corrupt_data,
+      "event of actor \"" + actor_id + "\" at position "
+        + std::to_string(e.position) + " does not decode: " + e.reason);
+  }
+  return std::move(res->events);
+}
+
+caf::expected<std::vector<event>>
+event_store::get_events(const std::string& actor_id, int64_t from_version,
+                        int64_t to_version, size_t max_count) {
+  event_range range;
+  range.from_version = from_version;
+  range.to_version = to_version;
+  range.max_count = max_count;
+  return get_events(actor_id, range);
+}
+
+void event_store::update_version_cache(const std::string&, int64_t) {
+  // nop: stores without a version cache read the latest version on append
+}
+
+} // namespace aether

@@ -1,0 +1,206 @@
+#include "aether/persistence/memory_store.hpp"
+
+#include "aether/persistence/error.hpp"
+
+#include <algorithm>
+#include <mutex>
+
+namespace aether {
+
+memory_store::memory_store(store_limits limits) : limits_(limits) {
+  // nop
+}
+
+memory_store::~memory_store() = default;
+
+caf::expected<append_result>
+memory_store::save_events(std::vector<event> batch) {
+  auto encoded = prepare_events(batch, limits_);
+  if (!encoded)
+    return encoded.error();
+  std::unique_lock<std::shared_mutex> guard{mtx_};
+  auto& s = streams_[batch.front().actor_id];
+  if (batch.front().version != s.latest + 1)
+    return make_version_conflict(batch.front().actor_id, batch.front().version,
+                                 s.latest);
+  if (s.slots.empty())
+    s.first_version = batch.front().version;
+  s.slots.reserve(s.slots.size() + batch.size());
+  for (auto& ev : batch)
+    s.slots.push_back(slot{std::move(ev), {}});
+  s.latest = s.first_version + static_cast<int64_t>(s.slots.size()) - 1;
+  return append_result{s.latest, 0};
+}
+
+template <class F>
+void memory_store::read_range(const stream& s, const event_range& range,
+                              F f) const {
+  if (range.max_count == 0 || range.from_version > range.to_version
+      || s.slots.empty())
+    return;
+  auto last = s.first_version + static_cast<int64_t>(s.slots.size()) - 1;
+  auto from = std::max(range.from_version, s.first_version);
+  auto to = std::min(range.to_version, last);
+  size_t n = 0;
+  for (auto v = from; v <= to && n < range.max_count; ++v, ++n)
+    f(s.slots[static_cast<size_t>(v - s.first_version)]);
+  events_read_ += n;
+}
+
+caf::expected<std::vector<event>>
+memory_store::get_events(const std::string& actor_id, event_range range) {
+  if (auto err = validate_actor_id(actor_id))
+    return err;
+  std::vector<event> result;
+  std::shared_lock<std::shared_mutex> guard{mtx_};
+  auto i = streams_.find(actor_id);
+  if (i == streams_.end())
+    return result;
+  caf::error err;
+  read_range(i->second, range, [&](const slot& x) {
+    if (err)
+      return;
+    if (!x.corrupt_raw.empty())
+      err = make_persistence_error(
+        persistence_error::corrupt_data,
+        "event of actor \"" + actor_id + "\" at position "
+          + std::to_string(x.ev.version) + " does not decode");
+    else
+      result.push_back(x.ev);
+  });
+  if (err)
+    return err;
+  return result;
+}
+
+caf::expected<replay_result>
+memory_store::get_events_with_errors(const std::string& actor_id,
+                                     event_range range) {
+  if (auto err = validate_actor_id(actor_id))
+    return err;
+  replay_result result;
+  std::shared_lock<std::shared_mutex> guard{mtx_};
+  auto i = streams_.find(actor_id);
+  if (i == streams_.end())
+    return result;
+  read_range(i->second, range, [&](const slot& x) {
+    if (x.corrupt_raw.empty())
+      result.events.push_back(x.ev);
+    else
+      result.errors.push_back(
+        replay_error{static_cast<uint64_t>(x.ev.version), x.corrupt_raw,
+                     "record does not decode as an event"});
+  });
+  return result;
+}
+
+caf::expected<int64_t>
+memory_store::get_latest_version(const std::string& actor_id) {
+  if (auto err = validate_actor_id(actor_id))
+    return err;
+  std::shared_lock<std::shared_mutex> guard{mtx_};
+  auto i = streams_.find(actor_id);
+  return i == streams_.end() ? 0 : i->second.latest;
+}
+
+caf::error memory_store::delete_events_to(const std::string& actor_id,
+                                          int64_t version) {
+  if (auto err = validate_actor_id(actor_id))
+    return err;
+  std::unique_lock<std::shared_mutex> guard{mtx_};
+  auto i = streams_.find(actor_id);
+  if (i == streams_.end() || version < i->second.first_version)
+    return caf::none;
+  auto& s = i->second;
+  auto n = std::min(static_cast<size_t>(version - s.first_version + 1),
+                    s.slots.size());
+  s.slots.erase(s.slots.begin(), s.slots.begin() + static_cast<long>(n));
+  s.first_version += static_cast<int64_t>(n);
+  return caf::none;
+}
+
+caf::error memory_store::save_snapshot(actor_snapshot snap) {
+  auto encoded = prepare_snapshot(snap, limits_);
+  if (!encoded)
+    return encoded.error();
+  std::unique_lock<std::shared_mutex> guard{mtx_};
+  auto& slot = streams_[snap.actor_id].snapshots[snap.version];
+  slot = snapshot_slot{std::move(snap), {}};
+  return caf::none;
+}
+
+caf::expected<std::optional<actor_snapshot>>
+memory_store::get_latest_snapshot(const std::string& actor_id,
+                                  snapshot_criteria criteria) {
+  if (auto err = validate_actor_id(actor_id))
+    return err;
+  std::shared_lock<std::shared_mutex> guard{mtx_};
+  auto i = streams_.find(actor_id);
+  if (i == streams_.end())
+    return std::optional<actor_snapshot>{};
+  auto& snaps = i->second.snapshots;
+  for (auto j = snaps.rbegin(); j != snaps.rend(); ++j) {
+    if (!criteria.matches(j->second.snapshot))
+      continue;
+    if (!j->second.corrupt_raw.empty())
+      return make_corrupt_snapshot(actor_id, j->first,
+                                   "record does not decode as a snapshot");
+    return std::optional<actor_snapshot>{j->second.snapshot};
+  }
+  return std::optional<actor_snapshot>{};
+}
+
+caf::expected<size_t>
+memory_store::delete_snapshots(const std::string& actor_id,
+                               snapshot_criteria criteria) {
+  if (auto err = validate_actor_id(actor_id))
+    return err;
+  std::unique_lock<std::shared_mutex> guard{mtx_};
+  auto i = streams_.find(actor_id);
+  if (i == streams_.end())
+    return size_t{0};
+  size_t n = 0;
+  auto& snaps = i->second.snapshots;
+  for (auto j = snaps.begin(); j != snaps.end();) {
+    if (criteria.matches(j->second.snapshot)) {
+      j = snaps.erase(j);
+      ++n;
+    } else {
+      ++j;
+    }
+  }
+  return n;
+}
+
+bool memory_store::corrupt_event_for_testing(const std::string& actor_id,
+                                             int64_t version, std::string raw) {
+  std::unique_lock<std::shared_mutex> guard{mtx_};
+  auto i = streams_.find(actor_id);
+  if (i == streams_.end())
+    return false;
+  auto& s = i->second;
+  if (version < s.first_version
+      || version >= s.first_version + static_cast<int64_t>(s.slots.size()))
+    return false;
+  s.slots[static_cast<size_t>(version - s.first_version)].corrupt_raw
+    = raw.empty() ? std::string{"\x01"} : std::move(raw);
+  return true;
+}
+
+void memory_store::corrupt_snapshot_for_testing(const std::string& actor_id,
+                                                int64_t version,
+                                                std::string raw) {
+  std::unique_lock<std::shared_mutex> guard{mtx_};
+  snapshot_slot x;
+  x.snapshot.actor_id = actor_id;
+  x.snapshot.version = version;
+  x.snapshot.time = now();
+  x.corrupt_raw = raw.empty() ? std::string{"\x01"} : std::move(raw);
+  streams_[actor_id].snapshots[version] = std::move(x);
+}
+
+size_t memory_store::events_read() const {
+  return events_read_.load();
+}
+
+} // namespace aether

@@ -1,0 +1,147 @@
+#include "aether/persistence/validation.hpp"
+
+#include "aether/persistence/error.hpp"
+#include "aether/persistence/json_codec.hpp"
+#include "aether/persistence/uuid.hpp"
+
+#include <boost/json/value.hpp>
+#include <cmath>
+
+namespace aether {
+
+namespace {
+
+caf::error invalid(std::string text) {
+  return make_persistence_error(persistence_error::invalid_argument,
+                                std::move(text));
+}
+
+/// Walks a JSON value without recursion (hostile inputs nest deeply).
+caf::error check_json(const boost::json::value& root, const char* field) {
+  struct frame {
+    const boost::json::value* v;
+    size_t depth;
+  };
+  std::vector<frame> stack{{&root, 1}};
+  while (!stack.empty()) {
+    auto [v, depth] = stack.back();
+    stack.pop_back();
+    if (depth > max_data_depth)
+      return invalid(std::string{field} + ": nesting deeper than "
+                     + std::to_string(max_data_depth) + " levels");
+    switch (v->kind()) {
+      case boost::json::kind::double_:
+        if (!std::isfinite(v->get_double()))
+          return invalid(std::string{field}
+                         + ": numbers must be finite (no NaN or infinity)");
+        break;
+      case boost::json::kind::object:
+        for (auto& kv : v->get_object())
+          stack.push_back({&kv.value(), depth + 1});
+        break;
+      case boost::json::kind::array:
+        for (auto& x : v->get_array())
+          stack.push_back({&x, depth + 1});
+        break;
+      default: break;
+    }
+  }
+  return caf::none;
+}
+
+} // namespace
+
+caf::error validate_actor_id(std::string_view id) {
+  if (id.empty())
+    return invalid("actor_id: must not be empty");
+  if (id.size() > max_actor_id_bytes)
+    return invalid("actor_id: must be at most "
+                   + std::to_string(max_actor_id_bytes) + " bytes (has "
+                   + std::to_string(id.size()) + ")");
+  for (size_t i = 0; i < id.size(); ++i) {
+    auto c = static_cast<unsigned char>(id[i]);
+    if (c <= 0x20 || c >= 0x7F)
+      return invalid("actor_id: must be printable ASCII without whitespace "
+                     "(byte "
+                     + std::to_string(c) + " at offset " + std::to_string(i)
+                     + ")");
+    if (c == '*' || c == '>')
+      return invalid("actor_id: must not contain '*' or '>' (offset "
+                     + std::to_string(i) + ")");
+  }
+  return caf::none;
+}
+
+caf::error validate_event(const event& ev) {
+  if (auto err = validate_actor_id(ev.actor_id))
+    return err;
+  if (ev.type.empty())
+    return invalid("type: must not be empty");
+  if (ev.type.size() > max_event_type_bytes)
+    return invalid("type: must be at most "
+                   + std::to_string(max_event_type_bytes) + " bytes");
+  if (ev.version <= 0)
+    return invalid("version: must be positive (is " + std::to_string(ev.version)
+                   + ")");
+  if (!ev.data.is_object())
+    return invalid("data: must be a JSON object");
+  return check_json(ev.data, "data");
+}
+
+caf::error validate_snapshot(const actor_snapshot& s) {
+  if (auto err = validate_actor_id(s.actor_id))
+    return err;
+  if (s.version <= 0)
+    return invalid("version: must be positive (is " + std::to_string(s.version)
+                   + ")");
+  return check_json(s.state, "state");
+}
+
+caf::expected<std::vector<std::string>>
+prepare_events(std::vector<event>& batch, const store_limits& limits) {
+  if (batch.empty())
+    return invalid("events: batch must not be empty");
+  std::vector<std::string> encoded;
+  encoded.reserve(batch.size());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    auto& ev = batch[i];
+    if (ev.id.empty())
+      ev.id = make_uuid();
+    if (ev.time.time_since_epoch().count() == 0)
+      ev.time = now();
+    if (auto err = validate_event(ev))
+      return err;
+    if (i > 0) {
+      if (ev.actor_id != batch[0].actor_id)
+        return invalid("actor_id: all events of a batch must belong to one "
+                       "actor");
+      if (ev.version != batch[i - 1].version + 1)
+        return invalid("version: versions of a batch must be contiguous ("
+                       + std::to_string(batch[i - 1].version) + " then "
+                       + std::to_string(ev.version) + ")");
+    }
+    auto text = json_codec::encode(ev);
+    if (text.size() > limits.max_event_bytes)
+      return invalid("event: encoded size " + std::to_string(text.size())
+                     + " bytes exceeds the limit of "
+                     + std::to_string(limits.max_event_bytes) + " bytes");
+    encoded.push_back(std::move(text));
+  }
+  return encoded;
+}
+
+caf::expected<std::string> prepare_snapshot(actor_snapshot& s,
+                                            const store_limits& limits) {
+  if (s.time.time_since_epoch().count() == 0)
+    s.time = now();
+  if (auto err = validate_snapshot(s))
+    return err;
+  auto text = json_codec::encode(s);
+  if (text.size() > limits.max_snapshot_bytes)
+    return invalid("snapshot: encoded size " + std::to_string(text.size())
+                   + " bytes exceeds the limit of "
+                   + std::to_string(limits.max_snapshot_bytes) + " bytes");
+  return text;
+}
+
+} // namespace aether

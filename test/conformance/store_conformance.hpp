@@ -1,0 +1,459 @@
+#pragma once
+
+// The one conformance suite every event and snapshot store passes.
+//
+// A test file defines its backends and then includes this header:
+//
+//   struct my_backend {
+//     static constexpr const char* name = "...";
+//     aether::event_store_with_snapshots& store();
+//     // An independent instance on the same data (own connection), or the
+//     // same instance where the backend has no such thing.
+//     aether::event_store_with_snapshots& other_store();
+//     // Overwrites the stored record of (actor, version) with `raw`.
+//     void corrupt_event(const std::string& actor, int64_t version,
+//                        const std::string& raw);
+//   };
+//   using conformance_backends = std::tuple<my_backend>;
+//   #include "store_conformance.hpp"
+//
+// The cases follow Akka Persistence's plugin TCK: the fixture writes events
+// 1..5 of one actor as the batches [1], [2], [3], [4,5].
+
+#include "aether/persistence/error.hpp"
+#include "aether/persistence/event.hpp"
+#include "aether/persistence/snapshot_store.hpp"
+#include "catch.hpp"
+
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace aether::conformance {
+
+inline const std::string actor = "account-1";
+
+inline event ev(const std::string& actor_id, int64_t version,
+                const std::string& type = "deposited") {
+  return make_event(
+    type, actor_id, version,
+    boost::json::object{{"amount", version * 10},
+                        {"note", "v" + std::to_string(version)}});
+}
+
+inline std::vector<int64_t> versions(const std::vector<event>& xs) {
+  std::vector<int64_t> result;
+  for (auto& x : xs)
+    result.push_back(x.version);
+  return result;
+}
+
+using vs = std::vector<int64_t>;
+
+/// Writes events 1..5 of `actor` as the batches [1], [2], [3], [4,5].
+template <class Backend>
+struct events_fixture : Backend {
+  events_fixture() {
+    auto& s = this->store();
+    for (int64_t v = 1; v <= 3; ++v)
+      REQUIRE(s.save_event(ev(actor, v)));
+    REQUIRE(s.save_events({ev(actor, 4), ev(actor, 5)}));
+  }
+
+  std::vector<int64_t> read(int64_t from, int64_t to = INT64_MAX,
+                            size_t max = SIZE_MAX) {
+    auto res = this->store().get_events(actor, from, to, max);
+    REQUIRE(res);
+    return versions(*res);
+  }
+};
+
+inline timestamp snap_time(int64_t version) {
+  return timestamp{std::chrono::seconds{1700000000 + version}};
+}
+
+inline actor_snapshot snap(const std::string& actor_id, int64_t version) {
+  actor_snapshot s;
+  s.actor_id = actor_id;
+  s.version = version;
+  s.state = boost::json::object{{"balance", version * 100}};
+  s.time = snap_time(version);
+  return s;
+}
+
+/// Saves snapshots at versions 11..15 of `actor`.
+template <class Backend>
+struct snapshots_fixture : Backend {
+  snapshots_fixture() {
+    for (int64_t v = 11; v <= 15; ++v)
+      REQUIRE_FALSE(this->store().save_snapshot(snap(actor, v)));
+  }
+
+  int64_t latest(snapshot_criteria c = snapshot_criteria::latest()) {
+    auto res = this->store().get_latest_snapshot(actor, c);
+    REQUIRE(res);
+    return *res ? (*res)->version : 0;
+  }
+};
+
+} // namespace aether::conformance
+
+#define AETHER_CONFORMANCE_CASE(title)                                         \
+  TEMPLATE_LIST_TEST_CASE(title, "[conformance]", conformance_backends)
+
+using namespace aether;
+using namespace aether::conformance;
+
+// -- events -------------------------------------------------------------------
+
+AETHER_CONFORMANCE_CASE("replay: every range the TCK names") {
+  events_fixture<TestType> f;
+  SECTION("all events") {
+    CHECK(f.read(1) == vs{1, 2, 3, 4, 5});
+    CHECK(f.read(0) == vs{1, 2, 3, 4, 5});
+  }
+  SECTION("from a lower bound") {
+    CHECK(f.read(3) == vs{3, 4, 5});
+  }
+  SECTION("to an upper bound; latest version still 5") {
+    CHECK(f.read(1, 3) == vs{1, 2, 3});
+    CHECK(f.store().get_latest_version(actor) == int64_t{5});
+  }
+  SECTION("with a count limit") {
+    CHECK(f.read(1, INT64_MAX, 3) == vs{1, 2, 3});
+  }
+  SECTION("with both bounds") {
+    CHECK(f.read(2, 4) == vs{2, 3, 4});
+  }
+  SECTION("with bounds and a limit") {
+    CHECK(f.read(2, 5, 2) == vs{2, 3});
+  }
+  SECTION("lower == upper") {
+    CHECK(f.read(3, 3) == vs{3});
+  }
+  SECTION("limit 1") {
+    CHECK(f.read(1, INT64_MAX, 1) == vs{1});
+  }
+  SECTION("limit 0 gives no events") {
+    CHECK(f.read(1, INT64_MAX, 0).empty());
+  }
+  SECTION("lower > upper gives no events") {
+    CHECK(f.read(4, 3).empty());
+  }
+  SECTION("an unknown actor has no events and version 0") {
+    auto res = f.store().get_events("nobody", 1);
+    REQUIRE(res);
+    CHECK(res->empty());
+    CHECK(f.store().get_latest_version("nobody") == int64_t{0});
+  }
+  SECTION("latest version") {
+    CHECK(f.store().get_latest_version(actor) == int64_t{5});
+  }
+}
+
+AETHER_CONFORMANCE_CASE("replay returns what was stored") {
+  TestType f;
+  auto e = ev(actor, 1);
+  e.command_id = "cmd-7";
+  e.set_correlation_id("corr-1");
+  e.set_user_id("user-9");
+  REQUIRE(f.store().save_event(e));
+  auto res = f.store().get_events(actor, 1);
+  REQUIRE(res);
+  REQUIRE(res->size() == 1);
+  CHECK(res->front() == e);
+  CHECK(res->front().data.at("amount").is_int64());
+}
+
+AETHER_CONFORMANCE_CASE("save fills in a missing id and timestamp") {
+  TestType f;
+  event e;
+  e.type = "opened";
+  e.actor_id = actor;
+  e.version = 1;
+  REQUIRE(f.store().save_event(e));
+  auto res = f.store().get_events(actor, 1);
+  REQUIRE(res);
+  REQUIRE(res->size() == 1);
+  CHECK(res->front().id.size() == 36);
+  CHECK(res->front().time.time_since_epoch().count() > 0);
+}
+
+AETHER_CONFORMANCE_CASE("deleting events keeps the latest version") {
+  events_fixture<TestType> f;
+  SECTION("delete up to 3") {
+    REQUIRE_FALSE(f.store().delete_events_to(actor, 3));
+    CHECK(f.read(1) == vs{4, 5});
+    CHECK(f.store().get_latest_version(actor) == int64_t{5});
+  }
+  SECTION("delete everything") {
+    REQUIRE_FALSE(f.store().delete_events_to(actor, 5));
+    CHECK(f.read(1).empty());
+    CHECK(f.store().get_latest_version(actor) == int64_t{5});
+    SECTION("the next append still continues at 6") {
+      CHECK(is(f.store().save_event(ev(actor, 1)).error(),
+               persistence_error::version_conflict));
+      CHECK(f.store().save_event(ev(actor, 6)));
+      CHECK(f.read(1) == vs{6});
+    }
+  }
+}
+
+// -- snapshots ----------------------------------------------------------------
+
+AETHER_CONFORMANCE_CASE("snapshots: selection and deletion") {
+  snapshots_fixture<TestType> f;
+  auto& s = f.store();
+  SECTION("none for an unknown actor") {
+    auto res = s.get_latest_snapshot("nobody");
+    REQUIRE(res);
+    CHECK_FALSE(*res);
+  }
+  SECTION("none when the criteria exclude all") {
+    snapshot_criteria c;
+    c.max_version = 10;
+    CHECK(f.latest(c) == 0);
+    CHECK(f.latest(snapshot_criteria::none()) == 0);
+  }
+  SECTION("latest") {
+    auto res = s.get_latest_snapshot(actor);
+    REQUIRE(res);
+    REQUIRE(*res);
+    CHECK(**res == snap(actor, 15));
+  }
+  SECTION("latest under a version bound") {
+    snapshot_criteria c;
+    c.max_version = 13;
+    CHECK(f.latest(c) == 13);
+  }
+  SECTION("latest under version and timestamp bounds") {
+    snapshot_criteria c;
+    c.max_version = 14;
+    c.max_time = snap_time(12);
+    CHECK(f.latest(c) == 12);
+  }
+  SECTION("delete one") {
+    auto n = s.delete_snapshot(actor, 15);
+    REQUIRE(n);
+    CHECK(*n == 1);
+    CHECK(f.latest() == 14);
+  }
+  SECTION("delete by criteria") {
+    snapshot_criteria c;
+    c.max_version = 13;
+    auto n = s.delete_snapshots(actor, c);
+    REQUIRE(n);
+    CHECK(*n == 3);
+    CHECK(f.latest(c) == 0);
+    CHECK(f.latest() == 15);
+  }
+  SECTION("criteria that match nothing delete nothing") {
+    snapshot_criteria c;
+    c.max_version = 10;
+    auto n = s.delete_snapshots(actor, c);
+    REQUIRE(n);
+    CHECK(*n == 0);
+    c = snapshot_criteria::latest();
+    c.max_time = snap_time(10);
+    n = s.delete_snapshots(actor, c);
+    REQUIRE(n);
+    CHECK(*n == 0);
+    CHECK(f.latest() == 15);
+  }
+  SECTION("re-saving the same version overwrites") {
+    auto x = snap(actor, 15);
+    x.state = boost::json::object{{"balance", -1}};
+    REQUIRE_FALSE(s.save_snapshot(x));
+    auto res = s.get_latest_snapshot(actor);
+    REQUIRE(res);
+    REQUIRE(*res);
+    CHECK((*res)->state == x.state);
+    auto n = s.delete_snapshots(actor, snapshot_criteria::latest());
+    REQUIRE(n);
+    CHECK(*n == 5);
+  }
+}
+
+AETHER_CONFORMANCE_CASE("a 100 KiB snapshot round-trips") {
+  TestType f;
+  auto x = snap(actor, 1);
+  boost::json::array big;
+  for (int i = 0; i < 100 * 1024 / 16; ++i)
+    big.emplace_back("0123456789abcdef");
+  x.state = boost::json::object{{"blob", big}, {"n", 12345678901234}};
+  REQUIRE_FALSE(f.store().save_snapshot(x));
+  auto res = f.store().get_latest_snapshot(actor);
+  REQUIRE(res);
+  REQUIRE(*res);
+  CHECK(**res == x);
+}
+
+// -- concurrency
+// ----------------------------------------------------------------
+
+AETHER_CONFORMANCE_CASE("a stale writer gets version_conflict") {
+  events_fixture<TestType> f;
+  auto res = f.other_store().save_event(ev(actor, 3));
+  REQUIRE_FALSE(res);
+  auto info = get_version_conflict(res.error());
+  REQUIRE(info);
+  CHECK(info->actor_id == actor);
+  CHECK(info->attempted_version == 3);
+  CHECK(info->current_version == 5);
+  CHECK(describe(res.error())
+        == "version conflict: actor \"account-1\" has version 5, cannot save "
+           "version 3");
+}
+
+AETHER_CONFORMANCE_CASE("16 threads write the same next version") {
+  events_fixture<TestType> f;
+  std::atomic<int> ok{0};
+  std::atomic<int> conflicts{0};
+  std::atomic<int> other{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 16; ++i)
+    threads.emplace_back([&, i] {
+      auto& s = i % 2 == 0 ? f.store() : f.other_store();
+      auto res = s.save_event(ev(actor, 6));
+      if (res)
+        ++ok;
+      else if (is(res.error(), persistence_error::version_conflict))
+        ++conflicts;
+      else
+        ++other;
+    });
+  for (auto& t : threads)
+    t.join();
+  CHECK(ok == 1);
+  CHECK(conflicts == 15);
+  CHECK(other == 0);
+  CHECK(f.read(1) == vs{1, 2, 3, 4, 5, 6});
+}
+
+AETHER_CONFORMANCE_CASE("a batch that conflicts stores none of its events") {
+  events_fixture<TestType> f;
+  auto res = f.store().save_events({ev(actor, 5), ev(actor, 6), ev(actor, 7)});
+  REQUIRE_FALSE(res);
+  CHECK(is(res.error(), persistence_error::version_conflict));
+  CHECK(f.read(1) == vs{1, 2, 3, 4, 5});
+  CHECK(f.store().get_latest_version(actor) == int64_t{5});
+}
+
+AETHER_CONFORMANCE_CASE("an undecodable record is reported with its bytes") {
+  events_fixture<TestType> f;
+  f.corrupt_event(actor, 3, "{not json");
+  auto res = f.store().get_events_with_errors(actor, event_range{});
+  REQUIRE(res);
+  CHECK(versions(res->events) == vs{1, 2, 4, 5});
+  REQUIRE(res->errors.size() == 1);
+  CHECK(res->errors[0].raw == "{not json");
+  CHECK_FALSE(res->errors[0].reason.empty());
+  CHECK(res->errors[0].position > 0);
+  auto plain = f.store().get_events(actor, 1);
+  REQUIRE_FALSE(plain);
+  CHECK(is(plain.error(), persistence_error::corrupt_data));
+  // A read that does not touch the record still succeeds.
+  CHECK(f.read(4) == vs{4, 5});
+}
+
+AETHER_CONFORMANCE_CASE("events and snapshots of different actors never mix") {
+  TestType f;
+  auto& s = f.store();
+  for (int64_t v = 1; v <= 3; ++v) {
+    REQUIRE(s.save_event(ev("a", v)));
+    REQUIRE(s.save_event(ev("b", v)));
+    REQUIRE(s.save_event(ev("a.b", v)));
+  }
+  REQUIRE(s.save_event(ev("a", 4)));
+  REQUIRE_FALSE(s.save_snapshot(snap("a", 2)));
+  for (std::string id : {"a", "b", "a.b"}) {
+    auto res = s.get_events(id, 1);
+    REQUIRE(res);
+    for (auto& e : *res)
+      CHECK(e.actor_id == id);
+  }
+  CHECK(s.get_latest_version("a") == int64_t{4});
+  CHECK(s.get_latest_version("b") == int64_t{3});
+  CHECK(s.get_latest_version("a.b") == int64_t{3});
+  auto none = s.get_latest_snapshot("b");
+  REQUIRE(none);
+  CHECK_FALSE(*none);
+  REQUIRE_FALSE(s.delete_events_to("b", 3));
+  CHECK(versions(*s.get_events("a", 1)) == vs{1, 2, 3, 4});
+}
+
+// -- invalid input
+// -------------------------------------------------------------
+
+AETHER_CONFORMANCE_CASE("invalid input gets invalid_argument, stores nothing") {
+  TestType f;
+  auto& s = f.store();
+  auto rejected = [&](std::vector<event> batch) {
+    auto res = s.save_events(std::move(batch));
+    REQUIRE_FALSE(res);
+    CHECK(is(res.error(), persistence_error::invalid_argument));
+    CHECK_FALSE(describe(res.error()).empty());
+    return describe(res.error());
+  };
+  auto with_actor = [](std::string id) {
+    return ev(id, 1);
+  };
+  CHECK(rejected({with_actor("")}).find("actor_id") != std::string::npos);
+  CHECK(rejected({with_actor(std::string(256, 'x'))}).find("255")
+        != std::string::npos);
+  rejected({with_actor("has space")});
+  rejected({with_actor("tab\there")});
+  rejected({with_actor("ctl\x01")});
+  rejected({with_actor("star*")});
+  rejected({with_actor("gt>")});
+  rejected({with_actor("caf\xc3\xa9")});
+  auto e = ev(actor, 1);
+  e.type = "";
+  CHECK(rejected({e}).find("type") != std::string::npos);
+  e = ev(actor, 1);
+  e.data = boost::json::array{1, 2};
+  CHECK(rejected({e}).find("data") != std::string::npos);
+  e.data = 42;
+  rejected({e});
+  e = ev(actor, 1);
+  e.data = boost::json::object{{"x", std::nan("")}};
+  rejected({e});
+  e = ev(actor, 0);
+  CHECK(rejected({e}).find("version") != std::string::npos);
+  rejected({ev(actor, -3)});
+  rejected({ev(actor, 1), ev(actor, 3)});
+  rejected({ev(actor, 1), ev("other", 2)});
+  rejected({});
+  e = ev(actor, 1);
+  e.data = boost::json::object{{"blob", std::string(1024 * 1024 + 1, 'x')}};
+  CHECK(rejected({e}).find("limit") != std::string::npos);
+  e = ev(actor, 1);
+  boost::json::value* cur = &e.data;
+  for (int i = 0; i < 10000; ++i) {
+    cur = &cur->as_object()["d"];
+    *cur = boost::json::object{};
+  }
+  rejected({e});
+  CHECK(s.get_latest_version(actor) == int64_t{0});
+  CHECK(s.get_latest_version("other") == int64_t{0});
+  // Reads with an invalid actor id are refused too.
+  CHECK(
+    is(s.get_latest_version("").error(), persistence_error::invalid_argument));
+  CHECK(is(s.get_events("a*", 1).error(), persistence_error::invalid_argument));
+  // Snapshots.
+  auto bad_snap = [&](actor_snapshot x) {
+    auto err = s.save_snapshot(std::move(x));
+    CHECK(is(err, persistence_error::invalid_argument));
+  };
+  auto x = snap("", 1);
+  bad_snap(x);
+  x = snap(actor, 0);
+  bad_snap(x);
+  x = snap(actor, 1);
+  x.state = boost::json::object{{"blob", std::string(1024 * 1024, 'x')}};
+  bad_snap(x);
+  auto none = s.get_latest_snapshot(actor);
+  REQUIRE(none);
+  CHECK_FALSE(*none);
+}

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Usage: run.sh <aether build dir> <consumer project dir>
+set -euo pipefail
+build=$1
+project=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cmake --install "$build" --prefix "$work/prefix" >/dev/null
+cmake -S "$project" -B "$work/build" -DCMAKE_PREFIX_PATH="$work/prefix" \
+  -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$work/build" -j2 >/dev/null
+"$work/build/consumer" "$work/consumer.db"

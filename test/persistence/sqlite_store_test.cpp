@@ -1,0 +1,202 @@
+#include "aether/persistence/error.hpp"
+#include "aether/sqlite/sqlite_store.hpp"
+#include "catch.hpp"
+#include "temp_dir.hpp"
+
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace {
+
+std::unique_ptr<aether::sqlite_store> open_store(const std::string& path) {
+  auto s = aether::sqlite_store::open(path);
+  if (!s)
+    FAIL(aether::describe(s.error()));
+  return std::move(*s);
+}
+
+struct sqlite_backend {
+  static constexpr const char* name = "sqlite";
+  aether::test::temp_dir dir;
+  std::string path = dir.file("store.db");
+  std::unique_ptr<aether::sqlite_store> first = open_store(path);
+  std::unique_ptr<aether::sqlite_store> second = open_store(path);
+
+  aether::event_store_with_snapshots& store() {
+    return *first;
+  }
+  aether::event_store_with_snapshots& other_store() {
+    return *second;
+  }
+  void corrupt_event(const std::string& actor, int64_t version,
+                     const std::string& raw) {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+    sqlite3_stmt* stmt = nullptr;
+    REQUIRE(sqlite3_prepare_v2(db,
+                               "UPDATE events SET body = ?1 WHERE actor_id = "
+                               "?2 AND version = ?3",
+                               -1, &stmt, nullptr)
+            == SQLITE_OK);
+    sqlite3_bind_blob(stmt, 1, raw.data(), static_cast<int>(raw.size()),
+                      SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, actor.c_str(), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 3, version);
+    CHECK(sqlite3_step(stmt) == SQLITE_DONE);
+    CHECK(sqlite3_changes(db) == 1);
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+  }
+};
+
+using conformance_backends = std::tuple<sqlite_backend>;
+
+} // namespace
+
+#include "store_conformance.hpp"
+
+TEST_CASE("sqlite store: a reopened store sees everything acknowledged") {
+  aether::test::temp_dir dir;
+  auto path = dir.file("reopen.db");
+  {
+    auto s = open_store(path);
+    for (int64_t v = 1; v <= 10; ++v)
+      REQUIRE(s->save_event(ev("acc", v)));
+    REQUIRE_FALSE(s->save_snapshot(snap("acc", 8)));
+  }
+  auto s = open_store(path);
+  CHECK(s->get_latest_version("acc") == int64_t{10});
+  CHECK(versions(*s->get_events("acc", 1)).size() == 10);
+  auto snapshot = s->get_latest_snapshot("acc");
+  REQUIRE(snapshot);
+  REQUIRE(*snapshot);
+  CHECK((*snapshot)->version == 8);
+}
+
+TEST_CASE("sqlite store: two processes never fork an actor's history") {
+  aether::test::temp_dir dir;
+  auto path = dir.file("fork.db");
+  open_store(path); // create the schema
+  constexpr int per_writer = 100;
+  std::vector<pid_t> children;
+  for (int w = 0; w < 2; ++w) {
+    auto pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      // Child: append until it stored `per_writer` events, re-reading the
+      // latest version after every conflict. Exit code = failures.
+      auto s = aether::sqlite_store::open(path);
+      if (!s)
+        _exit(100);
+      int stored = 0;
+      int errors = 0;
+      while (stored < per_writer && errors < 1000) {
+        auto latest = (*s)->get_latest_version("shared");
+        if (!latest) {
+          ++errors;
+          continue;
+        }
+        auto e = ev("shared", *latest + 1, "by-" + std::to_string(w));
+        auto res = (*s)->save_event(e);
+        if (res)
+          ++stored;
+        else if (!aether::is(res.error(),
+                             aether::persistence_error::version_conflict))
+          ++errors;
+      }
+      _exit(stored == per_writer ? 0 : 1);
+    }
+    children.push_back(pid);
+  }
+  for (auto pid : children) {
+    int status = 0;
+    REQUIRE(waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+  }
+  auto s = open_store(path);
+  auto all = s->get_events("shared", 1);
+  REQUIRE(all);
+  REQUIRE(all->size() == 2 * per_writer);
+  int by0 = 0;
+  for (size_t i = 0; i < all->size(); ++i) {
+    CHECK((*all)[i].version == static_cast<int64_t>(i + 1));
+    by0 += (*all)[i].type == "by-0";
+  }
+  CHECK(by0 == per_writer);
+}
+
+TEST_CASE("sqlite store: clear errors for a bad file") {
+  aether::test::temp_dir dir;
+  SECTION("a missing folder") {
+    auto s = aether::sqlite_store::open(dir.file("no/such/dir/x.db"));
+    REQUIRE_FALSE(s);
+    CHECK(aether::is(s.error(), aether::persistence_error::store_failure));
+    CHECK(aether::describe(s.error()).find("folder") != std::string::npos);
+  }
+  SECTION("a read-only file") {
+    auto path = dir.file("ro.db");
+    open_store(path);
+    REQUIRE(chmod(path.c_str(), 0444) == 0);
+    if (geteuid() == 0) {
+      // root ignores file modes; use a read-only open through SQLite's URI
+      // instead to check the error path.
+      auto s = aether::sqlite_store::open("file:" + path + "?mode=ro");
+      REQUIRE_FALSE(s);
+      CHECK(aether::describe(s.error()).find("read-only") != std::string::npos);
+    } else {
+      auto s = aether::sqlite_store::open(path);
+      REQUIRE_FALSE(s);
+      CHECK(aether::describe(s.error()).find("read-only") != std::string::npos);
+    }
+  }
+  SECTION("a file that is not a database") {
+    auto path = dir.file("junk.db");
+    FILE* f = fopen(path.c_str(), "w");
+    REQUIRE(f);
+    fputs("this is not an SQLite database, just some text padding it out "
+          "to more than a header's length of bytes.............",
+          f);
+    fclose(f);
+    auto s = aether::sqlite_store::open(path);
+    REQUIRE_FALSE(s);
+    CHECK_FALSE(aether::describe(s.error()).empty());
+  }
+  SECTION("a newer schema is refused") {
+    auto path = dir.file("newer.db");
+    open_store(path);
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+    REQUIRE(
+      sqlite3_exec(db, "PRAGMA user_version = 99", nullptr, nullptr, nullptr)
+      == SQLITE_OK);
+    sqlite3_close(db);
+    auto s = aether::sqlite_store::open(path);
+    REQUIRE_FALSE(s);
+    CHECK(aether::describe(s.error()).find("schema version 99")
+          != std::string::npos);
+  }
+}
+
+TEST_CASE("sqlite store: a held write lock gives unavailable, not a hang") {
+  aether::test::temp_dir dir;
+  auto path = dir.file("busy.db");
+  aether::sqlite_store::options opts;
+  opts.path = path;
+  opts.busy_timeout = std::chrono::milliseconds{100};
+  auto s = aether::sqlite_store::open(opts);
+  REQUIRE(s);
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr)
+          == SQLITE_OK);
+  auto res = (*s)->save_event(ev("a", 1));
+  REQUIRE_FALSE(res);
+  CHECK(aether::is(res.error(), aether::persistence_error::unavailable));
+  sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(db);
+  CHECK((*s)->save_event(ev("a", 1)));
+  CHECK((*s)->get_latest_version("a") == int64_t{1});
+}
