@@ -3,7 +3,6 @@
 BUILD ?= build
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= 2
-DEMO_DIR ?= $(BUILD)/demo-data
 
 .PHONY: all deps deps-build configure build demo test clean
 
@@ -23,7 +22,7 @@ build: configure
 
 demo: deps-build
 	$(MAKE) build
-	bash scripts/demo $(BUILD) $(DEMO_DIR)
+	bash scripts/demo $(BUILD)
 
 test: deps
 	$(MAKE) build

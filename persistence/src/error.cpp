@@ -65,15 +65,18 @@ namespace {
 
 std::string render_persistence(uint8_t code, caf::atom_value,
                                const caf::message& ctx) {
-  std::string result = to_string(static_cast<persistence_error>(code));
-  if (ctx.size() > 0 && ctx.match_element<std::string>(0)) {
-    result += ": ";
-    result += ctx.get_as<std::string>(0);
-  }
-  return result;
+  return render_error(to_string(static_cast<persistence_error>(code)), ctx);
 }
 
 } // namespace
+
+std::string render_error(std::string code_name, const caf::message& ctx) {
+  if (ctx.size() > 0 && ctx.match_element<std::string>(0)) {
+    code_name += ": ";
+    code_name += ctx.get_as<std::string>(0);
+  }
+  return code_name;
+}
 
 void add_error_categories(caf::actor_system_config& cfg) {
   cfg.add_error_category(caf::atom("persist"), render_persistence);

@@ -25,7 +25,6 @@ memory_store::save_events(std::vector<event> batch) {
                                  s.latest);
   if (s.slots.empty())
     s.first_version = batch.front().version;
-  s.slots.reserve(s.slots.size() + batch.size());
   for (auto& ev : batch)
     s.slots.push_back(slot{std::move(ev), {}});
   s.latest = s.first_version + static_cast<int64_t>(s.slots.size()) - 1;

@@ -1,25 +1,64 @@
-// A separate project built against the installed aether package.
-#include <aether/persistence/error.hpp>
-#include <aether/persistence/event.hpp>
-#include <aether/sqlite/sqlite_store.hpp>
+// A separate project built against the installed aether package: a
+// persistent actor on the SQLite store.
 #include <cstdio>
+
+#include <aether/persistence/error.hpp>
+#include <aether/runtime/config.hpp>
+#include <aether/runtime/persistent_actor.hpp>
+#include <aether/sqlite/sqlite_store.hpp>
+#include <caf/all.hpp>
+
+using add_atom = caf::atom_constant<caf::atom("add")>;
+
+struct counter {
+  int64_t value = 0;
+  void apply(const aether::event& e) {
+    value += e.data.at("n").as_int64();
+  }
+  boost::json::value to_snapshot() const {
+    return boost::json::object{{"value", value}};
+  }
+  caf::error from_snapshot(const boost::json::value& v) {
+    value = v.at("value").as_int64();
+    return caf::none;
+  }
+};
+
+class counter_actor : public aether::persistent_actor<counter> {
+public:
+  using persistent_actor::persistent_actor;
+  caf::behavior make_commands() override {
+    return {[this](add_atom, int64_t n) -> caf::result<int64_t> {
+      return persist("added", {{"n", n}}, [this] { return state().value; });
+    }};
+  }
+};
 
 int main(int argc, char** argv) {
   if (argc != 2)
     return 2;
+  aether::config cfg;
+  caf::actor_system sys{cfg};
   auto store = aether::sqlite_store::open(argv[1]);
   if (!store) {
     std::fprintf(stderr, "%s\n", aether::describe(store.error()).c_str());
     return 1;
   }
-  auto res = (*store)->save_event(aether::make_event(
-    "created", "consumer-1", 1, boost::json::object{{"ok", true}}));
-  if (!res)
-    return 1;
-  auto events = (*store)->get_events("consumer-1", 1);
-  if (!events || events->size() != 1)
-    return 1;
-  std::printf("consumer: stored and read back version %lld\n",
-              static_cast<long long>(res->version));
-  return 0;
+  auto ctx = aether::store_context::make(sys, std::move(*store));
+  auto actor = sys.spawn<counter_actor>("consumer-1", ctx);
+  caf::scoped_actor self{sys};
+  int rc = 1;
+  self->request(actor, caf::infinite, add_atom::value, int64_t{42})
+    .receive(
+      [&](int64_t value) {
+        std::printf("consumer: persisted, value %lld\n",
+                    static_cast<long long>(value));
+        rc = value == 42 ? 0 : 1;
+      },
+      [&](caf::error& err) {
+        std::fprintf(stderr, "%s\n", sys.render(err).c_str());
+      });
+  self->send_exit(actor, caf::exit_reason::user_shutdown);
+  self->wait_for(actor);
+  return rc;
 }

@@ -3,6 +3,8 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
+#include <caf/make_message.hpp>
+#include <caf/message.hpp>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -66,6 +68,10 @@ bool is(const caf::error& err, persistence_error code);
 /// Returns the description of an aether error (the first string of its
 /// context), or CAF's rendering for any other error.
 std::string describe(const caf::error& err);
+
+/// Renders an aether error as `<code name>: <description>` (used by the
+/// renderers of every aether error category).
+std::string render_error(std::string code_name, const caf::message& context);
 
 /// Registers the renderers of all aether error categories so that
 /// `actor_system::render` prints their descriptions.

@@ -37,6 +37,9 @@ struct replay_error {
 struct replay_result {
   std::vector<event> events;
   std::vector<replay_error> errors;
+  /// Store-private position of the last event in `events` (0 if the store
+  /// has no positions).
+  uint64_t last_position = 0;
 };
 
 /// What a successful append reports.

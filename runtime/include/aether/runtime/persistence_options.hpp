@@ -1,0 +1,59 @@
+#pragma once
+
+#include "aether/snapshot/snapshot_policy.hpp"
+
+#include <caf/fwd.hpp>
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <string>
+
+namespace aether {
+
+/// What a persistent actor does when the outcome of a store write is unknown
+/// (the store said `unknown_outcome` or a failure, or did not answer in
+/// time).
+enum class failure_mode {
+  /// Stop the actor with the error (the default): never continue on a state
+  /// that may differ from the store.
+  stop,
+  /// Restart: wait (exponential backoff), re-recover from the store, go on.
+  restart,
+};
+
+/// Options of one persistent actor.
+struct persistence_options {
+  /// When to take snapshots and which to keep.
+  snapshot_policy snapshots;
+
+  /// Events read per store call during recovery.
+  size_t recovery_batch_size = 10000;
+  /// A recovery step (one store call) that takes longer fails the recovery
+  /// with `recovery_timeout`.
+  std::chrono::milliseconds recovery_timeout = std::chrono::seconds{30};
+  /// A persist whose store call takes longer fails with `persist_timeout`
+  /// and counts as an unknown outcome.
+  std::chrono::milliseconds persist_timeout = std::chrono::seconds{30};
+
+  failure_mode on_unknown_outcome = failure_mode::stop;
+  /// With `failure_mode::restart`: first delay, doubled per attempt up to
+  /// `restart_max_backoff`; after `max_restarts` attempts in a row the actor
+  /// stops.
+  std::chrono::milliseconds restart_backoff = std::chrono::milliseconds{100};
+  std::chrono::milliseconds restart_max_backoff = std::chrono::seconds{10};
+  size_t max_restarts = 10;
+
+  /// Receives warnings (snapshot fallbacks, failures). Default: stderr.
+  std::function<void(const std::string&)> log;
+
+  /// Reads the options from CAF's config: `aether.snapshot.*` (see
+  /// `snapshot_policy::from_config`) and `aether.recovery.batch-size`,
+  /// `aether.recovery.timeout`, `aether.persist.timeout`,
+  /// `aether.persist.on-unknown-outcome` ("stop" or "restart").
+  static persistence_options from_config(const caf::actor_system_config& cfg);
+};
+
+/// Declares every `aether.*` option in a CAF config option set.
+void add_persistence_options(caf::config_option_set& options);
+
+} // namespace aether

@@ -1,0 +1,192 @@
+#pragma once
+
+#include "aether/persistence/event.hpp"
+#include "aether/runtime/command_context.hpp"
+#include "aether/runtime/persistence_options.hpp"
+#include "aether/runtime/store_context.hpp"
+
+#include <boost/json/value.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/response_promise.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <typeindex>
+#include <vector>
+
+namespace aether {
+
+/// The state-independent core of `persistent_actor<State>`: recovery,
+/// persisting, snapshots and failure handling. Users derive from
+/// `persistent_actor<State>`, not from this class.
+///
+/// Lifecycle:
+/// 1. On spawn the actor recovers: it loads the newest snapshot that decodes
+///    (falling back to older ones, then to a full replay), replays the events
+///    after it in batches, and calls `recovery_completed(version)`. Commands
+///    that arrive meanwhile wait in the mailbox, in order.
+/// 2. Command handlers (from `make_commands`) call `persist` / `persist_all`.
+///    The events get the next versions, are stored as one atomic batch by an
+///    I/O worker, are applied to the state, and only then the reply goes out.
+///    Commands that arrive while a persist is in flight wait.
+/// 3. After each applied event the snapshot policy is checked; a snapshot
+///    captures the state at exactly that event's version and is saved without
+///    stopping command processing.
+class persistent_actor_base : public caf::event_based_actor {
+public:
+  using clock = std::chrono::steady_clock;
+
+  persistent_actor_base(caf::actor_config& cfg, std::string persistence_id,
+                        store_context ctx, persistence_options opts = {});
+
+  ~persistent_actor_base() override;
+
+  /// The actor id under which events are stored.
+  const std::string& persistence_id() const {
+    return persistence_id_;
+  }
+
+  /// The version of the last event applied to the state (0: none).
+  int64_t version() const {
+    return version_;
+  }
+
+  /// True until recovery completed.
+  bool recovering() const {
+    return recovering_;
+  }
+
+  /// The snapshot version the last recovery started from (0: none).
+  int64_t recovered_from_snapshot() const {
+    return recovered_snapshot_;
+  }
+
+  /// Events replayed by the last recovery.
+  int64_t events_replayed() const {
+    return last_replayed_;
+  }
+
+  const store_context& context() const {
+    return ctx_;
+  }
+
+  const persistence_options& options() const {
+    return opts_;
+  }
+
+  /// The command behavior. Its handlers see the recovered state.
+  virtual caf::behavior make_commands() = 0;
+
+  /// Runs after every successful recovery, with the recovered version.
+  virtual void recovery_completed(int64_t version);
+
+  caf::behavior make_behavior() final;
+
+  // -- persisting -------------------------------------------------------------
+
+  /// Stores one event (type + data), applies it, then replies with
+  /// `reply()` (a value, or nothing if `reply` returns void). Call it from a
+  /// command handler and return its result. On failure the command gets the
+  /// store's error.
+  template <class F>
+  caf::response_promise
+  persist(std::string type, boost::json::value data, F reply) {
+    return persist(command_context{}, std::move(type), std::move(data),
+                   std::move(reply));
+  }
+
+  /// Like `persist`, copying the command id and metadata of `cmd`.
+  template <class F>
+  caf::response_promise persist(const command_context& cmd, std::string type,
+                                boost::json::value data, F reply) {
+    std::vector<event_draft> drafts;
+    drafts.push_back(event_draft{std::move(type), std::move(data), {}});
+    return persist_all(cmd, std::move(drafts), std::move(reply));
+  }
+
+  /// Stores several events as one atomic batch.
+  template <class F>
+  caf::response_promise persist_all(std::vector<event_draft> drafts, F reply) {
+    return persist_all(command_context{}, std::move(drafts), std::move(reply));
+  }
+
+  /// Stores several events as one atomic batch with the command's metadata.
+  template <class F>
+  caf::response_promise persist_all(const command_context& cmd,
+                                    std::vector<event_draft> drafts, F reply) {
+    auto rp = make_response_promise();
+    start_persist(
+      cmd, std::move(drafts),
+      [rp, reply{std::move(reply)}](const caf::error& err) mutable {
+        if (err) {
+          rp.deliver(err);
+        } else if constexpr (std::is_void_v<std::invoke_result_t<F&>>) {
+          reply();
+          rp.deliver(caf::unit);
+        } else {
+          rp.deliver(reply());
+        }
+      });
+    return rp;
+  }
+
+  /// Takes a snapshot of the current state now (also without a policy).
+  void save_snapshot();
+
+protected:
+  /// Type-erased access to the state, implemented by `persistent_actor`.
+  struct state_box {
+    virtual ~state_box();
+  };
+
+  struct state_codec {
+    std::unique_ptr<state_box> (*make_box)();
+    caf::error (*decode)(state_box&, const boost::json::value&);
+  };
+
+  virtual const state_codec& codec() const = 0;
+  virtual void adopt_state(state_box& box) = 0;
+  virtual void reset_state() = 0;
+  virtual void apply_event(const event& e) = 0;
+  virtual boost::json::value encode_state() const = 0;
+  virtual const void* state_address() const = 0;
+  virtual std::type_index state_type() const = 0;
+
+private:
+  using done_fn = std::function<void(const caf::error&)>;
+
+  void start_persist(const command_context& cmd,
+                     std::vector<event_draft> drafts, done_fn done);
+  void start_recovery();
+  void replay_next();
+  void finish_recovery();
+  void fail_recovery(caf::error err);
+  void on_unknown_outcome(const caf::error& err);
+  void take_snapshot();
+  void note_waiting();
+  void log(const std::string& line) const;
+  const caf::actor& worker() const;
+
+  std::string persistence_id_;
+  store_context ctx_;
+  persistence_options opts_;
+
+  bool recovering_ = true;
+  bool persist_in_flight_ = false;
+  int64_t version_ = 0;
+  uint64_t position_ = 0;
+  int64_t recovery_target_ = 0;
+  int64_t recovered_snapshot_ = 0;
+  int64_t replayed_ = 0;
+  int64_t last_replayed_ = 0;
+  int64_t events_since_snapshot_ = 0;
+  timestamp last_snapshot_time_;
+  clock::time_point recovery_start_;
+  size_t restarts_ = 0;
+  int64_t waiting_reported_ = 0;
+};
+
+} // namespace aether

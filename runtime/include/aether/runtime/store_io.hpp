@@ -1,0 +1,47 @@
+#pragma once
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace aether {
+
+/// The I/O workers that run blocking store calls for persistent actors, so
+/// that no store call blocks one of CAF's scheduler threads.
+///
+/// Each worker is a CAF actor; in production they are detached (each has its
+/// own thread). An actor id always maps to the same worker, so one actor's
+/// store calls run in order. Tests that drive the system with CAF's
+/// `test_coordinator` use `detached = false` to make the workers
+/// deterministic (the memory store does no real I/O).
+class store_io {
+public:
+  struct options {
+    /// Number of workers (threads when detached).
+    size_t workers = 4;
+    /// Detached workers (own threads). Only tests set this to false.
+    bool detached = true;
+  };
+
+  store_io(caf::actor_system& sys, options opts);
+
+  /// Stops the workers.
+  ~store_io();
+
+  store_io(const store_io&) = delete;
+  store_io& operator=(const store_io&) = delete;
+
+  /// The worker that runs the store calls of `actor_id`.
+  const caf::actor& worker_for(const std::string& actor_id) const;
+
+  size_t size() const {
+    return workers_.size();
+  }
+
+private:
+  std::vector<caf::actor> workers_;
+};
+
+} // namespace aether

@@ -1,0 +1,402 @@
+#include "aether/runtime/persistent_actor_base.hpp"
+
+#include "aether/persistence/error.hpp"
+#include "aether/persistence/uuid.hpp"
+#include "aether/persistence/validation.hpp"
+#include "aether/runtime/io_job.hpp"
+#include "aether/runtime/runtime_error.hpp"
+#include "aether/snapshot/recovery.hpp"
+
+#include <algorithm>
+#include <caf/atom.hpp>
+#include <caf/sec.hpp>
+#include <caf/skip.hpp>
+#include <iostream>
+
+namespace aether {
+
+namespace {
+
+using restart_atom = caf::atom_constant<caf::atom("ae_restart")>;
+
+/// What the first recovery step returns.
+struct snapshot_step {
+  caf::expected<snapshot_load_result> loaded = caf::error{};
+  caf::expected<int64_t> latest = caf::error{};
+};
+
+bool outcome_known(const caf::error& err) {
+  return is(err, persistence_error::invalid_argument)
+         || is(err, persistence_error::version_conflict)
+         || is(err, persistence_error::unavailable);
+}
+
+} // namespace
+
+persistent_actor_base::state_box::~state_box() = default;
+
+persistent_actor_base::persistent_actor_base(caf::actor_config& cfg,
+                                             std::string persistence_id,
+                                             store_context ctx,
+                                             persistence_options opts)
+  : caf::event_based_actor(cfg), persistence_id_(std::move(persistence_id)),
+    ctx_(std::move(ctx)), opts_(std::move(opts)) {
+  // nop
+}
+
+persistent_actor_base::~persistent_actor_base() {
+  ctx_.metrics->commands_waiting -= waiting_reported_;
+}
+
+void persistent_actor_base::recovery_completed(int64_t) {
+  // nop
+}
+
+caf::behavior persistent_actor_base::make_behavior() {
+  if (auto err = validate_actor_id(persistence_id_)) {
+    quit(err);
+    return {};
+  }
+  start_recovery();
+  return make_commands();
+}
+
+const caf::actor& persistent_actor_base::worker() const {
+  return ctx_.io->worker_for(persistence_id_);
+}
+
+void persistent_actor_base::log(const std::string& line) const {
+  if (opts_.log)
+    opts_.log(line);
+  else
+    std::cerr << "aether: " << line << std::endl;
+}
+
+void persistent_actor_base::note_waiting() {
+  auto now_waiting = static_cast<int64_t>(mailbox().size());
+  ctx_.metrics->commands_waiting += now_waiting - waiting_reported_;
+  waiting_reported_ = now_waiting;
+}
+
+// -- recovery -----------------------------------------------------------------
+
+void persistent_actor_base::start_recovery() {
+  recovering_ = true;
+  recovery_start_ = clock::now();
+  reset_state();
+  version_ = 0;
+  position_ = 0;
+  replayed_ = 0;
+  recovered_snapshot_ = 0;
+  std::shared_ptr<state_box> box = codec().make_box();
+  auto decode = codec().decode;
+  auto store = ctx_.store;
+  auto id = persistence_id_;
+  auto job = make_io_job([store, id, box, decode] {
+    snapshot_step step;
+    step.latest = store->get_latest_version(id);
+    step.loaded = load_snapshot_with_fallback(
+      *store, id, std::numeric_limits<int64_t>::max(),
+      [&](const actor_snapshot& s) {
+        return decode(*box, s.state);
+      });
+    return step;
+  });
+  request(worker(), opts_.recovery_timeout, io_atom::value, io_job_ptr{job})
+    .await(
+      [this, job, box]() {
+        auto& step = job->result();
+        if (!step.latest)
+          return fail_recovery(step.latest.error());
+        if (!step.loaded)
+          return fail_recovery(step.loaded.error());
+        auto& loaded = *step.loaded;
+        if (loaded.fallbacks > 0) {
+          ctx_.metrics->snapshot_fallbacks += loaded.fallbacks;
+          for (auto& reason : loaded.fallback_reasons)
+            log("snapshot fallback: " + reason);
+        }
+        recovery_target_ = *step.latest;
+        if (loaded.snapshot) {
+          adopt_state(*box);
+          version_ = loaded.snapshot->version;
+          position_ = loaded.snapshot->store_position;
+          recovered_snapshot_ = version_;
+        }
+        replay_next();
+      },
+      [this](caf::error& err) {
+        fail_recovery(err);
+      });
+}
+
+void persistent_actor_base::replay_next() {
+  if (version_ >= recovery_target_)
+    return finish_recovery();
+  auto store = ctx_.store;
+  auto id = persistence_id_;
+  event_range range;
+  range.from_version = version_ + 1;
+  range.to_version = recovery_target_;
+  range.max_count = opts_.recovery_batch_size;
+  range.after_position = position_;
+  auto job = make_io_job([store, id, range] {
+    return store->get_events_with_errors(id, range);
+  });
+  request(worker(), opts_.recovery_timeout, io_atom::value, io_job_ptr{job})
+    .await(
+      [this, job]() {
+        auto& batch = job->result();
+        if (!batch)
+          return fail_recovery(batch.error());
+        if (batch->events.empty() && batch->errors.empty())
+          return fail_recovery(make_persistence_error(
+            persistence_error::corrupt_data,
+            "cannot recover actor \"" + persistence_id_ + "\": events "
+              + std::to_string(version_ + 1) + " to "
+              + std::to_string(recovery_target_) + " are missing"));
+        auto checked = check_replay_batch(persistence_id_, *batch,
+                                          version_ + 1);
+        if (!checked)
+          return fail_recovery(checked.error());
+        for (auto& e : batch->events)
+          apply_event(e);
+        version_ = batch->events.back().version;
+        position_ = batch->last_position;
+        replayed_ += static_cast<int64_t>(batch->events.size());
+        replay_next();
+      },
+      [this](caf::error& err) {
+        fail_recovery(err);
+      });
+}
+
+void persistent_actor_base::finish_recovery() {
+  recovering_ = false;
+  restarts_ = 0;
+  last_replayed_ = replayed_;
+  auto& m = *ctx_.metrics;
+  m.recoveries += 1;
+  m.events_replayed += static_cast<uint64_t>(replayed_);
+  m.recovery_duration.record(clock::now() - recovery_start_);
+  events_since_snapshot_ = replayed_;
+  last_snapshot_time_ = aether::now();
+  auto limit = opts_.snapshots.max_replay();
+  if (limit && replayed_ > *limit)
+    take_snapshot();
+  note_waiting();
+  recovery_completed(version_);
+}
+
+void persistent_actor_base::fail_recovery(caf::error err) {
+  ctx_.metrics->recovery_failures += 1;
+  if (err == caf::sec::request_timeout)
+    err = make_runtime_error(
+      runtime_error::recovery_timeout,
+      "recovery of actor \"" + persistence_id_ + "\" made no progress within "
+        + std::to_string(opts_.recovery_timeout.count()) + " ms");
+  log("recovery of \"" + persistence_id_ + "\" failed: " + describe(err));
+  if (opts_.on_unknown_outcome == failure_mode::restart
+      && (is(err, persistence_error::unavailable)
+          || is(err, runtime_error::recovery_timeout)))
+    return on_unknown_outcome(err);
+  quit(err);
+}
+
+// -- persisting ---------------------------------------------------------------
+
+void persistent_actor_base::start_persist(const command_context& cmd,
+                                          std::vector<event_draft> drafts,
+                                          done_fn done) {
+  if (persist_in_flight_)
+    return done(make_runtime_error(
+      runtime_error::persist_in_flight,
+      "actor \"" + persistence_id_
+        + "\": persist called while another persist is in flight; use "
+          "persist_all to store several events"));
+  if (drafts.empty())
+    return done(make_persistence_error(persistence_error::invalid_argument,
+                                       "events: nothing to persist"));
+  auto events = std::make_shared<std::vector<event>>();
+  events->reserve(drafts.size());
+  auto t = aether::now();
+  for (auto& d : drafts) {
+    event e;
+    e.id = make_uuid();
+    e.type = std::move(d.type);
+    e.actor_id = persistence_id_;
+    e.command_id = cmd.command_id;
+    e.version = version_ + static_cast<int64_t>(events->size()) + 1;
+    e.data = std::move(d.data);
+    e.metadata = cmd.metadata;
+    for (auto& kv : d.metadata)
+      e.metadata[kv.first] = kv.second;
+    e.time = t;
+    if (auto err = validate_event(e))
+      return done(err);
+    events->push_back(std::move(e));
+  }
+  persist_in_flight_ = true;
+  auto store = ctx_.store;
+  auto job = make_io_job([store, events] {
+    return store->save_events(*events);
+  });
+  auto start = clock::now();
+  auto finish = [this, events, done, start](caf::error err, uint64_t pos) {
+    persist_in_flight_ = false;
+    auto& m = *ctx_.metrics;
+    if (err) {
+      m.persist_failures += 1;
+      if (is(err, persistence_error::version_conflict))
+        m.version_conflicts += 1;
+      done(err);
+      if (is(err, persistence_error::version_conflict)) {
+        log("\"" + persistence_id_ + "\": " + describe(err)
+            + "; re-recovering from the store");
+        start_recovery();
+      } else if (!outcome_known(err)) {
+        on_unknown_outcome(err);
+      }
+      return;
+    }
+    m.persist_latency.record(clock::now() - start);
+    m.events_persisted += events->size();
+    for (size_t i = 0; i < events->size(); ++i) {
+      auto& e = (*events)[i];
+      apply_event(e);
+      version_ = e.version;
+      if (i + 1 == events->size())
+        position_ = pos;
+      ++events_since_snapshot_;
+      snapshot_check check{e,
+                           version_,
+                           events_since_snapshot_,
+                           last_snapshot_time_,
+                           aether::now(),
+                           state_address(),
+                           state_type()};
+      if (opts_.snapshots.should_snapshot(check))
+        take_snapshot();
+    }
+    note_waiting();
+    done(caf::none);
+  };
+  request(worker(), opts_.persist_timeout, io_atom::value, io_job_ptr{job})
+    .await(
+      [job, finish]() mutable {
+        auto& res = job->result();
+        if (res)
+          finish(caf::none, res->position);
+        else
+          finish(res.error(), 0);
+      },
+      [this, finish](caf::error& err) mutable {
+        if (err == caf::sec::request_timeout)
+          err = make_runtime_error(
+            runtime_error::persist_timeout,
+            "actor \"" + persistence_id_ + "\": the store did not answer "
+              + "within " + std::to_string(opts_.persist_timeout.count())
+              + " ms; the events may or may not be stored");
+        finish(err, 0);
+      });
+}
+
+void persistent_actor_base::on_unknown_outcome(const caf::error& err) {
+  if (opts_.on_unknown_outcome == failure_mode::stop
+      || restarts_ >= opts_.max_restarts) {
+    log("\"" + persistence_id_ + "\" stops: " + describe(err));
+    quit(err);
+    return;
+  }
+  auto delay = opts_.restart_backoff;
+  for (size_t i = 0; i < restarts_ && delay < opts_.restart_max_backoff; ++i)
+    delay *= 2;
+  delay = std::min(delay, opts_.restart_max_backoff);
+  ++restarts_;
+  log("\"" + persistence_id_ + "\" restarts in " + std::to_string(delay.count())
+      + " ms after: " + describe(err));
+  // Commands wait (skipped) until the restart message arrives.
+  set_default_handler(caf::skip);
+  become(caf::keep_behavior, [this](restart_atom) {
+    set_default_handler(caf::print_and_drop);
+    unbecome();
+    start_recovery();
+  });
+  delayed_send(this, delay, restart_atom::value);
+}
+
+// -- snapshots ----------------------------------------------------------------
+
+void persistent_actor_base::save_snapshot() {
+  if (version_ > 0)
+    take_snapshot();
+}
+
+void persistent_actor_base::take_snapshot() {
+  events_since_snapshot_ = 0;
+  last_snapshot_time_ = aether::now();
+  actor_snapshot snap;
+  snap.actor_id = persistence_id_;
+  snap.version = version_;
+  snap.state = encode_state();
+  snap.time = last_snapshot_time_;
+  snap.store_position = position_;
+  auto store = ctx_.store;
+  auto keep = opts_.snapshots.retention();
+  auto delete_events = opts_.snapshots.deletes_events();
+  auto job = make_io_job(
+    [store, snap{std::move(snap)}, keep, delete_events]() -> caf::error {
+      if (auto err = store->save_snapshot(snap))
+        return err;
+      if (keep == 0 && !delete_events)
+        return caf::none;
+      // Find the oldest snapshot to keep: walk down from the newest.
+      snapshot_criteria c;
+      int64_t oldest_kept = snap.version;
+      for (size_t n = 1; keep == 0 || n < keep; ++n) {
+        c.max_version = oldest_kept - 1;
+        if (c.max_version <= 0)
+          break;
+        auto older = store->get_latest_snapshot(snap.actor_id, c);
+        int64_t v = 0;
+        if (older && *older)
+          v = (*older)->version;
+        else if (!older)
+          v = get_corrupt_snapshot_version(older.error()).value_or(0);
+        if (v == 0)
+          break;
+        oldest_kept = v;
+      }
+      if (keep > 0) {
+        c = snapshot_criteria{};
+        c.max_version = oldest_kept - 1;
+        if (c.max_version > 0) {
+          auto n = store->delete_snapshots(snap.actor_id, c);
+          if (!n)
+            return n.error();
+        }
+      }
+      if (delete_events)
+        return store->delete_events_to(snap.actor_id, oldest_kept);
+      return caf::none;
+    });
+  auto version = version_;
+  request(worker(), caf::infinite, io_atom::value, io_job_ptr{job})
+    .then(
+      [this, job, version]() {
+        if (auto& err = job->result()) {
+          ctx_.metrics->snapshot_failures += 1;
+          log("snapshot of \"" + persistence_id_ + "\" at version "
+              + std::to_string(version) + " failed: " + describe(err));
+        } else {
+          ctx_.metrics->snapshots_saved += 1;
+        }
+      },
+      [this, version](caf::error& err) {
+        ctx_.metrics->snapshot_failures += 1;
+        log("snapshot of \"" + persistence_id_ + "\" at version "
+            + std::to_string(version) + " failed: " + describe(err));
+      });
+}
+
+} // namespace aether

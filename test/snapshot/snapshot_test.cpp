@@ -1,0 +1,204 @@
+#include "aether/persistence/error.hpp"
+#include "aether/persistence/memory_store.hpp"
+#include "aether/runtime/config.hpp"
+#include "aether/runtime/persistence_options.hpp"
+#include "aether/snapshot/capture.hpp"
+#include "aether/snapshot/snapshot_policy.hpp"
+#include "catch.hpp"
+#include "tally.hpp"
+
+#include <sstream>
+
+using namespace aether;
+using aether::test::tally;
+
+namespace {
+
+struct checker {
+  snapshot_policy policy;
+  event ev = make_event("added", "a", 1, boost::json::object{{"n", 1}});
+  tally state;
+  timestamp last = timestamp{std::chrono::seconds{1000}};
+  timestamp at = last;
+
+  bool fires(int64_t version, int64_t since) {
+    ev.version = version;
+    snapshot_check c{ev, version, since, last, at, &state, typeid(tally)};
+    return policy.should_snapshot(c);
+  }
+};
+
+event added(const std::string& id, int64_t v, int64_t n) {
+  return make_event("added", id, v, boost::json::object{{"n", n}});
+}
+
+} // namespace
+
+TEST_CASE("policy: the default never fires") {
+  checker c;
+  CHECK_FALSE(c.policy.enabled());
+  CHECK_FALSE(c.fires(1000000, 1000000));
+  CHECK_FALSE(c.policy.max_replay());
+}
+
+TEST_CASE("policy: every N events") {
+  checker c;
+  c.policy.every_events(100);
+  CHECK_FALSE(c.fires(99, 99));
+  CHECK(c.fires(100, 100));
+  CHECK(c.fires(250, 100));
+  CHECK_FALSE(c.fires(250, 50));
+  CHECK(c.policy.max_replay() == int64_t{100});
+}
+
+TEST_CASE("policy: version-based hybrid") {
+  checker c;
+  c.policy.every_versions(10, 4, 25);
+  CHECK(c.fires(10, 10));
+  CHECK_FALSE(c.fires(10, 3)); // too soon after the last one
+  CHECK(c.fires(10, 4));
+  CHECK_FALSE(c.fires(11, 24));
+  CHECK(c.fires(11, 25)); // the maximum forces one
+  CHECK(c.policy.max_replay() == int64_t{25});
+}
+
+TEST_CASE("policy: time-based") {
+  checker c;
+  c.policy.every_interval(std::chrono::seconds{30});
+  CHECK_FALSE(c.fires(5, 5));
+  c.at = c.last + std::chrono::seconds{29};
+  CHECK_FALSE(c.fires(5, 5));
+  c.at = c.last + std::chrono::seconds{30};
+  CHECK(c.fires(5, 5));
+  CHECK_FALSE(c.policy.max_replay());
+}
+
+TEST_CASE("policy: event types, predicates and composition") {
+  checker c;
+  c.policy.on_event_types({"closed"})
+    .when<tally>([](const tally& s, const event&, int64_t v) {
+      return s.sum > 10 || v == 7;
+    });
+  CHECK_FALSE(c.fires(1, 1));
+  c.ev.type = "closed";
+  CHECK(c.fires(1, 1));
+  c.ev.type = "added";
+  CHECK(c.fires(7, 1));
+  c.state.sum = 11;
+  CHECK(c.fires(2, 1));
+  SECTION("a predicate for another state type never fires") {
+    checker d;
+    d.policy.when<int>([](const int&, const event&, int64_t) {
+      return true;
+    });
+    CHECK_FALSE(d.fires(1, 1));
+  }
+  SECTION("after-recovery limit can be set or disabled") {
+    c.policy.every_events(50);
+    CHECK(c.policy.max_replay() == int64_t{50});
+    c.policy.snapshot_after_recovery_above(200);
+    CHECK(c.policy.max_replay() == int64_t{200});
+    c.policy.snapshot_after_recovery_above(std::nullopt);
+    CHECK_FALSE(c.policy.max_replay());
+  }
+}
+
+TEST_CASE("options from CAF's command line and config file") {
+  SECTION("command line") {
+    aether::config cfg;
+    std::vector<std::string> args{"prog",
+                                  "--aether.snapshot.every=100",
+                                  "--aether.snapshot.keep=3",
+                                  "--aether.snapshot.event-types=[\"closed\"]",
+                                  "--aether.persist.on-unknown-outcome=restart",
+                                  "--aether.recovery.batch-size=500"};
+    std::vector<char*> argv;
+    for (auto& a : args)
+      argv.push_back(a.data());
+    std::istringstream no_file;
+    REQUIRE_FALSE(
+      cfg.parse(static_cast<int>(argv.size()), argv.data(), no_file));
+    auto opts = persistence_options::from_config(cfg);
+    CHECK(opts.snapshots.max_replay() == int64_t{100});
+    CHECK(opts.snapshots.retention() == 3);
+    CHECK(opts.on_unknown_outcome == failure_mode::restart);
+    CHECK(opts.recovery_batch_size == 500);
+    checker c;
+    c.policy = opts.snapshots;
+    c.ev.type = "closed";
+    CHECK(c.fires(1, 1));
+  }
+  SECTION("caf-application.ini") {
+    aether::config cfg;
+    std::istringstream ini{"[aether.snapshot]\n"
+                           "every-versions=50\n"
+                           "min-events=10\n"
+                           "max-events=80\n"
+                           "interval=30s\n"
+                           "delete-events=true\n"
+                           "[aether.persist]\n"
+                           "timeout=5s\n"};
+    char prog[] = "prog";
+    char* argv[] = {prog, nullptr};
+    REQUIRE_FALSE(cfg.parse(1, argv, ini));
+    auto opts = persistence_options::from_config(cfg);
+    CHECK(opts.snapshots.max_replay() == int64_t{80});
+    CHECK(opts.snapshots.deletes_events());
+    CHECK(opts.persist_timeout == std::chrono::seconds{5});
+    checker c;
+    c.policy = opts.snapshots;
+    CHECK(c.fires(50, 10));
+    CHECK_FALSE(c.fires(50, 9));
+    c.at = c.last + std::chrono::seconds{30};
+    CHECK(c.fires(51, 1));
+  }
+}
+
+TEST_CASE("capture_state rebuilds the state outside the actor") {
+  memory_store store;
+  for (int64_t v = 1; v <= 30; ++v)
+    REQUIRE(store.save_event(added("acc", v, v)));
+  tally at20;
+  for (int64_t v = 1; v <= 20; ++v)
+    at20.apply(added("acc", v, v));
+  REQUIRE_FALSE(store.save_snapshot(create_snapshot("acc", 20, at20)));
+  SECTION("latest: from the snapshot plus the tail") {
+    auto c = capture_state<tally>(store, "acc");
+    REQUIRE(c);
+    CHECK(c->version == 30);
+    CHECK(c->snapshot_version == int64_t{20});
+    CHECK(c->events_replayed == 10);
+    CHECK(c->state.sum == 465);
+  }
+  SECTION("up to a version below the snapshot: a full replay") {
+    auto c = capture_state<tally>(store, "acc", 15);
+    REQUIRE(c);
+    CHECK(c->version == 15);
+    CHECK_FALSE(c->snapshot_version);
+    CHECK(c->state.sum == 120);
+  }
+  SECTION("a corrupt snapshot falls back") {
+    store.corrupt_snapshot_for_testing("acc", 25, "nope");
+    auto c = capture_state<tally>(store, "acc", 28);
+    REQUIRE(c);
+    CHECK(c->fallbacks == 1);
+    CHECK(c->snapshot_version == int64_t{20});
+    CHECK(c->state.sum == 406);
+  }
+  SECTION("an unknown actor has the initial state") {
+    auto c = capture_state<tally>(store, "nobody");
+    REQUIRE(c);
+    CHECK(c->version == 0);
+    CHECK(c->state.sum == 0);
+  }
+  SECTION("load gives the snapshot and only the tail") {
+    auto before = store.events_read();
+    auto l = load(store, "acc");
+    REQUIRE(l);
+    REQUIRE(l->snapshot);
+    CHECK(l->snapshot->version == 20);
+    CHECK(l->events.size() == 10);
+    CHECK(l->events.front().version == 21);
+    CHECK(store.events_read() - before == 10);
+  }
+}
