@@ -4,7 +4,7 @@ BUILD ?= build
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= 2
 
-.PHONY: all deps deps-build configure build demo test clean
+.PHONY: all deps deps-build configure build demo test bench clean
 
 all: build
 
@@ -27,6 +27,11 @@ demo: deps-build
 test: deps
 	$(MAKE) build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+
+bench:
+	bash scripts/install-deps --bench
+	$(MAKE) build BUILD_TYPE=Release
+	bash scripts/bench $(BUILD)
 
 clean:
 	rm -rf $(BUILD)

@@ -9,8 +9,8 @@
 
 #include <algorithm>
 #include <caf/atom.hpp>
+#include <caf/mailbox_element.hpp>
 #include <caf/sec.hpp>
-#include <caf/skip.hpp>
 #include <iostream>
 
 namespace aether {
@@ -44,9 +44,7 @@ persistent_actor_base::persistent_actor_base(caf::actor_config& cfg,
   // nop
 }
 
-persistent_actor_base::~persistent_actor_base() {
-  ctx_.metrics->commands_waiting -= waiting_reported_;
-}
+persistent_actor_base::~persistent_actor_base() = default;
 
 void persistent_actor_base::recovery_completed(int64_t) {
   // nop
@@ -54,7 +52,7 @@ void persistent_actor_base::recovery_completed(int64_t) {
 
 caf::behavior persistent_actor_base::make_behavior() {
   if (auto err = validate_actor_id(persistence_id_)) {
-    quit(err);
+    stop_with(err);
     return {};
   }
   start_recovery();
@@ -72,10 +70,60 @@ void persistent_actor_base::log(const std::string& line) const {
     std::cerr << "aether: " << line << std::endl;
 }
 
-void persistent_actor_base::note_waiting() {
-  auto now_waiting = static_cast<int64_t>(mailbox().size());
-  ctx_.metrics->commands_waiting += now_waiting - waiting_reported_;
-  waiting_reported_ = now_waiting;
+caf::invoke_message_result
+persistent_actor_base::consume(caf::mailbox_element& x) {
+  if (x.content().match_elements<restart_atom>()) {
+    if (restarting_) {
+      restarting_ = false;
+      start_recovery();
+    }
+    return caf::invoke_message_result::consumed;
+  }
+  if (!x.mid.is_response() && (busy() || !stash_.empty())) {
+    stash_.push_back(caf::make_mailbox_element(std::move(x.sender), x.mid,
+                                               std::move(x.stages),
+                                               x.move_content_to_message()));
+    ctx_.metrics->commands_waiting += 1;
+    return caf::invoke_message_result::consumed;
+  }
+  auto result = caf::event_based_actor::consume(x);
+  drain();
+  return result;
+}
+
+void persistent_actor_base::drain() {
+  if (draining_)
+    return;
+  draining_ = true;
+  while (!busy() && !stash_.empty() && !stop_reason_) {
+    auto next = std::move(stash_.front());
+    stash_.pop_front();
+    ctx_.metrics->commands_waiting -= 1;
+    auto* previous = current_mailbox_element();
+    current_mailbox_element(next.get());
+    caf::event_based_actor::consume(*next);
+    current_mailbox_element(previous);
+  }
+  draining_ = false;
+}
+
+void persistent_actor_base::stop_with(const caf::error& err) {
+  stop_reason_ = err;
+  quit(err);
+}
+
+void persistent_actor_base::on_exit() {
+  auto reason = stop_reason_ ? stop_reason_
+                             : caf::make_error(caf::sec::request_receiver_down);
+  for (auto& e : stash_) {
+    if (e->mid.is_request() && e->sender)
+      e->sender->enqueue(
+        caf::make_mailbox_element(caf::strong_actor_ptr{ctrl()},
+                                  e->mid.response_id(), {}, reason),
+        caf::event_based_actor::context());
+  }
+  ctx_.metrics->commands_waiting -= static_cast<int64_t>(stash_.size());
+  stash_.clear();
 }
 
 // -- recovery -----------------------------------------------------------------
@@ -103,7 +151,7 @@ void persistent_actor_base::start_recovery() {
     return step;
   });
   request(worker(), opts_.recovery_timeout, io_atom::value, io_job_ptr{job})
-    .await(
+    .then(
       [this, job, box]() {
         auto& step = job->result();
         if (!step.latest)
@@ -144,7 +192,7 @@ void persistent_actor_base::replay_next() {
     return store->get_events_with_errors(id, range);
   });
   request(worker(), opts_.recovery_timeout, io_atom::value, io_job_ptr{job})
-    .await(
+    .then(
       [this, job]() {
         auto& batch = job->result();
         if (!batch)
@@ -184,7 +232,6 @@ void persistent_actor_base::finish_recovery() {
   auto limit = opts_.snapshots.max_replay();
   if (limit && replayed_ > *limit)
     take_snapshot();
-  note_waiting();
   recovery_completed(version_);
 }
 
@@ -200,7 +247,7 @@ void persistent_actor_base::fail_recovery(caf::error err) {
       && (is(err, persistence_error::unavailable)
           || is(err, runtime_error::recovery_timeout)))
     return on_unknown_outcome(err);
-  quit(err);
+  stop_with(err);
 }
 
 // -- persisting ---------------------------------------------------------------
@@ -278,11 +325,10 @@ void persistent_actor_base::start_persist(const command_context& cmd,
       if (opts_.snapshots.should_snapshot(check))
         take_snapshot();
     }
-    note_waiting();
     done(caf::none);
   };
   request(worker(), opts_.persist_timeout, io_atom::value, io_job_ptr{job})
-    .await(
+    .then(
       [job, finish]() mutable {
         auto& res = job->result();
         if (res)
@@ -305,7 +351,7 @@ void persistent_actor_base::on_unknown_outcome(const caf::error& err) {
   if (opts_.on_unknown_outcome == failure_mode::stop
       || restarts_ >= opts_.max_restarts) {
     log("\"" + persistence_id_ + "\" stops: " + describe(err));
-    quit(err);
+    stop_with(err);
     return;
   }
   auto delay = opts_.restart_backoff;
@@ -315,13 +361,8 @@ void persistent_actor_base::on_unknown_outcome(const caf::error& err) {
   ++restarts_;
   log("\"" + persistence_id_ + "\" restarts in " + std::to_string(delay.count())
       + " ms after: " + describe(err));
-  // Commands wait (skipped) until the restart message arrives.
-  set_default_handler(caf::skip);
-  become(caf::keep_behavior, [this](restart_atom) {
-    set_default_handler(caf::print_and_drop);
-    unbecome();
-    start_recovery();
-  });
+  // Commands wait in the stash until the restart message arrives.
+  restarting_ = true;
   delayed_send(this, delay, restart_atom::value);
 }
 

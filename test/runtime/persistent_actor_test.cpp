@@ -162,6 +162,34 @@ TEST_CASE_METHOD(fixture, "commands sent during a persist wait, in order") {
   auto seen = ask<std::vector<int64_t>>(a, seen_atom::value);
   REQUIRE(seen);
   CHECK(*seen == std::vector<int64_t>{1, 2, 3});
+  CHECK(ctx.metrics->read().commands_waiting == 0);
+}
+
+TEST_CASE_METHOD(fixture, "a deep mailbox is worked off in order") {
+  auto a = spawn("deep");
+  std::vector<decltype(post(a, add_atom::value, int64_t{1}))> replies;
+  for (int64_t i = 1; i <= 20000; ++i)
+    replies.push_back(post(a, add_atom::value, i));
+  // The first command starts a persist, the rest are held back.
+  int64_t most_waiting = 0;
+  while (sched.try_run_once())
+    most_waiting = std::max(most_waiting, ctx.metrics->read().commands_waiting);
+  CHECK(most_waiting == 19999);
+  CHECK(ctx.metrics->read().commands_waiting == 0);
+  int64_t expected = 0;
+  int64_t mismatches = 0;
+  for (int64_t i = 1; i <= 20000; ++i) {
+    expected += i;
+    replies[static_cast<size_t>(i - 1)].receive(
+      [&](int64_t x) {
+        mismatches += x != expected;
+      },
+      [&](caf::error&) {
+        ++mismatches;
+      });
+  }
+  CHECK(mismatches == 0);
+  CHECK(memory->get_latest_version("deep") == int64_t{20000});
 }
 
 TEST_CASE_METHOD(fixture, "a long-lived actor replays at most one interval") {
@@ -398,11 +426,24 @@ TEST_CASE("store failures with an unknown outcome") {
     f.add(a, 1);
     faulty->fail_appends(make_persistence_error(
       persistence_error::unknown_outcome, "connection lost after sending"));
-    auto res = f.ask<int64_t>(a, add_atom::value, int64_t{2});
-    REQUIRE_FALSE(res);
-    CHECK(is(res.error(), persistence_error::unknown_outcome));
+    auto failing = f.post(a, add_atom::value, int64_t{2});
+    auto waiting = f.post(a, get_atom::value); // held back behind the persist
+    f.run();
+    caf::error e1, e2;
+    failing.receive([](int64_t) {},
+                    [&](caf::error& e) {
+                      e1 = e;
+                    });
+    waiting.receive([](int64_t) {},
+                    [&](caf::error& e) {
+                      e2 = e;
+                    });
+    CHECK(is(e1, persistence_error::unknown_outcome));
+    INFO(describe(e2));
+    CHECK(is(e2, persistence_error::unknown_outcome)); // the stop reason
     auto after = f.ask<int64_t>(a, get_atom::value);
     REQUIRE_FALSE(after); // the actor is gone
+    CHECK(f.ctx.metrics->read().commands_waiting == 0);
   }
   SECTION("restart with backoff and re-recover, if configured") {
     persistence_options o = every(0);
@@ -542,4 +583,16 @@ TEST_CASE("two actors with one id on two stores sharing one SQLite file") {
   for (int64_t i = 0; i < 3; ++i)
     CHECK((*events)[static_cast<size_t>(i)].version == i + 1);
   CHECK((*events)[2].data.at("n") == 100);
+}
+
+TEST_CASE_METHOD(fixture, "an invalid actor id stops the actor clearly") {
+  auto a = spawn_actor<tally_actor>("has space", ctx, every(0));
+  self->monitor(a);
+  run();
+  caf::error reason;
+  self->receive([&](caf::down_msg& d) {
+    reason = d.reason;
+  });
+  CHECK(is(reason, persistence_error::invalid_argument));
+  CHECK(describe(reason).find("actor_id") != std::string::npos);
 }

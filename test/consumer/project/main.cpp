@@ -1,12 +1,11 @@
 // A separate project built against the installed aether package: a
 // persistent actor on the SQLite store.
-#include <cstdio>
-
 #include <aether/persistence/error.hpp>
 #include <aether/runtime/config.hpp>
 #include <aether/runtime/persistent_actor.hpp>
 #include <aether/sqlite/sqlite_store.hpp>
 #include <caf/all.hpp>
+#include <cstdio>
 
 using add_atom = caf::atom_constant<caf::atom("add")>;
 
@@ -29,7 +28,9 @@ public:
   using persistent_actor::persistent_actor;
   caf::behavior make_commands() override {
     return {[this](add_atom, int64_t n) -> caf::result<int64_t> {
-      return persist("added", {{"n", n}}, [this] { return state().value; });
+      return persist("added", {{"n", n}}, [this] {
+        return state().value;
+      });
     }};
   }
 };

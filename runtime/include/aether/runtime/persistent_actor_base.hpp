@@ -10,6 +10,7 @@
 #include <caf/response_promise.hpp>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -28,6 +29,8 @@ namespace aether {
 ///    (falling back to older ones, then to a full replay), replays the events
 ///    after it in batches, and calls `recovery_completed(version)`. Commands
 ///    that arrive meanwhile wait in the mailbox, in order.
+///    (The mixin keeps them in its own queue, not in CAF's skip cache, so a
+///    deep mailbox costs O(1) per message.)
 /// 2. Command handlers (from `make_commands`) call `persist` / `persist_all`.
 ///    The events get the next versions, are stored as one atomic batch by an
 ///    I/O worker, are applied to the state, and only then the reply goes out.
@@ -69,7 +72,7 @@ public:
     return last_replayed_;
   }
 
-  const store_context& context() const {
+  const store_context& persistence_context() const {
     return ctx_;
   }
 
@@ -84,6 +87,13 @@ public:
   virtual void recovery_completed(int64_t version);
 
   caf::behavior make_behavior() final;
+
+  /// Holds back commands while the actor recovers, persists or restarts, and
+  /// hands them to the command behavior afterwards in arrival order.
+  caf::invoke_message_result consume(caf::mailbox_element& x) override;
+
+  /// Fails the requests still held back.
+  void on_exit() override;
 
   // -- persisting -------------------------------------------------------------
 
@@ -166,7 +176,11 @@ private:
   void fail_recovery(caf::error err);
   void on_unknown_outcome(const caf::error& err);
   void take_snapshot();
-  void note_waiting();
+  bool busy() const {
+    return recovering_ || persist_in_flight_ || restarting_;
+  }
+  void drain();
+  void stop_with(const caf::error& err);
   void log(const std::string& line) const;
   const caf::actor& worker() const;
 
@@ -186,7 +200,10 @@ private:
   timestamp last_snapshot_time_;
   clock::time_point recovery_start_;
   size_t restarts_ = 0;
-  int64_t waiting_reported_ = 0;
+  bool restarting_ = false;
+  bool draining_ = false;
+  std::deque<caf::mailbox_element_ptr> stash_;
+  caf::error stop_reason_;
 };
 
 } // namespace aether

@@ -1,0 +1,416 @@
+// aether-bench: whole-system benchmarks. Every scenario prints one JSON
+// object per line with its parameters, the figure, and the raw limit of the
+// same store measured in the same run.
+//
+//   aether-bench recovery --store memory|sqlite --events N
+//                         --snapshot-every K [--repeat R] [--sync full|normal]
+//   aether-bench persist  --store memory|sqlite --actors A --events N
+//                         [--snapshot-every K] [--sync full|normal]
+#include "aether/persistence/json_codec.hpp"
+#include "aether/persistence/memory_store.hpp"
+#include "aether/runtime/config.hpp"
+#include "aether/runtime/store_context.hpp"
+#include "aether/snapshot/capture.hpp"
+#include "aether/sqlite/sqlite_store.hpp"
+#include "bench_state.hpp"
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <caf/all.hpp>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <sqlite3.h>
+#include <string>
+#include <vector>
+
+using namespace aether;
+using namespace aether::bench;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+struct args {
+  std::map<std::string, std::string> kv;
+  std::string get(const std::string& k, const std::string& dflt) const {
+    auto i = kv.find(k);
+    return i == kv.end() ? dflt : i->second;
+  }
+  int64_t num(const std::string& k, int64_t dflt) const {
+    auto i = kv.find(k);
+    return i == kv.end() ? dflt : std::stoll(i->second);
+  }
+};
+
+args parse(int argc, char** argv, int first) {
+  args a;
+  for (int i = first; i < argc; ++i) {
+    std::string s = argv[i];
+    if (s.rfind("--", 0) != 0)
+      throw std::runtime_error("unexpected argument: " + s);
+    s = s.substr(2);
+    auto eq = s.find('=');
+    if (eq != std::string::npos)
+      a.kv[s.substr(0, eq)] = s.substr(eq + 1);
+    else if (i + 1 < argc && std::string{argv[i + 1]}.rfind("--", 0) != 0)
+      a.kv[s] = argv[++i];
+    else
+      a.kv[s] = "true";
+  }
+  return a;
+}
+
+double ms_since(clock_type::time_point t0) {
+  return std::chrono::duration<double, std::milli>(clock_type::now() - t0)
+    .count();
+}
+
+double median(std::vector<double> xs) {
+  std::sort(xs.begin(), xs.end());
+  auto n = xs.size();
+  return n % 2 == 1 ? xs[n / 2] : (xs[n / 2 - 1] + xs[n / 2]) / 2;
+}
+
+double spread(const std::vector<double>& xs) {
+  auto [lo, hi] = std::minmax_element(xs.begin(), xs.end());
+  return *hi - *lo;
+}
+
+/// A temporary folder for SQLite files, removed at exit.
+struct temp_folder {
+  std::filesystem::path path;
+  temp_folder() {
+    path = std::filesystem::temp_directory_path()
+           / ("aether-bench-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(path);
+  }
+  ~temp_folder() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+};
+
+std::shared_ptr<event_store_with_snapshots>
+make_store(const std::string& kind, const temp_folder& tmp,
+           const std::string& name, bool full_sync) {
+  if (kind == "memory")
+    return std::make_shared<memory_store>();
+  if (kind == "sqlite") {
+    sqlite_store::options o;
+    o.path = (tmp.path / (name + ".db")).string();
+    o.full_sync = full_sync;
+    auto s = sqlite_store::open(o);
+    if (!s)
+      throw std::runtime_error(describe(s.error()));
+    return std::shared_ptr<event_store_with_snapshots>{std::move(*s)};
+  }
+  throw std::runtime_error("unknown store: " + kind
+                           + " (memory or sqlite; jetstream comes with the "
+                             "NATS backend)");
+}
+
+event bench_event(const std::string& id, int64_t v) {
+  return make_event("added", id, v,
+                    boost::json::object{{"n", v % 10},
+                                        {"note", "benchmark payload"}});
+}
+
+/// A read-only view of a store without snapshots (to time full replays).
+class without_snapshots : public event_store_with_snapshots {
+public:
+  explicit without_snapshots(std::shared_ptr<event_store_with_snapshots> s)
+    : inner_(std::move(s)) {}
+  caf::expected<append_result> save_events(std::vector<event> b) override {
+    return inner_->save_events(std::move(b));
+  }
+  caf::expected<replay_result> get_events_with_errors(const std::string& id,
+                                                      event_range r) override {
+    return inner_->get_events_with_errors(id, r);
+  }
+  caf::expected<int64_t> get_latest_version(const std::string& id) override {
+    return inner_->get_latest_version(id);
+  }
+  caf::error delete_events_to(const std::string& id, int64_t v) override {
+    return inner_->delete_events_to(id, v);
+  }
+  caf::error save_snapshot(actor_snapshot) override {
+    return caf::none; // dropped: this view never has snapshots
+  }
+  caf::expected<std::optional<actor_snapshot>>
+  get_latest_snapshot(const std::string&, snapshot_criteria) override {
+    return std::optional<actor_snapshot>{};
+  }
+  caf::expected<size_t> delete_snapshots(const std::string&,
+                                         snapshot_criteria) override {
+    return size_t{0};
+  }
+
+private:
+  std::shared_ptr<event_store_with_snapshots> inner_;
+};
+
+struct recovery_sample {
+  double ms;
+  int64_t replayed;
+  int64_t version;
+};
+
+/// Spawns a persistent actor and times its recovery (spawn to first reply).
+recovery_sample time_recovery(caf::actor_system& sys,
+                              std::shared_ptr<event_store_with_snapshots> s,
+                              const std::string& id) {
+  auto ctx = store_context::make(sys, std::move(s), store_io::options{1});
+  persistence_options opts;
+  opts.recovery_timeout = std::chrono::minutes{10};
+  caf::scoped_actor self{sys};
+  auto t0 = clock_type::now();
+  auto a = sys.spawn<counter_actor>(id, ctx, opts);
+  recovery_sample r{0, 0, 0};
+  self->request(a, caf::infinite, info_atom::value)
+    .receive(
+      [&](const std::vector<int64_t>& x) {
+        r.ms = ms_since(t0);
+        r.version = x[0];
+        r.replayed = x[2];
+      },
+      [&](caf::error& err) {
+        throw std::runtime_error("recovery failed: " + sys.render(err));
+      });
+  self->send_exit(a, caf::exit_reason::user_shutdown);
+  self->wait_for(a);
+  return r;
+}
+
+int run_recovery(caf::actor_system& sys, const args& a) {
+  auto kind = a.get("store", "memory");
+  auto n = a.num("events", 100000);
+  auto k = a.num("snapshot-every", 1000);
+  auto repeat = std::max<int64_t>(a.num("repeat", 3), 1);
+  bool full_sync = a.get("sync", "full") == "full";
+  temp_folder tmp;
+  auto store = make_store(kind, tmp, "recovery", full_sync);
+  const std::string id = "bench-actor";
+  // Write the history directly, with the snapshots an actor whose policy
+  // is "every K events" would have taken.
+  counter state;
+  std::vector<event> batch;
+  for (int64_t v = 1; v <= n; ++v) {
+    batch.push_back(bench_event(id, v));
+    state.apply(batch.back());
+    bool boundary = k > 0 && v % k == 0;
+    if (batch.size() == 1000 || boundary || v == n) {
+      if (auto res = store->save_events(std::move(batch)); !res)
+        throw std::runtime_error(describe(res.error()));
+      batch.clear();
+    }
+    if (boundary)
+      if (auto err = store->save_snapshot(create_snapshot(id, v, state)))
+        throw std::runtime_error(describe(err));
+  }
+  auto full = std::make_shared<without_snapshots>(store);
+  // Warm up (page cache, allocator), then measure.
+  time_recovery(sys, store, id);
+  std::vector<double> rec, rep, raw;
+  recovery_sample with{}, without{};
+  for (int64_t i = 0; i < repeat; ++i) {
+    with = time_recovery(sys, store, id);
+    rec.push_back(with.ms);
+    without = time_recovery(sys, full, id);
+    rep.push_back(without.ms);
+    auto t0 = clock_type::now();
+    auto all = store->get_events(id, 1);
+    raw.push_back(ms_since(t0));
+    if (!all || static_cast<int64_t>(all->size()) != n)
+      throw std::runtime_error("raw read failed");
+  }
+  boost::json::object o{
+    {"scenario", "recovery"},
+    {"store", kind},
+    {"events", n},
+    {"snapshot_every", k},
+    {"repeat", repeat},
+    {"events_replayed", with.replayed},
+    {"full_replay_events", without.replayed},
+    {"recovery_ms", median(rec)},
+    {"recovery_ms_spread", spread(rec)},
+    {"full_replay_ms", median(rep)},
+    {"full_replay_ms_spread", spread(rep)},
+    {"speedup", median(rep) / std::max(median(rec), 1e-6)},
+    {"raw_read_ms", median(raw)},
+    {"full_replay_vs_raw_read", median(raw) / std::max(median(rep), 1e-6)},
+  };
+  if (kind == "sqlite")
+    o["sync"] = full_sync ? "full" : "normal";
+  std::cout << boost::json::serialize(o) << std::endl;
+  return with.version == n && without.version == n ? 0 : 1;
+}
+
+/// Plain SQLite: one prepared insert per event, one transaction per event
+/// (the same transaction size as one persist per command).
+double raw_sqlite_events_per_s(const std::string& path, int64_t n,
+                               bool full_sync) {
+  sqlite3* db = nullptr;
+  sqlite3_open(path.c_str(), &db);
+  sqlite3_exec(db, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr);
+  sqlite3_exec(
+    db, full_sync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
+    nullptr, nullptr, nullptr);
+  sqlite3_exec(db,
+               "CREATE TABLE raw (actor_id TEXT, version INTEGER, body BLOB, "
+               "PRIMARY KEY (actor_id, version)) WITHOUT ROWID",
+               nullptr, nullptr, nullptr);
+  sqlite3_stmt* ins = nullptr;
+  sqlite3_prepare_v2(db, "INSERT INTO raw VALUES (?1, ?2, ?3)", -1, &ins,
+                     nullptr);
+  std::vector<std::string> bodies;
+  bodies.reserve(static_cast<size_t>(n));
+  for (int64_t v = 1; v <= n; ++v)
+    bodies.push_back(json_codec::encode(bench_event("raw", v)));
+  auto t0 = clock_type::now();
+  for (int64_t v = 1; v <= n; ++v) {
+    sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
+    sqlite3_bind_text(ins, 1, "raw", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(ins, 2, v);
+    auto& b = bodies[static_cast<size_t>(v - 1)];
+    sqlite3_bind_blob(ins, 3, b.data(), static_cast<int>(b.size()),
+                      SQLITE_STATIC);
+    sqlite3_step(ins);
+    sqlite3_reset(ins);
+    sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
+  }
+  auto secs = ms_since(t0) / 1000;
+  sqlite3_finalize(ins);
+  sqlite3_close(db);
+  return static_cast<double>(n) / secs;
+}
+
+/// The store's own API without actors: one save_event per event.
+double raw_store_events_per_s(event_store& store, int64_t n) {
+  auto t0 = clock_type::now();
+  for (int64_t v = 1; v <= n; ++v)
+    if (!store.save_event(bench_event("raw-store", v)))
+      throw std::runtime_error("raw append failed");
+  return static_cast<double>(n) / (ms_since(t0) / 1000);
+}
+
+/// Memory limit: vector append + the JSON encode, no store.
+double raw_memory_events_per_s(int64_t n) {
+  std::vector<std::string> log;
+  auto t0 = clock_type::now();
+  for (int64_t v = 1; v <= n; ++v)
+    log.push_back(json_codec::encode(bench_event("raw", v)));
+  return static_cast<double>(n) / (ms_since(t0) / 1000);
+}
+
+int run_persist(caf::actor_system& sys, const args& a) {
+  auto kind = a.get("store", "memory");
+  auto actors = std::max<int64_t>(a.num("actors", 1), 1);
+  auto n = a.num("events", 10000);
+  auto k = a.num("snapshot-every", 0);
+  bool full_sync = a.get("sync", "full") == "full";
+  temp_folder tmp;
+  auto per_actor = std::max<int64_t>(n / actors, 1);
+  n = per_actor * actors;
+  auto run_once = [&](const std::string& name) {
+    auto store = make_store(kind, tmp, name, full_sync);
+    auto ctx = store_context::make(sys, store, store_io::options{4});
+    persistence_options opts;
+    if (k > 0)
+      opts.snapshots.every_events(k);
+    caf::scoped_actor self{sys};
+    std::vector<caf::actor> hs;
+    for (int64_t i = 0; i < actors; ++i)
+      hs.push_back(
+        sys.spawn<counter_actor>("actor-" + std::to_string(i), ctx, opts));
+    for (auto& h : hs) // wait for recovery
+      self->request(h, caf::infinite, info_atom::value)
+        .receive([](const std::vector<int64_t>&) {}, [](caf::error&) {});
+    auto t0 = clock_type::now();
+    // Every actor gets its commands at once; they persist one by one.
+    for (int64_t i = 0; i < per_actor; ++i)
+      for (auto& h : hs)
+        self->send(h, add_atom::value, int64_t{1});
+    int64_t failures = 0;
+    for (auto& h : hs)
+      self->request(h, caf::infinite, info_atom::value)
+        .receive(
+          [&](const std::vector<int64_t>& x) {
+            failures += x[0] != per_actor;
+          },
+          [&](caf::error&) {
+            ++failures;
+          });
+    auto secs = ms_since(t0) / 1000;
+    auto m = ctx.metrics->read();
+    for (auto& h : hs)
+      self->send_exit(h, caf::exit_reason::user_shutdown);
+    self->wait_for(hs);
+    if (failures > 0)
+      throw std::runtime_error("persist failed");
+    return std::make_pair(static_cast<double>(n) / secs, m);
+  };
+  run_once("warmup");
+  auto [rate, m] = run_once("persist");
+  // Percentiles from the persist latency histogram (bucket upper bounds).
+  auto pct = [&](double q) {
+    auto& h = m.persist_latency;
+    auto target = static_cast<uint64_t>(q * static_cast<double>(h.count));
+    for (size_t i = 0; i < latency_histogram::bounds.size(); ++i)
+      if (h.buckets[i] >= target)
+        return latency_histogram::bounds[i] * 1000;
+    return h.max_seconds * 1000;
+  };
+  auto raw_store = make_store(kind, tmp, "raw-store", full_sync);
+  double raw_api = raw_store_events_per_s(*raw_store,
+                                          std::min<int64_t>(n, 20000));
+  double raw = kind == "memory"
+                 ? raw_memory_events_per_s(n)
+                 : raw_sqlite_events_per_s((tmp.path / "raw.db").string(),
+                                           std::min<int64_t>(n, 20000),
+                                           full_sync);
+  boost::json::object o{
+    {"scenario", "persist"},
+    {"store", kind},
+    {"actors", actors},
+    {"events", n},
+    {"snapshot_every", k},
+    {"events_per_s", rate},
+    {"latency_p50_ms_le", pct(0.5)},
+    {"latency_p99_ms_le", pct(0.99)},
+    {"snapshots_saved", m.snapshots_saved},
+    {"raw_events_per_s", raw},
+    {"raw_store_api_events_per_s", raw_api},
+    {"ratio_to_raw", rate / raw},
+  };
+  if (kind == "sqlite")
+    o["sync"] = full_sync ? "full" : "normal";
+  std::cout << boost::json::serialize(o) << std::endl;
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::cerr << "usage: aether-bench recovery|persist [--options]\n";
+    return 2;
+  }
+  std::string cmd = argv[1];
+  try {
+    auto a = parse(argc, argv, 2);
+    aether::config cfg;
+    caf::actor_system sys{cfg};
+    if (cmd == "recovery")
+      return run_recovery(sys, a);
+    if (cmd == "persist")
+      return run_persist(sys, a);
+    std::cerr << "unknown subcommand: " << cmd << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "aether-bench: " << e.what() << "\n";
+    return 1;
+  }
+}
