@@ -6,6 +6,7 @@
 //                         --snapshot-every K [--repeat R] [--sync full|normal]
 //   aether-bench persist  --store memory|sqlite --actors A --events N
 //                         [--snapshot-every K] [--sync full|normal]
+#include "aether/persistence/forwarding_store.hpp"
 #include "aether/persistence/json_codec.hpp"
 #include "aether/persistence/memory_store.hpp"
 #include "aether/runtime/config.hpp"
@@ -118,24 +119,10 @@ event bench_event(const std::string& id, int64_t v) {
                                         {"note", "benchmark payload"}});
 }
 
-/// A read-only view of a store without snapshots (to time full replays).
-class without_snapshots : public event_store_with_snapshots {
+/// A view of a store without snapshots (to time full replays).
+class without_snapshots : public forwarding_store {
 public:
-  explicit without_snapshots(std::shared_ptr<event_store_with_snapshots> s)
-    : inner_(std::move(s)) {}
-  caf::expected<append_result> save_events(std::vector<event> b) override {
-    return inner_->save_events(std::move(b));
-  }
-  caf::expected<replay_result> get_events_with_errors(const std::string& id,
-                                                      event_range r) override {
-    return inner_->get_events_with_errors(id, r);
-  }
-  caf::expected<int64_t> get_latest_version(const std::string& id) override {
-    return inner_->get_latest_version(id);
-  }
-  caf::error delete_events_to(const std::string& id, int64_t v) override {
-    return inner_->delete_events_to(id, v);
-  }
+  using forwarding_store::forwarding_store;
   caf::error save_snapshot(actor_snapshot) override {
     return caf::none; // dropped: this view never has snapshots
   }
@@ -143,13 +130,6 @@ public:
   get_latest_snapshot(const std::string&, snapshot_criteria) override {
     return std::optional<actor_snapshot>{};
   }
-  caf::expected<size_t> delete_snapshots(const std::string&,
-                                         snapshot_criteria) override {
-    return size_t{0};
-  }
-
-private:
-  std::shared_ptr<event_store_with_snapshots> inner_;
 };
 
 struct recovery_sample {

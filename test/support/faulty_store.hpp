@@ -4,7 +4,7 @@
 // the next appends with a chosen error when told to.
 
 #include "aether/persistence/error.hpp"
-#include "aether/persistence/snapshot_store.hpp"
+#include "aether/persistence/forwarding_store.hpp"
 
 #include <atomic>
 #include <memory>
@@ -12,10 +12,9 @@
 
 namespace aether::test {
 
-class faulty_store : public event_store_with_snapshots {
+class faulty_store : public forwarding_store {
 public:
-  explicit faulty_store(std::shared_ptr<event_store_with_snapshots> inner)
-    : inner_(std::move(inner)) {}
+  using forwarding_store::forwarding_store;
 
   /// The next `n` appends fail with `err`; with `land` they are stored first
   /// (an unknown outcome that did land).
@@ -37,41 +36,23 @@ public:
       if (failures_ > 0) {
         --failures_;
         if (land_)
-          inner_->save_events(batch);
+          inner().save_events(batch);
         return err_;
       }
     }
-    return inner_->save_events(std::move(batch));
+    return forwarding_store::save_events(std::move(batch));
   }
-  caf::expected<replay_result> get_events_with_errors(const std::string& id,
-                                                      event_range r) override {
-    return inner_->get_events_with_errors(id, r);
-  }
-  caf::expected<int64_t> get_latest_version(const std::string& id) override {
-    return inner_->get_latest_version(id);
-  }
-  caf::error delete_events_to(const std::string& id, int64_t v) override {
-    return inner_->delete_events_to(id, v);
-  }
+
   caf::error save_snapshot(actor_snapshot s) override {
     if (snapshot_failures_ > 0) {
       --snapshot_failures_;
       return make_persistence_error(persistence_error::unavailable,
                                     "injected snapshot failure");
     }
-    return inner_->save_snapshot(std::move(s));
-  }
-  caf::expected<std::optional<actor_snapshot>>
-  get_latest_snapshot(const std::string& id, snapshot_criteria c) override {
-    return inner_->get_latest_snapshot(id, c);
-  }
-  caf::expected<size_t> delete_snapshots(const std::string& id,
-                                         snapshot_criteria c) override {
-    return inner_->delete_snapshots(id, c);
+    return forwarding_store::save_snapshot(std::move(s));
   }
 
 private:
-  std::shared_ptr<event_store_with_snapshots> inner_;
   std::mutex mtx_;
   caf::error err_;
   int failures_ = 0;

@@ -1,0 +1,65 @@
+#include "aether/persistence/forwarding_store.hpp"
+
+namespace aether {
+
+forwarding_store::forwarding_store(
+  std::shared_ptr<event_store_with_snapshots> inner)
+  : inner_(std::move(inner)) {
+  // nop
+}
+
+forwarding_store::~forwarding_store() = default;
+
+caf::expected<append_result>
+forwarding_store::save_events(std::vector<event> batch) {
+  return inner_->save_events(std::move(batch));
+}
+
+void forwarding_store::save_events_async(std::vector<event> batch,
+                                         append_callback done) {
+  inner_->save_events_async(std::move(batch), std::move(done));
+}
+
+caf::expected<std::vector<event>>
+forwarding_store::get_events(const std::string& actor_id, event_range range) {
+  return inner_->get_events(actor_id, range);
+}
+
+caf::expected<replay_result>
+forwarding_store::get_events_with_errors(const std::string& actor_id,
+                                         event_range range) {
+  return inner_->get_events_with_errors(actor_id, range);
+}
+
+caf::expected<int64_t>
+forwarding_store::get_latest_version(const std::string& actor_id) {
+  return inner_->get_latest_version(actor_id);
+}
+
+caf::error forwarding_store::delete_events_to(const std::string& actor_id,
+                                              int64_t version) {
+  return inner_->delete_events_to(actor_id, version);
+}
+
+void forwarding_store::update_version_cache(const std::string& actor_id,
+                                            int64_t version) {
+  inner_->update_version_cache(actor_id, version);
+}
+
+caf::error forwarding_store::save_snapshot(actor_snapshot s) {
+  return inner_->save_snapshot(std::move(s));
+}
+
+caf::expected<std::optional<actor_snapshot>>
+forwarding_store::get_latest_snapshot(const std::string& actor_id,
+                                      snapshot_criteria criteria) {
+  return inner_->get_latest_snapshot(actor_id, criteria);
+}
+
+caf::expected<size_t>
+forwarding_store::delete_snapshots(const std::string& actor_id,
+                                   snapshot_criteria criteria) {
+  return inner_->delete_snapshots(actor_id, criteria);
+}
+
+} // namespace aether
