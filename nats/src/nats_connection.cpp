@@ -1,0 +1,196 @@
+#include "aether/nats/nats_connection.hpp"
+
+#include "aether/persistence/error.hpp"
+
+#include <caf/actor_system_config.hpp>
+#include <caf/config_option_adder.hpp>
+#include <caf/config_option_set.hpp>
+#include <caf/timespan.hpp>
+#include <nats/nats.h>
+#include <vector>
+
+namespace aether {
+
+namespace {
+
+caf::error option_error(natsStatus s, const char* what) {
+  return make_persistence_error(persistence_error::invalid_argument,
+                                std::string{"NATS option "} + what + ": "
+                                  + natsStatus_GetText(s));
+}
+
+std::chrono::milliseconds ms(caf::timespan x) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(x);
+}
+
+} // namespace
+
+nats_options nats_options::from_config(const caf::actor_system_config& cfg) {
+  nats_options o;
+  auto servers = caf::get_or(cfg, "aether.nats.servers",
+                             std::vector<std::string>{});
+  if (!servers.empty())
+    o.servers = servers;
+  o.name = caf::get_or(cfg, "aether.nats.name", o.name);
+  o.user = caf::get_or(cfg, "aether.nats.user", o.user);
+  o.password = caf::get_or(cfg, "aether.nats.password", o.password);
+  o.token = caf::get_or(cfg, "aether.nats.token", o.token);
+  o.credentials_file = caf::get_or(cfg, "aether.nats.credentials",
+                                   o.credentials_file);
+  o.tls = caf::get_or(cfg, "aether.nats.tls", o.tls);
+  o.tls_ca = caf::get_or(cfg, "aether.nats.tls-ca", o.tls_ca);
+  o.tls_cert = caf::get_or(cfg, "aether.nats.tls-cert", o.tls_cert);
+  o.tls_key = caf::get_or(cfg, "aether.nats.tls-key", o.tls_key);
+  o.connect_timeout = ms(caf::get_or(cfg, "aether.nats.connect-timeout",
+                                     caf::timespan{o.connect_timeout}));
+  o.reconnect_wait = ms(caf::get_or(cfg, "aether.nats.reconnect-wait",
+                                    caf::timespan{o.reconnect_wait}));
+  o.max_reconnect = static_cast<int>(
+    caf::get_or(cfg, "aether.nats.max-reconnect", int64_t{o.max_reconnect}));
+  o.request_timeout = ms(caf::get_or(cfg, "aether.nats.request-timeout",
+                                     caf::timespan{o.request_timeout}));
+  return o;
+}
+
+void add_nats_options(caf::config_option_set& options) {
+  caf::config_option_adder{options, "aether.nats"}
+    .add<std::vector<std::string>>("servers", "NATS server URLs")
+    .add<std::string>("name", "connection name")
+    .add<std::string>("user", "user name")
+    .add<std::string>("password", "password")
+    .add<std::string>("token", "authentication token")
+    .add<std::string>("credentials", "path of a .creds file")
+    .add<bool>("tls", "require TLS")
+    .add<std::string>("tls-ca", "CA certificate file")
+    .add<std::string>("tls-cert", "client certificate file")
+    .add<std::string>("tls-key", "client key file")
+    .add<caf::timespan>("connect-timeout", "first connect timeout")
+    .add<caf::timespan>("reconnect-wait", "wait between reconnects")
+    .add<int64_t>("max-reconnect", "reconnect attempts (-1: forever)")
+    .add<caf::timespan>("request-timeout", "JetStream request timeout");
+}
+
+nats_connection::nats_connection(nats_options opts, natsConnection* conn,
+                                 jsCtx* js)
+  : opts_(std::move(opts)), conn_(conn), js_(js) {
+  // nop
+}
+
+nats_connection::~nats_connection() {
+  jsCtx_Destroy(js_);
+  natsConnection_Close(conn_);
+  natsConnection_Destroy(conn_);
+}
+
+bool nats_connection::connected() const {
+  return natsConnection_Status(conn_) == NATS_CONN_STATUS_CONNECTED;
+}
+
+caf::expected<std::shared_ptr<nats_connection>>
+nats_connection::connect(const nats_options& o) {
+  natsOptions* opts = nullptr;
+  if (auto s = natsOptions_Create(&opts); s != NATS_OK)
+    return option_error(s, "create");
+  std::unique_ptr<natsOptions, void (*)(natsOptions*)> guard{
+    opts, natsOptions_Destroy};
+  std::vector<const char*> urls;
+  for (auto& u : o.servers)
+    urls.push_back(u.c_str());
+  if (urls.empty())
+    return make_persistence_error(persistence_error::invalid_argument,
+                                  "nats_options.servers: must not be empty");
+  natsStatus s = natsOptions_SetServers(opts, urls.data(),
+                                        static_cast<int>(urls.size()));
+  if (s != NATS_OK)
+    return option_error(s, "servers");
+  natsOptions_SetName(opts, o.name.c_str());
+  natsOptions_SetTimeout(opts, o.connect_timeout.count());
+  natsOptions_SetReconnectWait(opts, o.reconnect_wait.count());
+  natsOptions_SetMaxReconnect(opts, o.max_reconnect);
+  natsOptions_SetAllowReconnect(opts, true);
+  natsOptions_SetSendAsap(opts, true);
+  natsOptions_SetFailRequestsOnDisconnect(opts, true);
+  if (!o.user.empty())
+    natsOptions_SetUserInfo(opts, o.user.c_str(), o.password.c_str());
+  if (!o.token.empty())
+    natsOptions_SetToken(opts, o.token.c_str());
+  if (!o.credentials_file.empty()) {
+    s = natsOptions_SetUserCredentialsFromFiles(
+      opts, o.credentials_file.c_str(), nullptr);
+    if (s != NATS_OK)
+      return option_error(s, "credentials file");
+  }
+  if (o.tls || !o.tls_ca.empty()) {
+    if ((s = natsOptions_SetSecure(opts, true)) != NATS_OK)
+      return option_error(s, "tls");
+    if (!o.tls_ca.empty()
+        && (s = natsOptions_LoadCATrustedCertificates(opts, o.tls_ca.c_str()))
+             != NATS_OK)
+      return option_error(s, "tls-ca");
+    if (!o.tls_cert.empty()
+        && (s = natsOptions_LoadCertificatesChain(opts, o.tls_cert.c_str(),
+                                                  o.tls_key.c_str()))
+             != NATS_OK)
+      return option_error(s, "tls-cert/tls-key");
+  }
+  natsConnection* conn = nullptr;
+  s = natsConnection_Connect(&conn, opts);
+  if (s != NATS_OK) {
+    std::string what = "cannot connect to NATS (";
+    for (size_t i = 0; i < o.servers.size(); ++i) {
+      // Only the host part: URLs may carry credentials.
+      auto& u = o.servers[i];
+      auto at = u.rfind('@');
+      auto scheme = u.find("://");
+      what += i > 0 ? ", " : "";
+      if (at != std::string::npos && scheme != std::string::npos)
+        what += u.substr(0, scheme + 3) + "***@" + u.substr(at + 1);
+      else
+        what += u;
+    }
+    what += "): ";
+    what += natsStatus_GetText(s);
+    auto code = s == NATS_NOT_PERMITTED || s == NATS_CONNECTION_AUTH_FAILED
+                  ? persistence_error::invalid_argument
+                  : persistence_error::unavailable;
+    return make_persistence_error(code, what);
+  }
+  jsOptions jo;
+  jsOptions_Init(&jo);
+  jo.Wait = o.request_timeout.count();
+  jsCtx* js = nullptr;
+  if ((s = natsConnection_JetStream(&js, conn, &jo)) != NATS_OK) {
+    natsConnection_Destroy(conn);
+    return make_persistence_error(persistence_error::unavailable,
+                                  std::string{"cannot open JetStream: "}
+                                    + natsStatus_GetText(s));
+  }
+  return std::shared_ptr<nats_connection>{new nats_connection(o, conn, js)};
+}
+
+caf::error make_nats_error(int status, int js_error, const std::string& what) {
+  auto s = static_cast<natsStatus>(status);
+  std::string text = what + ": " + natsStatus_GetText(s);
+  if (js_error != 0)
+    text += " (JetStream error " + std::to_string(js_error) + ")";
+  switch (s) {
+    case NATS_TIMEOUT:
+      return make_persistence_error(persistence_error::unknown_outcome, text);
+    case NATS_NO_RESPONDERS:
+    case NATS_CONNECTION_CLOSED:
+    case NATS_CONNECTION_DISCONNECTED:
+    case NATS_NO_SERVER:
+    case NATS_IO_ERROR:
+    case NATS_STALE_CONNECTION:
+      return make_persistence_error(persistence_error::unavailable, text);
+    case NATS_NOT_PERMITTED:
+    case NATS_INVALID_ARG:
+    case NATS_INVALID_SUBJECT:
+    case NATS_MAX_PAYLOAD:
+      return make_persistence_error(persistence_error::invalid_argument, text);
+    default:
+      return make_persistence_error(persistence_error::store_failure, text);
+  }
+}
+
+} // namespace aether

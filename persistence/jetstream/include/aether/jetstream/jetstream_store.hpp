@@ -1,0 +1,152 @@
+#pragma once
+
+#include "aether/nats/nats_connection.hpp"
+#include "aether/persistence/snapshot_store.hpp"
+#include "aether/persistence/validation.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+namespace aether {
+
+/// Event and snapshot store on NATS JetStream (the production store).
+///
+/// Layout (see docs/stores.md):
+/// - events: stream `<ns>_<stream>` (file storage) with one subject per actor,
+///   `aether.<ns>.<stream>.<token>`; a batch is one message (a JSON array;
+///   a single event is the event's JSON, as the Go aether writes it) with
+///   the headers `Nats-Msg-Id` (the first event's id: a retried append is a
+///   duplicate, not a second message), `Aether-First-Version` and
+///   `Aether-Version`; a retried batch whose message is already the actor's
+///   last one is reported as stored (idempotent);
+/// - appends carry `Nats-Expected-Last-Subject-Sequence` (0 for an actor's
+///   first event), so the server enforces one writer per actor; a stale
+///   writer gets `version_conflict` with the actual version;
+/// - snapshots: stream `<ns>_<snapshot_stream>`, one subject per actor, the
+///   newest K kept by the stream's per-subject limit; the latest is read with
+///   last-message-by-subject.
+class jetstream_store : public event_store_with_snapshots {
+public:
+  struct options {
+    /// Namespace; sanitised as the Go aether does (spaces, dots, `*`, `>`
+    /// become `_`).
+    std::string ns = "default";
+    std::string stream = "events";
+    std::string snapshot_stream = "snapshots";
+    /// Retention of events (0: unlimited).
+    std::chrono::seconds max_age = std::chrono::hours{24 * 365};
+    int replicas = 1;
+    /// Snapshots kept per actor by the server.
+    int64_t snapshots_per_actor = 16;
+    /// Bound of every store call; past it a call fails with `unavailable`
+    /// (nothing sent) or `unknown_outcome` (an append may have landed).
+    std::chrono::milliseconds timeout{5000};
+    store_limits limits;
+  };
+
+  /// Creates the streams if missing, reuses them if present, and fails with
+  /// `store_failure` naming the field if an existing stream's config is
+  /// incompatible.
+  static caf::expected<std::unique_ptr<jetstream_store>>
+  open(std::shared_ptr<nats_connection> conn, options opts);
+
+  ~jetstream_store() override;
+
+  // -- event_store ------------------------------------------------------------
+
+  caf::expected<append_result> save_events(std::vector<event> batch) override;
+  using event_store::get_events;
+  caf::expected<replay_result>
+  get_events_with_errors(const std::string& actor_id,
+                         event_range range) override;
+  caf::expected<int64_t>
+  get_latest_version(const std::string& actor_id) override;
+  caf::error delete_events_to(const std::string& actor_id,
+                              int64_t version) override;
+  void update_version_cache(const std::string& actor_id,
+                            int64_t version) override;
+
+  // -- snapshot_store ---------------------------------------------------------
+
+  caf::error save_snapshot(actor_snapshot s) override;
+  caf::expected<std::optional<actor_snapshot>>
+  get_latest_snapshot(const std::string& actor_id,
+                      snapshot_criteria criteria
+                      = snapshot_criteria::latest()) override;
+  caf::expected<size_t> delete_snapshots(const std::string& actor_id,
+                                         snapshot_criteria criteria) override;
+
+  // -- layout -----------------------------------------------------------------
+
+  /// The events subject of `actor_id`.
+  std::string event_subject(const std::string& actor_id) const;
+  /// The snapshot subject of `actor_id`.
+  std::string snapshot_subject(const std::string& actor_id) const;
+  const std::string& event_stream_name() const {
+    return event_stream_;
+  }
+  const std::string& snapshot_stream_name() const {
+    return snapshot_stream_;
+  }
+
+  /// Messages read by replays since construction (tests assert on it).
+  uint64_t messages_read() const {
+    return messages_read_.load();
+  }
+
+  const std::shared_ptr<nats_connection>& connection() const {
+    return conn_;
+  }
+
+private:
+  struct cache_entry {
+    int64_t version = 0;
+    uint64_t seq = 0;
+    bool seq_known = false;
+  };
+
+  struct stored_message;
+
+  jetstream_store(std::shared_ptr<nats_connection> conn, options opts);
+
+  caf::error ensure_stream(const std::string& name, const std::string& subject,
+                           int64_t max_per_subject, int64_t max_age_ns);
+  caf::expected<cache_entry> read_last(const std::string& actor_id);
+  bool is_own_retry(const std::string& actor_id,
+                    const std::vector<event>& batch);
+  template <class F>
+  caf::error walk(const std::string& stream, const std::string& subject,
+                  uint64_t start_seq, uint64_t last_seq, bool headers_only,
+                  F f);
+  caf::error publish_snapshot(const std::string& actor_id,
+                              const std::string& body, int64_t version,
+                              int64_t time_ns);
+  caf::expected<uint64_t> last_seq_of(const std::string& stream,
+                                      const std::string& subject);
+
+  std::shared_ptr<nats_connection> conn_;
+  options opts_;
+  std::string ns_;
+  std::string event_stream_;
+  std::string snapshot_stream_;
+  std::mutex cache_mtx_;
+  std::unordered_map<std::string, cache_entry> cache_;
+  std::atomic<uint64_t> messages_read_{0};
+};
+
+/// Sanitises a namespace the way the Go aether does (spaces, dots, `*`, `>`,
+/// and path separators become `_`).
+std::string sanitize_namespace(const std::string& ns);
+
+/// Encodes an actor id as one NATS subject token, injectively: `_` becomes
+/// `_5F` and `.` becomes `_2E` (every `_` in a token starts an escape); every
+/// other character valid in an actor id stays. Wildcards and whitespace
+/// cannot occur (actor id validation refuses them).
+std::string subject_token(const std::string& actor_id);
+
+} // namespace aether

@@ -1,0 +1,731 @@
+#include "aether/jetstream/jetstream_store.hpp"
+
+#include "aether/persistence/error.hpp"
+#include "aether/persistence/json_codec.hpp"
+#include "aether/persistence/uuid.hpp"
+
+#include <cstring>
+#include <limits>
+#include <map>
+#include <nats/nats.h>
+#include <optional>
+
+namespace aether {
+
+namespace {
+
+constexpr const char* hdr_msg_id = "Nats-Msg-Id";
+constexpr const char* hdr_expected_seq = "Nats-Expected-Last-Subject-Sequence";
+constexpr const char* hdr_first = "Aether-First-Version";
+constexpr const char* hdr_version = "Aether-Version";
+constexpr const char* hdr_deleted_to = "Aether-Deleted-To";
+constexpr const char* hdr_time = "Aether-Time";
+
+constexpr int js_wrong_last_sequence = 10071;
+constexpr int js_no_message_found = 10037;
+constexpr int js_stream_not_found = 10059;
+
+using msg_ptr = std::unique_ptr<natsMsg, void (*)(natsMsg*)>;
+
+msg_ptr own(natsMsg* m) {
+  return msg_ptr{m, natsMsg_Destroy};
+}
+
+bool header_int(natsMsg* m, const char* key, int64_t& out) {
+  const char* v = nullptr;
+  if (natsMsgHeader_Get(m, key, &v) != NATS_OK || v == nullptr)
+    return false;
+  char* end = nullptr;
+  out = std::strtoll(v, &end, 10);
+  return end != v;
+}
+
+std::string body_of(natsMsg* m) {
+  auto* d = natsMsg_GetData(m);
+  return d ? std::string{d, static_cast<size_t>(natsMsg_GetDataLength(m))}
+           : std::string{};
+}
+
+jsOptions js_opts(std::chrono::milliseconds timeout) {
+  jsOptions jo;
+  jsOptions_Init(&jo);
+  jo.Wait = timeout.count();
+  return jo;
+}
+
+bool unbounded(const snapshot_criteria& c) {
+  return c.max_version == std::numeric_limits<int64_t>::max()
+         && c.min_version <= 0 && c.max_time == timestamp::max()
+         && c.min_time == timestamp::min();
+}
+
+} // namespace
+
+std::string sanitize_namespace(const std::string& ns) {
+  std::string out = ns;
+  for (auto& c : out)
+    if (c == ' ' || c == '.' || c == '*' || c == '>' || c == '/' || c == '\\'
+        || static_cast<unsigned char>(c) < 0x21
+        || static_cast<unsigned char>(c) > 0x7E)
+      c = '_';
+  return out.empty() ? std::string{"default"} : out;
+}
+
+std::string subject_token(const std::string& actor_id) {
+  std::string out;
+  out.reserve(actor_id.size() + 8);
+  for (char c : actor_id) {
+    if (c == '_')
+      out += "_5F";
+    else if (c == '.')
+      out += "_2E";
+    else
+      out += c;
+  }
+  return out;
+}
+
+jetstream_store::jetstream_store(std::shared_ptr<nats_connection> conn,
+                                 options opts)
+  : conn_(std::move(conn)), opts_(std::move(opts)) {
+  ns_ = sanitize_namespace(opts_.ns);
+  event_stream_ = ns_ + "_" + sanitize_namespace(opts_.stream);
+  snapshot_stream_ = ns_ + "_" + sanitize_namespace(opts_.snapshot_stream);
+}
+
+jetstream_store::~jetstream_store() = default;
+
+std::string jetstream_store::event_subject(const std::string& actor_id) const {
+  return "aether." + ns_ + "." + sanitize_namespace(opts_.stream) + "."
+         + subject_token(actor_id);
+}
+
+std::string
+jetstream_store::snapshot_subject(const std::string& actor_id) const {
+  return "aether." + ns_ + "." + sanitize_namespace(opts_.snapshot_stream) + "."
+         + subject_token(actor_id);
+}
+
+caf::expected<std::unique_ptr<jetstream_store>>
+jetstream_store::open(std::shared_ptr<nats_connection> conn, options opts) {
+  if (!conn)
+    return make_persistence_error(persistence_error::invalid_argument,
+                                  "jetstream_store: no connection");
+  std::unique_ptr<jetstream_store> st{
+    new jetstream_store(std::move(conn), std::move(opts))};
+  auto max_age_ns = static_cast<int64_t>(
+    std::chrono::duration_cast<std::chrono::nanoseconds>(st->opts_.max_age)
+      .count());
+  auto prefix = "aether." + st->ns_ + ".";
+  if (auto err = st->ensure_stream(
+        st->event_stream_, prefix + sanitize_namespace(st->opts_.stream) + ".>",
+        -1, max_age_ns))
+    return err;
+  if (auto err = st->ensure_stream(
+        st->snapshot_stream_,
+        prefix + sanitize_namespace(st->opts_.snapshot_stream) + ".>",
+        st->opts_.snapshots_per_actor, 0))
+    return err;
+  return st;
+}
+
+caf::error jetstream_store::ensure_stream(const std::string& name,
+                                          const std::string& subject,
+                                          int64_t max_per_subject,
+                                          int64_t max_age_ns) {
+  auto jo = js_opts(opts_.timeout);
+  jsStreamInfo* si = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  auto s = js_GetStreamInfo(&si, conn_->jetstream(), name.c_str(), &jo, &jerr);
+  if (s == NATS_OK) {
+    std::unique_ptr<jsStreamInfo, void (*)(jsStreamInfo*)> guard{
+      si, jsStreamInfo_Destroy};
+    auto* c = si->Config;
+    auto incompatible = [&](const std::string& field) {
+      return make_persistence_error(
+        persistence_error::store_failure,
+        "stream \"" + name + "\" exists with an incompatible config: " + field);
+    };
+    bool has_subject = false;
+    for (int i = 0; i < c->SubjectsLen; ++i)
+      has_subject = has_subject || subject == c->Subjects[i];
+    if (!has_subject)
+      return incompatible("subjects do not include \"" + subject + "\"");
+    if (c->Storage != js_FileStorage)
+      return incompatible("storage is not file");
+    if (c->MaxMsgsPerSubject != max_per_subject)
+      return incompatible("max messages per subject is "
+                          + std::to_string(c->MaxMsgsPerSubject) + ", expected "
+                          + std::to_string(max_per_subject));
+    if (c->Retention != js_LimitsPolicy)
+      return incompatible("retention is not limits");
+    return caf::none;
+  }
+  if (s != NATS_NOT_FOUND && jerr != js_stream_not_found)
+    return make_nats_error(s, jerr, "cannot read stream \"" + name + "\"");
+  jsStreamConfig cfg;
+  jsStreamConfig_Init(&cfg);
+  cfg.Name = name.c_str();
+  const char* subjects[] = {subject.c_str()};
+  cfg.Subjects = subjects;
+  cfg.SubjectsLen = 1;
+  cfg.Storage = js_FileStorage;
+  cfg.Replicas = opts_.replicas;
+  cfg.MaxAge = max_age_ns;
+  cfg.MaxMsgsPerSubject = max_per_subject;
+  s = js_AddStream(&si, conn_->jetstream(), &cfg, &jo, &jerr);
+  if (s != NATS_OK)
+    return make_nats_error(s, jerr, "cannot create stream \"" + name + "\"");
+  jsStreamInfo_Destroy(si);
+  return caf::none;
+}
+
+caf::expected<jetstream_store::cache_entry>
+jetstream_store::read_last(const std::string& actor_id) {
+  auto jo = js_opts(opts_.timeout);
+  natsMsg* raw = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  auto subject = event_subject(actor_id);
+  auto s = js_GetLastMsg(&raw, conn_->jetstream(), event_stream_.c_str(),
+                         subject.c_str(), &jo, &jerr);
+  cache_entry e;
+  e.seq_known = true;
+  if (s == NATS_NOT_FOUND || jerr == js_no_message_found) {
+    // no message: version 0, sequence 0
+  } else if (s != NATS_OK) {
+    auto err = make_nats_error(
+      s, jerr, "cannot read the latest event of \"" + actor_id + "\"");
+    if (is(err, persistence_error::unknown_outcome))
+      return make_persistence_error(persistence_error::unavailable,
+                                    describe(err));
+    return err;
+  } else {
+    auto m = own(raw);
+    e.seq = natsMsg_GetSequence(raw);
+    if (!header_int(raw, hdr_version, e.version))
+      return make_persistence_error(persistence_error::corrupt_data,
+                                    "the last message of \"" + actor_id
+                                      + "\" (sequence " + std::to_string(e.seq)
+                                      + ") has no Aether-Version header");
+  }
+  std::lock_guard<std::mutex> guard{cache_mtx_};
+  cache_[actor_id] = e;
+  return e;
+}
+
+caf::expected<uint64_t>
+jetstream_store::last_seq_of(const std::string& stream,
+                             const std::string& subject) {
+  auto jo = js_opts(opts_.timeout);
+  natsMsg* raw = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  auto s = js_GetLastMsg(&raw, conn_->jetstream(), stream.c_str(),
+                         subject.c_str(), &jo, &jerr);
+  if (s == NATS_NOT_FOUND || jerr == js_no_message_found)
+    return uint64_t{0};
+  if (s != NATS_OK)
+    return make_nats_error(s, jerr, "cannot read \"" + subject + "\"");
+  auto seq = natsMsg_GetSequence(raw);
+  natsMsg_Destroy(raw);
+  return seq;
+}
+
+template <class F>
+caf::error jetstream_store::walk(const std::string& stream,
+                                 const std::string& subject, uint64_t start_seq,
+                                 uint64_t last_seq, bool headers_only, F f) {
+  if (last_seq == 0 || start_seq > last_seq)
+    return caf::none;
+  auto jo = js_opts(opts_.timeout);
+  jsSubOptions so;
+  jsSubOptions_Init(&so);
+  so.Stream = stream.c_str();
+  so.Ordered = true;
+  so.Config.DeliverPolicy = js_DeliverByStartSequence;
+  so.Config.OptStartSeq = start_seq;
+  so.Config.HeadersOnly = headers_only;
+  natsSubscription* sub = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  auto s = js_SubscribeSync(&sub, conn_->jetstream(), subject.c_str(), &jo, &so,
+                            &jerr);
+  if (s != NATS_OK)
+    return make_nats_error(s, jerr, "cannot read \"" + subject + "\"");
+  std::unique_ptr<natsSubscription, void (*)(natsSubscription*)> guard{
+    sub, [](natsSubscription* x) {
+      natsSubscription_Unsubscribe(x);
+      natsSubscription_Destroy(x);
+    }};
+  for (;;) {
+    natsMsg* raw = nullptr;
+    s = natsSubscription_NextMsg(&raw, sub, opts_.timeout.count());
+    if (s != NATS_OK) {
+      auto err = make_nats_error(s, 0, "reading \"" + subject + "\" stalled");
+      return make_persistence_error(persistence_error::unavailable,
+                                    describe(err));
+    }
+    auto m = own(raw);
+    jsMsgMetaData* meta = nullptr;
+    uint64_t seq = 0;
+    if (natsMsg_GetMetaData(&meta, raw) == NATS_OK) {
+      seq = meta->Sequence.Stream;
+      jsMsgMetaData_Destroy(meta);
+    }
+    bool more = f(raw, seq);
+    if (!more || seq >= last_seq)
+      return caf::none;
+  }
+}
+
+caf::expected<append_result>
+jetstream_store::save_events(std::vector<event> batch) {
+  auto encoded = prepare_events(batch, opts_.limits);
+  if (!encoded)
+    return encoded.error();
+  auto& actor_id = batch.front().actor_id;
+  auto first = batch.front().version;
+  auto last = batch.back().version;
+  if (!conn_->connected())
+    return make_persistence_error(persistence_error::unavailable,
+                                  "NATS is not connected; nothing was sent");
+  cache_entry entry;
+  bool cached = false;
+  {
+    std::lock_guard<std::mutex> guard{cache_mtx_};
+    auto i = cache_.find(actor_id);
+    if (i != cache_.end() && i->second.seq_known) {
+      entry = i->second;
+      cached = true;
+    } else if (i != cache_.end() && first <= i->second.version) {
+      // Raised by another node's notification: fail fast.
+      return make_version_conflict(actor_id, first, i->second.version);
+    }
+  }
+  if (!cached || first > entry.version + 1) {
+    auto fresh = read_last(actor_id);
+    if (!fresh)
+      return fresh.error();
+    entry = *fresh;
+  }
+  if (first != entry.version + 1) {
+    if (first <= entry.version && is_own_retry(actor_id, batch))
+      return append_result{last, entry.seq};
+    return make_version_conflict(actor_id, first, entry.version);
+  }
+  std::string body;
+  if (encoded->size() == 1) {
+    body = std::move(encoded->front());
+  } else {
+    body = "[";
+    for (size_t i = 0; i < encoded->size(); ++i) {
+      if (i > 0)
+        body += ',';
+      body += (*encoded)[i];
+    }
+    body += ']';
+  }
+  auto subject = event_subject(actor_id);
+  natsMsg* raw = nullptr;
+  natsMsg_Create(&raw, subject.c_str(), nullptr, body.data(),
+                 static_cast<int>(body.size()));
+  auto m = own(raw);
+  natsMsgHeader_Set(raw, hdr_msg_id, batch.front().id.c_str());
+  natsMsgHeader_Set(raw, hdr_expected_seq, std::to_string(entry.seq).c_str());
+  natsMsgHeader_Set(raw, hdr_first, std::to_string(first).c_str());
+  natsMsgHeader_Set(raw, hdr_version, std::to_string(last).c_str());
+  jsPubOptions po;
+  jsPubOptions_Init(&po);
+  po.MaxWait = opts_.timeout.count();
+  jsPubAck* ack = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  auto s = js_PublishMsg(&ack, conn_->jetstream(), raw, &po, &jerr);
+  if (s == NATS_OK) {
+    append_result res{last, ack->Sequence};
+    jsPubAck_Destroy(ack);
+    std::lock_guard<std::mutex> guard{cache_mtx_};
+    cache_[actor_id] = cache_entry{last, res.position, true};
+    return res;
+  }
+  {
+    std::lock_guard<std::mutex> guard{cache_mtx_};
+    cache_.erase(actor_id);
+  }
+  if (jerr == js_wrong_last_sequence) {
+    auto fresh = read_last(actor_id);
+    auto current = fresh ? fresh->version : entry.version + 1;
+    return make_version_conflict(actor_id, first, current);
+  }
+  if (s == NATS_TIMEOUT || s == NATS_CONNECTION_DISCONNECTED
+      || s == NATS_CONNECTION_CLOSED || s == NATS_IO_ERROR)
+    return make_persistence_error(
+      persistence_error::unknown_outcome,
+      "append of \"" + actor_id + "\" versions " + std::to_string(first) + ".."
+        + std::to_string(last) + " got no acknowledgement ("
+        + natsStatus_GetText(s)
+        + "); it may or may not be stored; retrying with the same event ids "
+          "is safe");
+  return make_nats_error(s, jerr, "cannot append to \"" + actor_id + "\"");
+}
+
+bool jetstream_store::is_own_retry(const std::string& actor_id,
+                                   const std::vector<event>& batch) {
+  // A retry of an append that did land (after an unknown outcome) finds its
+  // own message as the actor's last one: same message id, same versions.
+  auto jo = js_opts(opts_.timeout);
+  natsMsg* raw = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  auto subject = event_subject(actor_id);
+  if (js_GetLastMsg(&raw, conn_->jetstream(), event_stream_.c_str(),
+                    subject.c_str(), &jo, &jerr)
+      != NATS_OK)
+    return false;
+  auto m = own(raw);
+  const char* id = nullptr;
+  int64_t lo = 0;
+  int64_t hi = 0;
+  return natsMsgHeader_Get(raw, hdr_msg_id, &id) == NATS_OK && id != nullptr
+         && batch.front().id == id && header_int(raw, hdr_first, lo)
+         && header_int(raw, hdr_version, hi) && lo == batch.front().version
+         && hi == batch.back().version;
+}
+
+caf::expected<replay_result>
+jetstream_store::get_events_with_errors(const std::string& actor_id,
+                                        event_range range) {
+  if (auto err = validate_actor_id(actor_id))
+    return err;
+  replay_result result;
+  if (range.max_count == 0 || range.from_version > range.to_version)
+    return result;
+  auto last = read_last(actor_id);
+  if (!last)
+    return last.error();
+  if (last->seq == 0)
+    return result;
+  auto subject = event_subject(actor_id);
+  auto start = range.after_position > 0 ? range.after_position + 1 : 1;
+  caf::error decode_err;
+  auto err = walk(
+    event_stream_, subject, start, last->seq, false,
+    [&](natsMsg* m, uint64_t seq) {
+      ++messages_read_;
+      int64_t marker = 0;
+      if (header_int(m, hdr_deleted_to, marker))
+        return true;
+      int64_t lo = 0;
+      int64_t hi = 0;
+      bool has_range = header_int(m, hdr_first, lo)
+                       && header_int(m, hdr_version, hi);
+      if (has_range && hi < range.from_version)
+        return true;
+      if (has_range && lo > range.to_version)
+        return false;
+      auto body = body_of(m);
+      auto add = [&](event&& e) {
+        if (e.version >= range.from_version && e.version <= range.to_version
+            && result.events.size() < range.max_count) {
+          result.events.push_back(std::move(e));
+          result.last_position = seq;
+        }
+      };
+      auto fail = [&](const std::string& reason) {
+        result.errors.push_back(replay_error{seq, body, reason});
+      };
+      if (!body.empty() && body.front() == '[') {
+        auto v = json_codec::parse(body);
+        if (!v || !v->is_array()) {
+          fail(v ? "batch is not a JSON array" : describe(v.error()));
+        } else {
+          for (auto& x : v->get_array()) {
+            auto e = json_codec::event_from_json(x);
+            if (!e) {
+              fail(describe(e.error()));
+              break;
+            }
+            add(std::move(*e));
+          }
+        }
+      } else {
+        auto e = json_codec::decode_event(body);
+        if (e)
+          add(std::move(*e));
+        else
+          fail(describe(e.error()));
+      }
+      return result.events.size() < range.max_count
+             && (!has_range || hi < range.to_version);
+    });
+  if (err)
+    return err;
+  return result;
+}
+
+caf::expected<int64_t>
+jetstream_store::get_latest_version(const std::string& actor_id) {
+  if (auto err = validate_actor_id(actor_id))
+    return err;
+  auto last = read_last(actor_id);
+  if (!last)
+    return last.error();
+  return last->version;
+}
+
+void jetstream_store::update_version_cache(const std::string& actor_id,
+                                           int64_t version) {
+  std::lock_guard<std::mutex> guard{cache_mtx_};
+  auto& e = cache_[actor_id];
+  if (version > e.version) {
+    e.version = version;
+    e.seq_known = false; // the sequence of that version is unknown here
+  }
+}
+
+caf::error jetstream_store::delete_events_to(const std::string& actor_id,
+                                             int64_t version) {
+  if (auto err = validate_actor_id(actor_id))
+    return err;
+  auto last = read_last(actor_id);
+  if (!last)
+    return last.error();
+  if (last->seq == 0)
+    return caf::none;
+  auto subject = event_subject(actor_id);
+  auto jo = js_opts(opts_.timeout);
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  uint64_t walk_to = last->seq;
+  if (version >= last->version) {
+    // Everything goes: a marker keeps the latest version knowable and is
+    // the subject's last message from now on.
+    natsMsg* raw = nullptr;
+    natsMsg_Create(&raw, subject.c_str(), nullptr, "", 0);
+    auto m = own(raw);
+    auto id = make_uuid();
+    natsMsgHeader_Set(raw, hdr_msg_id, id.c_str());
+    natsMsgHeader_Set(raw, hdr_expected_seq, std::to_string(last->seq).c_str());
+    natsMsgHeader_Set(raw, hdr_version, std::to_string(last->version).c_str());
+    natsMsgHeader_Set(raw, hdr_deleted_to,
+                      std::to_string(last->version).c_str());
+    jsPubOptions po;
+    jsPubOptions_Init(&po);
+    po.MaxWait = opts_.timeout.count();
+    jsPubAck* ack = nullptr;
+    auto s = js_PublishMsg(&ack, conn_->jetstream(), raw, &po, &jerr);
+    if (s != NATS_OK)
+      return make_nats_error(
+        s, jerr, "cannot mark the deletion of \"" + actor_id + "\"");
+    {
+      std::lock_guard<std::mutex> guard{cache_mtx_};
+      cache_[actor_id] = cache_entry{last->version, ack->Sequence, true};
+    }
+    jsPubAck_Destroy(ack);
+  }
+  std::vector<uint64_t> doomed;
+  auto err = walk(event_stream_, subject, 1, walk_to, true,
+                  [&](natsMsg* m, uint64_t seq) {
+                    int64_t hi = 0;
+                    int64_t marker = 0;
+                    if (header_int(m, hdr_deleted_to, marker)
+                        || (header_int(m, hdr_version, hi) && hi <= version))
+                      doomed.push_back(seq);
+                    return hi <= version;
+                  });
+  if (err)
+    return err;
+  for (auto seq : doomed) {
+    auto s = js_DeleteMsg(conn_->jetstream(), event_stream_.c_str(), seq, &jo,
+                          &jerr);
+    if (s != NATS_OK && jerr != js_no_message_found)
+      return make_nats_error(s, jerr,
+                             "cannot delete events of \"" + actor_id + "\"");
+  }
+  return caf::none;
+}
+
+// -- snapshots
+// ------------------------------------------------------------------
+
+struct jetstream_store::stored_message {
+  uint64_t seq;
+  int64_t version;
+  int64_t time_ns;
+
+  static stored_message of(natsMsg* m, uint64_t seq) {
+    stored_message x{seq, 0, 0};
+    header_int(m, hdr_version, x.version);
+    header_int(m, hdr_time, x.time_ns);
+    return x;
+  }
+
+  bool selected_by(const snapshot_criteria& c) const {
+    actor_snapshot probe;
+    probe.version = version;
+    probe.time = timestamp{std::chrono::nanoseconds{time_ns}};
+    return c.matches(probe);
+  }
+};
+
+caf::error jetstream_store::publish_snapshot(const std::string& actor_id,
+                                             const std::string& body,
+                                             int64_t version, int64_t time_ns) {
+  auto subject = snapshot_subject(actor_id);
+  natsMsg* raw = nullptr;
+  natsMsg_Create(&raw, subject.c_str(), nullptr, body.data(),
+                 static_cast<int>(body.size()));
+  auto m = own(raw);
+  natsMsgHeader_Set(raw, hdr_version, std::to_string(version).c_str());
+  natsMsgHeader_Set(raw, hdr_time, std::to_string(time_ns).c_str());
+  jsPubOptions po;
+  jsPubOptions_Init(&po);
+  po.MaxWait = opts_.timeout.count();
+  jsPubAck* ack = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  auto st = js_PublishMsg(&ack, conn_->jetstream(), raw, &po, &jerr);
+  if (st != NATS_OK)
+    return make_nats_error(st, jerr,
+                           "cannot save the snapshot of \"" + actor_id + "\"");
+  jsPubAck_Destroy(ack);
+  return caf::none;
+}
+
+caf::error jetstream_store::save_snapshot(actor_snapshot snap) {
+  auto encoded = prepare_snapshot(snap, opts_.limits);
+  if (!encoded)
+    return encoded.error();
+  if (!conn_->connected())
+    return make_persistence_error(persistence_error::unavailable,
+                                  "NATS is not connected; nothing was sent");
+  auto subject = snapshot_subject(snap.actor_id);
+  auto jo = js_opts(opts_.timeout);
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  // The subject's last message must stay the highest version (so that the
+  // latest snapshot is one last-message-by-subject read).
+  natsMsg* prev = nullptr;
+  auto s = js_GetLastMsg(&prev, conn_->jetstream(), snapshot_stream_.c_str(),
+                         subject.c_str(), &jo, &jerr);
+  msg_ptr previous = own(s == NATS_OK ? prev : nullptr);
+  if (auto err = publish_snapshot(snap.actor_id, *encoded, snap.version,
+                                  snap.time.time_since_epoch().count()))
+    return err;
+  int64_t prev_version = 0;
+  int64_t prev_time = 0;
+  if (previous && header_int(previous.get(), hdr_version, prev_version)
+      && prev_version > snap.version) {
+    header_int(previous.get(), hdr_time, prev_time);
+    return publish_snapshot(snap.actor_id, body_of(previous.get()),
+                            prev_version, prev_time);
+  }
+  return caf::none;
+}
+
+caf::expected<std::optional<actor_snapshot>>
+jetstream_store::get_latest_snapshot(const std::string& actor_id,
+                                     snapshot_criteria c) {
+  if (auto err = validate_actor_id(actor_id))
+    return err;
+  auto subject = snapshot_subject(actor_id);
+  auto decode
+    = [&](const std::string& body,
+          int64_t version) -> caf::expected<std::optional<actor_snapshot>> {
+    auto snap = json_codec::decode_snapshot(body);
+    if (!snap)
+      return make_corrupt_snapshot(actor_id, version, describe(snap.error()));
+    if (snap->actor_id != actor_id || snap->version != version)
+      return make_corrupt_snapshot(actor_id, version,
+                                   "record names another actor or version");
+    return std::optional<actor_snapshot>{std::move(*snap)};
+  };
+  if (unbounded(c)) {
+    auto jo = js_opts(opts_.timeout);
+    natsMsg* raw = nullptr;
+    jsErrCode jerr = static_cast<jsErrCode>(0);
+    auto s = js_GetLastMsg(&raw, conn_->jetstream(), snapshot_stream_.c_str(),
+                           subject.c_str(), &jo, &jerr);
+    if (s == NATS_NOT_FOUND || jerr == js_no_message_found)
+      return std::optional<actor_snapshot>{};
+    if (s != NATS_OK)
+      return make_nats_error(
+        s, jerr, "cannot read the snapshot of \"" + actor_id + "\"");
+    auto m = own(raw);
+    int64_t version = 0;
+    header_int(raw, hdr_version, version);
+    return decode(body_of(raw), version);
+  }
+  auto last = last_seq_of(snapshot_stream_, subject);
+  if (!last)
+    return last.error();
+  std::optional<stored_message> best;
+  std::string best_body;
+  auto err = walk(snapshot_stream_, subject, 1, *last, false,
+                  [&](natsMsg* m, uint64_t seq) {
+                    int64_t v = 0;
+                    int64_t t = 0;
+                    header_int(m, hdr_version, v);
+                    header_int(m, hdr_time, t);
+                    actor_snapshot probe;
+                    probe.version = v;
+                    probe.time = timestamp{std::chrono::nanoseconds{t}};
+                    if (c.matches(probe) && (!best || v >= best->version)) {
+                      best = stored_message{seq, v, t};
+                      best_body = body_of(m);
+                    }
+                    return true;
+                  });
+  if (err)
+    return err;
+  if (!best)
+    return std::optional<actor_snapshot>{};
+  return decode(best_body, best->version);
+}
+
+caf::expected<size_t>
+jetstream_store::delete_snapshots(const std::string& actor_id,
+                                  snapshot_criteria c) {
+  if (auto err = validate_actor_id(actor_id))
+    return err;
+  auto subject = snapshot_subject(actor_id);
+  auto last = last_seq_of(snapshot_stream_, subject);
+  if (!last)
+    return last.error();
+  std::vector<uint64_t> doomed;
+  std::map<int64_t, bool> versions;
+  // The newest snapshot that stays, in case the subject's last message goes.
+  std::optional<stored_message> keep;
+  std::string keep_body;
+  auto err = walk(snapshot_stream_, subject, 1, *last, false,
+                  [&](natsMsg* m, uint64_t seq) {
+                    auto x = stored_message::of(m, seq);
+                    if (x.selected_by(c)) {
+                      doomed.push_back(seq);
+                      versions[x.version] = true;
+                    } else if (!keep || x.version >= keep->version) {
+                      keep = x;
+                      keep_body = body_of(m);
+                    }
+                    return true;
+                  });
+  if (err)
+    return err;
+  auto jo = js_opts(opts_.timeout);
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  bool last_deleted = false;
+  for (auto seq : doomed) {
+    auto s = js_DeleteMsg(conn_->jetstream(), snapshot_stream_.c_str(), seq,
+                          &jo, &jerr);
+    if (s != NATS_OK && jerr != js_no_message_found)
+      return make_nats_error(s, jerr,
+                             "cannot delete snapshots of \"" + actor_id + "\"");
+    last_deleted = last_deleted || seq == *last;
+  }
+  if (last_deleted && keep) {
+    // Keep the invariant "the last message is the newest snapshot" (the
+    // server does not find a subject's last message once it was deleted).
+    if (auto err = publish_snapshot(actor_id, keep_body, keep->version,
+                                    keep->time_ns))
+      return err;
+    auto old = js_DeleteMsg(conn_->jetstream(), snapshot_stream_.c_str(),
+                            keep->seq, &jo, &jerr);
+    static_cast<void>(old);
+  }
+  return versions.size();
+}
+
+} // namespace aether
