@@ -70,16 +70,75 @@ void add_nats_options(caf::config_option_set& options) {
     .add<caf::timespan>("request-timeout", "JetStream request timeout");
 }
 
-nats_connection::nats_connection(nats_options opts, natsConnection* conn,
-                                 jsCtx* js)
-  : opts_(std::move(opts)), conn_(conn), js_(js) {
+nats_connection::nats_connection(nats_options opts) : opts_(std::move(opts)) {
   // nop
 }
 
+namespace {
+
+void ack_handler(jsCtx*, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae,
+                 void* closure) {
+  nats_connection::publish_ack ack;
+  if (pa != nullptr) {
+    ack.sequence = pa->Sequence;
+    ack.duplicate = pa->Duplicate;
+  } else if (pae != nullptr) {
+    ack.status = pae->Err == NATS_OK ? NATS_ERR : pae->Err;
+    ack.js_error = pae->ErrCode;
+  } else {
+    ack.status = NATS_ERR;
+  }
+  static_cast<nats_connection*>(closure)->on_ack(msg, ack);
+  natsMsg_Destroy(msg);
+}
+
+} // namespace
+
+bool nats_connection::publish_async(natsMsg*& msg,
+                                    std::chrono::milliseconds timeout,
+                                    ack_callback done) {
+  auto* key = msg;
+  {
+    std::lock_guard<std::mutex> guard{pending_mtx_};
+    pending_.emplace(key, std::move(done));
+  }
+  jsPubOptions po;
+  jsPubOptions_Init(&po);
+  po.MaxWait = timeout.count();
+  if (js_PublishMsgAsync(js_, &msg, &po) == NATS_OK)
+    return true;
+  std::lock_guard<std::mutex> guard{pending_mtx_};
+  pending_.erase(key);
+  return false;
+}
+
+void nats_connection::on_ack(natsMsg* msg, const publish_ack& ack) {
+  ack_callback cb;
+  {
+    std::lock_guard<std::mutex> guard{pending_mtx_};
+    auto i = pending_.find(msg);
+    if (i == pending_.end())
+      return;
+    cb = std::move(i->second);
+    pending_.erase(i);
+  }
+  cb(ack);
+}
+
 nats_connection::~nats_connection() {
-  jsCtx_Destroy(js_);
-  natsConnection_Close(conn_);
-  natsConnection_Destroy(conn_);
+  if (js_ != nullptr) {
+    // Let outstanding asynchronous publishes finish (bounded).
+    jsPubOptions po;
+    jsPubOptions_Init(&po);
+    po.MaxWait = opts_.request_timeout.count();
+    js_PublishAsyncComplete(js_, &po);
+  }
+  if (js_ != nullptr)
+    jsCtx_Destroy(js_);
+  if (conn_ != nullptr) {
+    natsConnection_Close(conn_);
+    natsConnection_Destroy(conn_);
+  }
 }
 
 bool nats_connection::connected() const {
@@ -133,6 +192,7 @@ nats_connection::connect(const nats_options& o) {
              != NATS_OK)
       return option_error(s, "tls-cert/tls-key");
   }
+  std::shared_ptr<nats_connection> result{new nats_connection(o)};
   natsConnection* conn = nullptr;
   s = natsConnection_Connect(&conn, opts);
   if (s != NATS_OK) {
@@ -155,17 +215,19 @@ nats_connection::connect(const nats_options& o) {
                   : persistence_error::unavailable;
     return make_persistence_error(code, what);
   }
+  result->conn_ = conn;
   jsOptions jo;
   jsOptions_Init(&jo);
   jo.Wait = o.request_timeout.count();
-  jsCtx* js = nullptr;
-  if ((s = natsConnection_JetStream(&js, conn, &jo)) != NATS_OK) {
-    natsConnection_Destroy(conn);
+  jo.PublishAsync.MaxPending = max_pending_publishes;
+  jo.PublishAsync.AckHandler = ack_handler;
+  jo.PublishAsync.AckHandlerClosure = result.get();
+  jo.PublishAsync.StallWait = 1;
+  if ((s = natsConnection_JetStream(&result->js_, conn, &jo)) != NATS_OK)
     return make_persistence_error(persistence_error::unavailable,
                                   std::string{"cannot open JetStream: "}
                                     + natsStatus_GetText(s));
-  }
-  return std::shared_ptr<nats_connection>{new nats_connection(o, conn, js)};
+  return result;
 }
 
 caf::error make_nats_error(int status, int js_error, const std::string& what) {

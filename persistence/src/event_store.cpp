@@ -17,6 +17,10 @@ void event_store::save_events_async(std::vector<event> batch,
   done(save_events(std::move(batch)));
 }
 
+bool event_store::try_save_events_async(std::vector<event>&, append_callback&) {
+  return false;
+}
+
 caf::expected<std::vector<event>>
 event_store::get_events(const std::string& actor_id, event_range range) {
   auto res = get_events_with_errors(actor_id, range);

@@ -20,6 +20,11 @@ void forwarding_store::save_events_async(std::vector<event> batch,
   inner_->save_events_async(std::move(batch), std::move(done));
 }
 
+bool forwarding_store::try_save_events_async(std::vector<event>& batch,
+                                             append_callback& done) {
+  return inner_->try_save_events_async(batch, done);
+}
+
 caf::expected<std::vector<event>>
 forwarding_store::get_events(const std::string& actor_id, event_range range) {
   return inner_->get_events(actor_id, range);

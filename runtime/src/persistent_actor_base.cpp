@@ -11,6 +11,7 @@
 #include <caf/atom.hpp>
 #include <caf/mailbox_element.hpp>
 #include <caf/sec.hpp>
+#include <caf/send.hpp>
 #include <iostream>
 
 namespace aether {
@@ -18,6 +19,16 @@ namespace aether {
 namespace {
 
 using restart_atom = caf::atom_constant<caf::atom("ae_restart")>;
+using persist_done_atom = caf::atom_constant<caf::atom("ae_pdone")>;
+using persist_timeout_atom = caf::atom_constant<caf::atom("ae_ptime")>;
+
+/// Carries the result of an asynchronous append back to the actor.
+struct async_append : io_job {
+  caf::expected<append_result> result = caf::error{};
+  void run() override {
+    // nop: filled in by the store's completion callback
+  }
+};
 
 /// What the first recovery step returns.
 struct snapshot_step {
@@ -76,6 +87,32 @@ persistent_actor_base::consume(caf::mailbox_element& x) {
     if (restarting_) {
       restarting_ = false;
       start_recovery();
+    }
+    return caf::invoke_message_result::consumed;
+  }
+  if (x.content().match_elements<persist_done_atom, uint64_t, io_job_ptr>()
+      || x.content().match_elements<persist_timeout_atom, uint64_t>()) {
+    auto& msg = x.content();
+    if (msg.get_as<uint64_t>(1) == pending_persist_id_ && pending_persist_) {
+      auto finish = std::move(pending_persist_);
+      pending_persist_ = nullptr;
+      if (msg.match_element<persist_timeout_atom>(0)) {
+        finish(
+          make_runtime_error(runtime_error::persist_timeout,
+                             "actor \"" + persistence_id_
+                               + "\": the store did not answer within "
+                               + std::to_string(opts_.persist_timeout.count())
+                               + " ms; the events may or may not be stored"),
+          0);
+      } else {
+        auto& res
+          = static_cast<async_append&>(*msg.get_as<io_job_ptr>(2)).result;
+        if (res)
+          finish(caf::none, res->position);
+        else
+          finish(res.error(), 0);
+      }
+      drain();
     }
     return caf::invoke_message_result::consumed;
   }
@@ -327,6 +364,25 @@ void persistent_actor_base::start_persist(const command_context& cmd,
     }
     done(caf::none);
   };
+  if (opts_.async_appends) {
+    // Pipelined path: the store publishes without blocking this thread and
+    // its callback sends the result back as a message.
+    auto holder = std::make_shared<async_append>();
+    auto id = ++pending_persist_id_;
+    auto self = caf::actor_cast<caf::actor>(this);
+    event_store::append_callback cb =
+      [self, id, holder](caf::expected<append_result> res) {
+        holder->result = std::move(res);
+        caf::anon_send(self, persist_done_atom::value, id, io_job_ptr{holder});
+      };
+    auto batch = *events;
+    if (ctx_.store->try_save_events_async(batch, cb)) {
+      pending_persist_ = finish;
+      delayed_send(this, opts_.persist_timeout, persist_timeout_atom::value,
+                   id);
+      return;
+    }
+  }
   request(worker(), opts_.persist_timeout, io_atom::value, io_job_ptr{job})
     .then(
       [job, finish]() mutable {

@@ -2,6 +2,7 @@
 #include "aether/jetstream/jetstream_store.hpp"
 #include "aether/persistence/error.hpp"
 #include "aether/persistence/json_codec.hpp"
+#include "aether/runtime/config.hpp"
 #include "catch.hpp"
 #include "nats_server.hpp"
 #include "tally.hpp"
@@ -303,6 +304,7 @@ TEST_CASE("jetstream: persistent actors recover from a snapshot's position") {
   persistence_options opts;
   opts.snapshots.every_events(100);
   opts.log = [](const std::string&) {};
+  opts.async_appends = false; // the test_coordinator runs on one thread
   auto a = f.spawn_actor<test::tally_actor>("acc", f.ctx, opts);
   for (int64_t i = 1; i <= 250; ++i) {
     auto r = f.ask<int64_t>(a, test::add_atom::value, i);
@@ -320,4 +322,52 @@ TEST_CASE("jetstream: persistent actors recover from a snapshot's position") {
   CHECK(js->messages_read() - before == 50);
   auto sum = f.ask<int64_t>(b, test::get_atom::value);
   CHECK(sum == int64_t{250 * 251 / 2});
+}
+
+TEST_CASE("jetstream: many actors pipeline their appends (real scheduler)") {
+  std::shared_ptr<jetstream_store> js = open_store(connect(),
+                                                   fresh_namespace());
+  aether::config cfg;
+  caf::actor_system sys{cfg};
+  {
+    auto ctx = store_context::make(sys, js);
+    persistence_options opts;
+    opts.snapshots.every_events(10);
+    std::vector<caf::actor> actors;
+    for (int i = 0; i < 20; ++i)
+      actors.push_back(
+        sys.spawn<test::tally_actor>("pipe-" + std::to_string(i), ctx, opts));
+    caf::scoped_actor self{sys};
+    // Every actor gets 50 commands at once.
+    for (int64_t n = 1; n <= 50; ++n)
+      for (auto& a : actors)
+        self->send(a, test::add_atom::value, n);
+    int failures = 0;
+    for (auto& a : actors)
+      self->request(a, caf::infinite, test::stats_atom::value)
+        .receive(
+          [&](const std::vector<int64_t>& s) {
+            failures += s[0] != 50;
+          },
+          [&](caf::error&) {
+            ++failures;
+          });
+    CHECK(failures == 0);
+    for (auto& a : actors)
+      self->send_exit(a, caf::exit_reason::user_shutdown);
+    self->wait_for(actors);
+    CHECK(ctx.metrics->read().events_persisted == 1000);
+  }
+  CHECK(js->async_appends() >= 900); // nearly all went the pipelined way
+  for (int i = 0; i < 20; ++i) {
+    auto all = js->get_events("pipe-" + std::to_string(i), 1);
+    REQUIRE(all);
+    REQUIRE(all->size() == 50);
+    int64_t sum = 0;
+    for (size_t k = 0; k < all->size(); ++k) {
+      CHECK((*all)[k].version == static_cast<int64_t>(k + 1));
+      sum += (*all)[k].data.at("n").as_int64();
+    }
+    CHECK(sum == 50 * 51 / 2);
+  }
 }

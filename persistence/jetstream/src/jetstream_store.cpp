@@ -93,7 +93,12 @@ jetstream_store::jetstream_store(std::shared_ptr<nats_connection> conn,
   snapshot_stream_ = ns_ + "_" + sanitize_namespace(opts_.snapshot_stream);
 }
 
-jetstream_store::~jetstream_store() = default;
+jetstream_store::~jetstream_store() {
+  std::unique_lock<std::mutex> guard{inflight_mtx_};
+  inflight_cv_.wait_for(guard, opts_.timeout * 2, [this] {
+    return inflight_ == 0;
+  });
+}
 
 std::string jetstream_store::event_subject(const std::string& actor_id) const {
   return "aether." + ns_ + "." + sanitize_namespace(opts_.stream) + "."
@@ -276,6 +281,111 @@ caf::error jetstream_store::walk(const std::string& stream,
   }
 }
 
+namespace {
+
+/// The message of one append: the batch (one event: its JSON; several: a
+/// JSON array) with the headers that make the server check and deduplicate.
+msg_ptr append_message(const std::string& subject,
+                       const std::vector<event>& batch,
+                       std::vector<std::string>& encoded, uint64_t last_seq) {
+  std::string body;
+  if (encoded.size() == 1) {
+    body = std::move(encoded.front());
+  } else {
+    body = "[";
+    for (size_t i = 0; i < encoded.size(); ++i) {
+      if (i > 0)
+        body += ',';
+      body += encoded[i];
+    }
+    body += ']';
+  }
+  natsMsg* raw = nullptr;
+  natsMsg_Create(&raw, subject.c_str(), nullptr, body.data(),
+                 static_cast<int>(body.size()));
+  natsMsgHeader_Set(raw, hdr_msg_id, batch.front().id.c_str());
+  natsMsgHeader_Set(raw, hdr_expected_seq, std::to_string(last_seq).c_str());
+  natsMsgHeader_Set(raw, hdr_first,
+                    std::to_string(batch.front().version).c_str());
+  natsMsgHeader_Set(raw, hdr_version,
+                    std::to_string(batch.back().version).c_str());
+  return own(raw);
+}
+
+} // namespace
+
+bool jetstream_store::try_save_events_async(std::vector<event>& batch,
+                                            append_callback& done) {
+  auto encoded = prepare_events(batch, opts_.limits);
+  if (!encoded) {
+    done(encoded.error());
+    return true;
+  }
+  auto actor_id = batch.front().actor_id;
+  auto first = batch.front().version;
+  auto last = batch.back().version;
+  cache_entry entry;
+  {
+    std::lock_guard<std::mutex> guard{cache_mtx_};
+    auto i = cache_.find(actor_id);
+    if (i == cache_.end() || !i->second.seq_known
+        || first != i->second.version + 1)
+      return false; // needs a read first: the blocking path does it
+    entry = i->second;
+  }
+  if (!conn_->connected()) {
+    done(make_persistence_error(persistence_error::unavailable,
+                                "NATS is not connected; nothing was sent"));
+    return true;
+  }
+  auto m = append_message(event_subject(actor_id), batch, *encoded, entry.seq);
+  auto* raw = m.release();
+  {
+    std::lock_guard<std::mutex> guard{inflight_mtx_};
+    ++inflight_;
+  }
+  auto finished = [this] {
+    std::lock_guard<std::mutex> guard{inflight_mtx_};
+    --inflight_;
+    inflight_cv_.notify_all();
+  };
+  auto cb = [this, actor_id, first, last, done,
+             finished](const nats_connection::publish_ack& ack) {
+    if (ack.status == NATS_OK) {
+      {
+        std::lock_guard<std::mutex> guard{cache_mtx_};
+        cache_[actor_id] = cache_entry{last, ack.sequence, true};
+      }
+      done(append_result{last, ack.sequence});
+    } else {
+      {
+        std::lock_guard<std::mutex> guard{cache_mtx_};
+        cache_.erase(actor_id);
+      }
+      if (ack.js_error == js_wrong_last_sequence)
+        done(make_version_conflict(actor_id, first, first));
+      else if (ack.status == NATS_TIMEOUT)
+        done(make_persistence_error(
+          persistence_error::unknown_outcome,
+          "append of \"" + actor_id + "\" versions " + std::to_string(first)
+            + ".." + std::to_string(last)
+            + " got no acknowledgement in time; it may or may not be "
+              "stored; retrying with the same event ids is safe"));
+      else
+        done(make_nats_error(ack.status, ack.js_error,
+                             "cannot append to \"" + actor_id + "\""));
+    }
+    finished();
+  };
+  if (conn_->publish_async(raw, opts_.timeout, std::move(cb))) {
+    ++async_appends_;
+    return true;
+  }
+  natsMsg_Destroy(raw);
+  finished();
+  return false; // window full or publish refused: take the blocking path
+}
+
 caf::expected<append_result>
 jetstream_store::save_events(std::vector<event> batch) {
   auto encoded = prepare_events(batch, opts_.limits);
@@ -311,27 +421,8 @@ jetstream_store::save_events(std::vector<event> batch) {
       return append_result{last, entry.seq};
     return make_version_conflict(actor_id, first, entry.version);
   }
-  std::string body;
-  if (encoded->size() == 1) {
-    body = std::move(encoded->front());
-  } else {
-    body = "[";
-    for (size_t i = 0; i < encoded->size(); ++i) {
-      if (i > 0)
-        body += ',';
-      body += (*encoded)[i];
-    }
-    body += ']';
-  }
-  auto subject = event_subject(actor_id);
-  natsMsg* raw = nullptr;
-  natsMsg_Create(&raw, subject.c_str(), nullptr, body.data(),
-                 static_cast<int>(body.size()));
-  auto m = own(raw);
-  natsMsgHeader_Set(raw, hdr_msg_id, batch.front().id.c_str());
-  natsMsgHeader_Set(raw, hdr_expected_seq, std::to_string(entry.seq).c_str());
-  natsMsgHeader_Set(raw, hdr_first, std::to_string(first).c_str());
-  natsMsgHeader_Set(raw, hdr_version, std::to_string(last).c_str());
+  auto m = append_message(event_subject(actor_id), batch, *encoded, entry.seq);
+  auto* raw = m.get();
   jsPubOptions po;
   jsPubOptions_Init(&po);
   po.MaxWait = opts_.timeout.count();

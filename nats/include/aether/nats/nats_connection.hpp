@@ -4,12 +4,18 @@
 
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 
 // nats.c types (from <nats/nats.h>), kept out of this header.
 struct __natsConnection;
 struct __jsCtx;
+struct __natsMsg;
 
 namespace aether {
 
@@ -44,12 +50,40 @@ public:
     return opts_;
   }
 
+  /// Outcome of an asynchronous JetStream publish: the stream sequence (and
+  /// whether the server saw a duplicate message id), or the nats.c status
+  /// and JetStream error code.
+  struct publish_ack {
+    int status = 0;
+    int js_error = 0;
+    uint64_t sequence = 0;
+    bool duplicate = false;
+  };
+
+  using ack_callback = std::function<void(const publish_ack&)>;
+
+  /// Maximum asynchronous publishes awaiting their ack (the window).
+  static constexpr int64_t max_pending_publishes = 1000;
+
+  /// Publishes `msg` asynchronously (takes ownership on success; `msg` is
+  /// then cleared). `done` runs once on a nats.c thread with the ack, an
+  /// error, or a timeout after `timeout`. Returns false without sending when
+  /// the window stays full for more than a millisecond or the publish fails
+  /// at once; the caller keeps `msg` then.
+  bool publish_async(__natsMsg*& msg, std::chrono::milliseconds timeout,
+                     ack_callback done);
+
+  /// Called by nats.c for every async ack (internal).
+  void on_ack(__natsMsg* msg, const publish_ack& ack);
+
 private:
-  nats_connection(nats_options opts, __natsConnection* conn, __jsCtx* js);
+  nats_connection(nats_options opts);
 
   nats_options opts_;
-  __natsConnection* conn_;
-  __jsCtx* js_;
+  __natsConnection* conn_ = nullptr;
+  __jsCtx* js_ = nullptr;
+  std::mutex pending_mtx_;
+  std::unordered_map<__natsMsg*, ack_callback> pending_;
 };
 
 /// Maps a nats.c status (and JetStream error code) to a persistence error

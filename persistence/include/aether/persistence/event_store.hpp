@@ -58,6 +58,15 @@ public:
   virtual void save_events_async(std::vector<event> batch,
                                  append_callback done);
 
+  /// Starts an append without blocking the calling thread, if the store can
+  /// (JetStream: an asynchronous publish within a bounded in-flight window).
+  /// Returns false and does nothing when it cannot (the default; or when it
+  /// would first have to read, or its window is full): the caller then uses
+  /// `save_events` on a thread that may block. When it returns true, `done`
+  /// runs exactly once, on any thread; it must not block.
+  virtual bool try_save_events_async(std::vector<event>& batch,
+                                     append_callback& done);
+
   /// Returns the events of `actor_id` in `range`, in version order. A stored
   /// record that does not decode fails the whole read with `corrupt_data`
   /// (use `get_events_with_errors` to get the good events and the errors).

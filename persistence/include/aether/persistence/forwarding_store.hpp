@@ -17,6 +17,8 @@ public:
   caf::expected<append_result> save_events(std::vector<event> batch) override;
   void save_events_async(std::vector<event> batch,
                          append_callback done) override;
+  bool try_save_events_async(std::vector<event>& batch,
+                             append_callback& done) override;
   caf::expected<std::vector<event>> get_events(const std::string& actor_id,
                                                event_range range) override;
   using event_store::get_events;

@@ -35,6 +35,13 @@ struct persistence_options {
   /// and counts as an unknown outcome.
   std::chrono::milliseconds persist_timeout = std::chrono::seconds{30};
 
+  /// Use the store's non-blocking appends when it has them (JetStream:
+  /// pipelined asynchronous publishes); otherwise, and always for stores
+  /// without them, appends run on the store's I/O worker. Tests that drive
+  /// the system with CAF's test_coordinator turn this off, since completions
+  /// arrive from a nats.c thread.
+  bool async_appends = true;
+
   failure_mode on_unknown_outcome = failure_mode::stop;
   /// With `failure_mode::restart`: first delay, doubled per attempt up to
   /// `restart_max_backoff`; after `max_restarts` attempts in a row the actor

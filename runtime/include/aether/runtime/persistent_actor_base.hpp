@@ -203,6 +203,9 @@ private:
   bool restarting_ = false;
   bool draining_ = false;
   std::deque<caf::mailbox_element_ptr> stash_;
+  // The persist waiting for an asynchronous store completion, if any.
+  std::function<void(caf::error, uint64_t)> pending_persist_;
+  uint64_t pending_persist_id_ = 0;
   caf::error stop_reason_;
 };
 

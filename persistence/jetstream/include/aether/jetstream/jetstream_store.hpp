@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -60,6 +61,13 @@ public:
   // -- event_store ------------------------------------------------------------
 
   caf::expected<append_result> save_events(std::vector<event> batch) override;
+  /// Pipelined append: an asynchronous publish (at most
+  /// `nats_connection::max_pending_publishes` in flight per connection) when
+  /// the actor's last sequence is cached; false otherwise. A conflict found
+  /// this way reports the attempted version as the actor's current version
+  /// (a lower bound: someone stored it).
+  bool try_save_events_async(std::vector<event>& batch,
+                             append_callback& done) override;
   using event_store::get_events;
   caf::expected<replay_result>
   get_events_with_errors(const std::string& actor_id,
@@ -97,6 +105,11 @@ public:
   /// Messages read by replays since construction (tests assert on it).
   uint64_t messages_read() const {
     return messages_read_.load();
+  }
+
+  /// Appends that took the pipelined (asynchronous) path.
+  uint64_t async_appends() const {
+    return async_appends_.load();
   }
 
   const std::shared_ptr<nats_connection>& connection() const {
@@ -137,6 +150,11 @@ private:
   std::mutex cache_mtx_;
   std::unordered_map<std::string, cache_entry> cache_;
   std::atomic<uint64_t> messages_read_{0};
+  std::atomic<uint64_t> async_appends_{0};
+  // Asynchronous appends in flight (the destructor waits for them).
+  std::mutex inflight_mtx_;
+  std::condition_variable inflight_cv_;
+  size_t inflight_ = 0;
 };
 
 /// Sanitises a namespace the way the Go aether does (spaces, dots, `*`, `>`,
