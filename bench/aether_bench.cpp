@@ -6,6 +6,10 @@
 //                         --snapshot-every K [--repeat R] [--sync full|normal]
 //   aether-bench persist  --store memory|sqlite --actors A --events N
 //                         [--snapshot-every K] [--sync full|normal]
+//
+// --store jetstream starts a temporary nats-server of its own unless
+// --nats-url URL is given.
+#include "aether/jetstream/jetstream_store.hpp"
 #include "aether/persistence/forwarding_store.hpp"
 #include "aether/persistence/json_codec.hpp"
 #include "aether/persistence/memory_store.hpp"
@@ -14,16 +18,20 @@
 #include "aether/snapshot/capture.hpp"
 #include "aether/sqlite/sqlite_store.hpp"
 #include "bench_state.hpp"
+#include "nats_server.hpp"
 
 #include <algorithm>
 #include <boost/json.hpp>
 #include <caf/all.hpp>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <nats/nats.h>
 #include <sqlite3.h>
 #include <string>
 #include <vector>
@@ -94,9 +102,42 @@ struct temp_folder {
   }
 };
 
+// -- JetStream: a server of its own unless --nats-url is given ----------------
+
+std::string nats_url;
+std::unique_ptr<aether::test::nats_server> own_server;
+
+std::shared_ptr<nats_connection> nats() {
+  static std::shared_ptr<nats_connection> conn;
+  if (!conn) {
+    if (nats_url.empty()) {
+      own_server = std::make_unique<aether::test::nats_server>();
+      nats_url = own_server->url();
+    }
+    nats_options o;
+    o.servers = {nats_url};
+    auto c = nats_connection::connect(o);
+    if (!c)
+      throw std::runtime_error(describe(c.error()));
+    conn = *c;
+  }
+  return conn;
+}
+
+std::shared_ptr<jetstream_store> make_jetstream(const std::string& name) {
+  jetstream_store::options o;
+  o.ns = "bench-" + std::to_string(::getpid()) + "-" + name;
+  auto s = jetstream_store::open(nats(), o);
+  if (!s)
+    throw std::runtime_error(describe(s.error()));
+  return std::shared_ptr<jetstream_store>{std::move(*s)};
+}
+
 std::shared_ptr<event_store_with_snapshots>
 make_store(const std::string& kind, const temp_folder& tmp,
            const std::string& name, bool full_sync) {
+  if (kind == "jetstream")
+    return make_jetstream(name);
   if (kind == "memory")
     return std::make_shared<memory_store>();
   if (kind == "sqlite") {
@@ -109,8 +150,7 @@ make_store(const std::string& kind, const temp_folder& tmp,
     return std::shared_ptr<event_store_with_snapshots>{std::move(*s)};
   }
   throw std::runtime_error("unknown store: " + kind
-                           + " (memory or sqlite; jetstream comes with the "
-                             "NATS backend)");
+                           + " (memory, sqlite or jetstream)");
 }
 
 event bench_event(const std::string& id, int64_t v) {
@@ -131,6 +171,52 @@ public:
     return std::optional<actor_snapshot>{};
   }
 };
+
+/// Plain nats.c: asynchronous JetStream publishes of the same message size
+/// to the same server, then waiting for every ack.
+double raw_jetstream_events_per_s(int64_t n) {
+  auto st = make_jetstream("raw-publish");
+  auto subject = st->event_subject("raw");
+  auto body = json_codec::encode(bench_event("raw", 1));
+  auto* js = st->connection()->jetstream();
+  auto t0 = clock_type::now();
+  for (int64_t v = 1; v <= n; ++v)
+    while (js_PublishAsync(js, subject.c_str(), body.data(),
+                           static_cast<int>(body.size()), nullptr)
+           != NATS_OK)
+      ; // window full: retry
+  jsPubOptions po;
+  jsPubOptions_Init(&po);
+  po.MaxWait = 60000;
+  js_PublishAsyncComplete(js, &po);
+  return static_cast<double>(n) / (ms_since(t0) / 1000);
+}
+
+/// Plain nats.c: one ordered consumer reading an actor's subject.
+double raw_jetstream_read_ms(jetstream_store& st, const std::string& id,
+                             int64_t messages) {
+  auto subject = st.event_subject(id);
+  jsSubOptions so;
+  jsSubOptions_Init(&so);
+  so.Stream = st.event_stream_name().c_str();
+  so.Ordered = true;
+  natsSubscription* sub = nullptr;
+  auto t0 = clock_type::now();
+  if (js_SubscribeSync(&sub, st.connection()->jetstream(), subject.c_str(),
+                       nullptr, &so, nullptr)
+      != NATS_OK)
+    throw std::runtime_error("raw subscribe failed");
+  for (int64_t i = 0; i < messages; ++i) {
+    natsMsg* m = nullptr;
+    if (natsSubscription_NextMsg(&m, sub, 10000) != NATS_OK)
+      throw std::runtime_error("raw read stalled");
+    natsMsg_Destroy(m);
+  }
+  auto ms = ms_since(t0);
+  natsSubscription_Unsubscribe(sub);
+  natsSubscription_Destroy(sub);
+  return ms;
+}
 
 struct recovery_sample {
   double ms;
@@ -177,11 +263,43 @@ int run_recovery(caf::actor_system& sys, const args& a) {
   // is "every K events" would have taken.
   counter state;
   std::vector<event> batch;
+  // JetStream stores one message per persist, as actors write it; the other
+  // stores take the history in transactions of 1,000 events.
+  size_t per_write = kind == "jetstream" ? 1 : 1000;
+  std::mutex mtx;
+  std::condition_variable cv;
+  int64_t outstanding = 0;
   for (int64_t v = 1; v <= n; ++v) {
     batch.push_back(bench_event(id, v));
     state.apply(batch.back());
     bool boundary = k > 0 && v % k == 0;
-    if (batch.size() == 1000 || boundary || v == n) {
+    if (per_write == 1 && !boundary && v != n) {
+      {
+        std::lock_guard<std::mutex> g{mtx};
+        ++outstanding;
+      }
+      event_store::append_callback done = [&](caf::expected<append_result> r) {
+        if (!r)
+          std::cerr << "append failed: " << describe(r.error()) << "\n";
+        std::lock_guard<std::mutex> g{mtx};
+        --outstanding;
+        cv.notify_all();
+      };
+      if (store->try_save_events_async(batch, done)) {
+        batch.clear();
+        continue;
+      }
+      std::lock_guard<std::mutex> g{mtx};
+      --outstanding;
+    }
+    if (per_write == 1) {
+      // Wait for the pipeline before a blocking write or a snapshot.
+      std::unique_lock<std::mutex> g{mtx};
+      cv.wait(g, [&] {
+        return outstanding == 0;
+      });
+    }
+    if (batch.size() >= per_write || boundary || v == n) {
       if (auto res = store->save_events(std::move(batch)); !res)
         throw std::runtime_error(describe(res.error()));
       batch.clear();
@@ -200,6 +318,13 @@ int run_recovery(caf::actor_system& sys, const args& a) {
     rec.push_back(with.ms);
     without = time_recovery(sys, full, id);
     rep.push_back(without.ms);
+    if (kind == "jetstream") {
+      // Count the messages: one per event, plus one per snapshot boundary
+      // batch written with the blocking path (also one message each).
+      raw.push_back(
+        raw_jetstream_read_ms(static_cast<jetstream_store&>(*store), id, n));
+      continue;
+    }
     auto t0 = clock_type::now();
     auto all = store->get_events(id, 1);
     raw.push_back(ms_since(t0));
@@ -346,11 +471,14 @@ int run_persist(caf::actor_system& sys, const args& a) {
   auto raw_store = make_store(kind, tmp, "raw-store", full_sync);
   double raw_api = raw_store_events_per_s(*raw_store,
                                           std::min<int64_t>(n, 20000));
-  double raw = kind == "memory"
-                 ? raw_memory_events_per_s(n)
-                 : raw_sqlite_events_per_s((tmp.path / "raw.db").string(),
-                                           std::min<int64_t>(n, 20000),
-                                           full_sync);
+  double raw = 0;
+  if (kind == "memory")
+    raw = raw_memory_events_per_s(n);
+  else if (kind == "jetstream")
+    raw = raw_jetstream_events_per_s(n);
+  else
+    raw = raw_sqlite_events_per_s((tmp.path / "raw.db").string(),
+                                  std::min<int64_t>(n, 20000), full_sync);
   boost::json::object o{
     {"scenario", "persist"},
     {"store", kind},
@@ -381,6 +509,7 @@ int main(int argc, char** argv) {
   std::string cmd = argv[1];
   try {
     auto a = parse(argc, argv, 2);
+    nats_url = a.get("nats-url", "");
     aether::config cfg;
     caf::actor_system sys{cfg};
     if (cmd == "recovery")

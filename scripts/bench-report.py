@@ -45,7 +45,9 @@ lines.append("One actor with N events; snapshots every 1,000 events (as the "
              "from spawn until the actor answers its first command; "
              "`full replay` recovers the same actor with snapshots hidden; "
              "`raw read` is one `get_events` of the whole history from the "
-             "same store (no actor). Medians of the repeats.\n")
+             "same store (no actor); for JetStream a plain nats.c ordered "
+             "consumer reading the actor's subject. JetStream histories are "
+             "one message per event, as actors write them. Medians of the repeats.\n")
 lines.append("| store | events | replayed | recovery ms | full replay ms | "
              "speedup | raw read ms |")
 lines.append("|---|---:|---:|---:|---:|---:|---:|")
@@ -63,7 +65,8 @@ lines.append("A actors each receive their commands at once and persist one "
              "stored). `raw` is the limit measured in the same run: for "
              "memory a vector append plus the JSON encode, for SQLite plain "
              "prepared inserts with one transaction per event (the same "
-             "transaction size). `store API` is the store's own `save_event` "
+             "transaction size), for JetStream plain nats.c asynchronous "
+             "publishes of the same message size to the same server. `store API` is the store's own `save_event` "
              "called in a loop without actors. Latencies are histogram bucket "
              "upper bounds.\n")
 lines.append("| store | actors | snapshot every | events/s | raw events/s | "
