@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <nats/nats.h>
+#include <sstream>
 
 namespace {
 
@@ -370,4 +371,41 @@ TEST_CASE("jetstream: many actors pipeline their appends (real scheduler)") {
     }
     CHECK(sum == 50 * 51 / 2);
   }
+}
+
+TEST_CASE("nats options from CAF's config") {
+  struct cfg_type : aether::config {
+    cfg_type() {
+      add_nats_options(custom_options_);
+    }
+  } cfg;
+  std::istringstream ini{"[aether.nats]\n"
+                         "servers=[\"nats://a:4222\", \"nats://b:4222\"]\n"
+                         "name=\"node-1\"\n"
+                         "user=\"alice\"\n"
+                         "password=\"secret\"\n"
+                         "request-timeout=2s\n"
+                         "max-reconnect=5\n"};
+  char prog[] = "prog";
+  char* argv[] = {prog, nullptr};
+  REQUIRE_FALSE(cfg.parse(1, argv, ini));
+  auto o = nats_options::from_config(cfg);
+  CHECK(o.servers
+        == std::vector<std::string>{"nats://a:4222", "nats://b:4222"});
+  CHECK(o.name == "node-1");
+  CHECK(o.user == "alice");
+  CHECK(o.password == "secret");
+  CHECK(o.request_timeout == std::chrono::seconds{2});
+  CHECK(o.max_reconnect == 5);
+}
+
+TEST_CASE("connection errors never show credentials") {
+  nats_options o;
+  o.servers = {"nats://alice:s3cret@127.0.0.1:1"};
+  o.connect_timeout = std::chrono::milliseconds{200};
+  auto c = nats_connection::connect(o);
+  REQUIRE_FALSE(c);
+  auto text = describe(c.error());
+  CHECK(text.find("s3cret") == std::string::npos);
+  CHECK(text.find("127.0.0.1:1") != std::string::npos);
 }
