@@ -3,6 +3,8 @@
 #include "aether/persistence/error.hpp"
 #include "aether/persistence/uuid.hpp"
 #include "aether/persistence/validation.hpp"
+#include "aether/runtime/event_bus.hpp"
+#include "aether/runtime/event_stored.hpp"
 #include "aether/runtime/io_job.hpp"
 #include "aether/runtime/runtime_error.hpp"
 #include "aether/snapshot/recovery.hpp"
@@ -362,6 +364,7 @@ void persistent_actor_base::start_persist(const command_context& cmd,
       if (opts_.snapshots.should_snapshot(check))
         take_snapshot();
     }
+    publish_stored(*events);
     done(caf::none);
   };
   if (opts_.async_appends) {
@@ -401,6 +404,21 @@ void persistent_actor_base::start_persist(const command_context& cmd,
               + " ms; the events may or may not be stored");
         finish(err, 0);
       });
+}
+
+void persistent_actor_base::publish_stored(const std::vector<event>& events) {
+  auto& bus = ctx_.bus;
+  if (!bus || (!opts_.publish_events && !opts_.publish_event_stored))
+    return;
+  for (auto& e : events) {
+    if (opts_.publish_events)
+      if (auto err = bus->publish(ctx_.bus_namespace, e))
+        log("\"" + persistence_id_
+            + "\": publishing to the bus failed: " + describe(err));
+    if (opts_.publish_event_stored)
+      bus->publish(ctx_.bus_namespace,
+                   make_event_stored(ctx_.bus_namespace, e));
+  }
 }
 
 void persistent_actor_base::on_unknown_outcome(const caf::error& err) {

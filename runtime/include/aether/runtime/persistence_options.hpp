@@ -42,6 +42,12 @@ struct persistence_options {
   /// arrive from a nats.c thread.
   bool async_appends = true;
 
+  /// With a bus in the store context: publish every stored event, and an
+  /// `EventStored` notification after it, into the context's namespace.
+  /// Nothing is published after a failed or conflicting persist.
+  bool publish_events = true;
+  bool publish_event_stored = true;
+
   failure_mode on_unknown_outcome = failure_mode::stop;
   /// With `failure_mode::restart`: first delay, doubled per attempt up to
   /// `restart_max_backoff`; after `max_restarts` attempts in a row the actor

@@ -176,6 +176,7 @@ private:
   void fail_recovery(caf::error err);
   void on_unknown_outcome(const caf::error& err);
   void take_snapshot();
+  void publish_stored(const std::vector<event>& events);
   bool busy() const {
     return recovering_ || persist_in_flight_ || restarting_;
   }

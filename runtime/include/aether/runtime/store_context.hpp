@@ -6,8 +6,11 @@
 
 #include <caf/fwd.hpp>
 #include <memory>
+#include <string>
 
 namespace aether {
+
+class event_bus;
 
 /// What persistent actors of one actor system share: the store, the I/O
 /// workers that call it, and the metrics. Cheap to copy (shared pointers).
@@ -16,6 +19,18 @@ struct store_context {
   std::shared_ptr<event_store_with_snapshots> store;
   std::shared_ptr<store_io> io;
   std::shared_ptr<runtime_metrics> metrics;
+  /// Optional: the bus that receives the stored events and an `EventStored`
+  /// notification per event (see `persistence_options::publish_events`),
+  /// published into `bus_namespace`.
+  std::shared_ptr<event_bus> bus;
+  std::string bus_namespace = "default";
+
+  /// Sets the bus and its namespace; returns `*this`.
+  store_context& with_bus(std::shared_ptr<event_bus> b, std::string ns);
+
+  /// The persistence metrics and, with a bus, the bus metrics, as one
+  /// Prometheus text exposition.
+  std::string prometheus() const;
 
   /// Creates a context with its own I/O workers and metrics.
   static store_context make(caf::actor_system& sys,

@@ -1,0 +1,90 @@
+#pragma once
+
+#include "aether/runtime/event_bus.hpp"
+#include "aether/runtime/store_context.hpp"
+
+#include <atomic>
+#include <caf/actor.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+
+namespace aether {
+
+/// Options of an `event_follower`.
+struct follower_options {
+  /// Actors to follow (NATS-style pattern over the actor id; empty: all).
+  std::string actor_pattern;
+  /// Event types handed to the handler (empty: all). Versions of every type
+  /// are tracked, so a filtered type never looks like a gap.
+  std::set<std::string> event_types;
+  /// When an actor is first seen: true hands over its history from version 1
+  /// (read from the store); false starts with the event seen.
+  bool from_start = true;
+  /// The bus subscription's buffer; a full buffer drops deliveries, which
+  /// the follower then notices as a gap and reads from the store.
+  size_t buffer = 4096;
+  /// Delay before retrying a failed catch-up read.
+  std::chrono::milliseconds retry_delay{500};
+  /// Timeout of one catch-up read.
+  std::chrono::milliseconds read_timeout{30000};
+};
+
+/// Follows the events of actors through the bus and hands them to a handler
+/// in version order, without gaps and without duplicates. Bus delivery is at
+/// most once (a full buffer drops; core NATS drops during a reconnect); the
+/// follower notices a missing version (a later event, or an `EventStored`
+/// notification ahead of what it has seen) and reads the missing events from
+/// the store before going on. `EventStored` notifications only drive this;
+/// the handler sees the events themselves.
+class event_follower {
+public:
+  using handler = std::function<void(const std::string& ns, const event&)>;
+
+  struct stats {
+    std::atomic<uint64_t> delivered{0};
+    /// Times a missing version was noticed.
+    std::atomic<uint64_t> gaps{0};
+    /// Events read from the store to close gaps (and for `from_start`).
+    std::atomic<uint64_t> caught_up{0};
+    /// Events seen again (already handed over) and ignored.
+    std::atomic<uint64_t> duplicates{0};
+    /// Catch-up reads that failed (retried after `retry_delay`).
+    std::atomic<uint64_t> read_failures{0};
+    /// Versions the store no longer has (deleted): skipped, never silent.
+    std::atomic<uint64_t> lost{0};
+    /// Handler calls that threw (caught).
+    std::atomic<uint64_t> handler_errors{0};
+  };
+
+  /// Starts following `pattern` (a namespace pattern) on `bus`, reading
+  /// missing events through `ctx` (its store and I/O workers). The handler
+  /// runs on the follower's actor, one event at a time.
+  static caf::expected<std::unique_ptr<event_follower>>
+  start(std::shared_ptr<event_bus> bus, const std::string& pattern,
+        store_context ctx, handler fn, follower_options opts = {});
+
+  /// Unsubscribes and stops the actor.
+  ~event_follower();
+
+  const stats& statistics() const {
+    return *stats_;
+  }
+
+  const caf::actor& actor() const {
+    return actor_;
+  }
+
+private:
+  event_follower() = default;
+
+  std::shared_ptr<event_bus> bus_;
+  event_bus::subscription_id sub_ = 0;
+  caf::actor actor_;
+  std::shared_ptr<stats> stats_;
+};
+
+} // namespace aether
