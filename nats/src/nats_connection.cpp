@@ -141,6 +141,17 @@ nats_connection::~nats_connection() {
   }
 }
 
+uint64_t nats_connection::reconnects() const {
+  natsStatistics* st = nullptr;
+  if (natsStatistics_Create(&st) != NATS_OK)
+    return 0;
+  uint64_t n = 0;
+  if (natsConnection_GetStats(conn_, st) == NATS_OK)
+    natsStatistics_GetCounts(st, nullptr, nullptr, nullptr, nullptr, &n);
+  natsStatistics_Destroy(st);
+  return n;
+}
+
 bool nats_connection::connected() const {
   return natsConnection_Status(conn_) == NATS_CONN_STATUS_CONNECTED;
 }

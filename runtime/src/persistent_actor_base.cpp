@@ -163,6 +163,10 @@ void persistent_actor_base::on_exit() {
   }
   ctx_.metrics->commands_waiting -= static_cast<int64_t>(stash_.size());
   stash_.clear();
+  // A terminated actor may live on for a while (a pending delayed message
+  // holds a reference to it); release the store, workers and bus now.
+  pending_persist_ = nullptr;
+  ctx_ = store_context{};
 }
 
 // -- recovery -----------------------------------------------------------------

@@ -46,6 +46,9 @@ public:
   /// True while connected (not while reconnecting or closed).
   bool connected() const;
 
+  /// Times the connection reconnected since it was opened.
+  uint64_t reconnects() const;
+
   const nats_options& options() const {
     return opts_;
   }

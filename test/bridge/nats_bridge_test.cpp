@@ -1,0 +1,401 @@
+// Cross-node tests of the NATS bridge against a real nats-server: each
+// "node" is a bus, a NATS connection and a bridge of its own.
+
+#include "aether/jetstream/jetstream_store.hpp"
+#include "aether/nats_bridge/nats_bridge.hpp"
+#include "aether/persistence/error.hpp"
+#include "aether/persistence/memory_store.hpp"
+#include "aether/runtime/config.hpp"
+#include "aether/runtime/event_follower.hpp"
+#include "aether/runtime/event_stored.hpp"
+#include "catch.hpp"
+#include "nats_server.hpp"
+#include "tally.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/scoped_actor.hpp>
+#include <chrono>
+#include <functional>
+#include <mutex>
+#include <nats/nats.h>
+#include <thread>
+
+using namespace aether;
+using namespace aether::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+nats_server& server() {
+  static nats_server instance;
+  return instance;
+}
+
+std::shared_ptr<nats_connection> connect(const std::string& url) {
+  nats_options o;
+  o.servers = {url};
+  o.reconnect_wait = 100ms;
+  auto c = nats_connection::connect(o);
+  if (!c)
+    FAIL(describe(c.error()));
+  return *c;
+}
+
+// Waits for `pred` with a deadline (never a fixed sleep).
+bool eventually(const std::function<bool()>& pred,
+                std::chrono::milliseconds limit = 10s) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline)
+      return false;
+    std::this_thread::sleep_for(2ms);
+  }
+  return true;
+}
+
+struct quiet_config : aether::config {
+  quiet_config() {
+    set("logger.verbosity", caf::atom("quiet"));
+  }
+};
+
+struct node {
+  std::shared_ptr<event_bus> bus;
+  std::shared_ptr<nats_connection> conn;
+  std::unique_ptr<nats_bridge> bridge;
+
+  node(caf::actor_system& sys, const std::string& url, std::string id) {
+    bus = std::make_shared<event_bus>(sys);
+    conn = connect(url);
+    nats_bridge_options o;
+    o.node_id = std::move(id);
+    auto b = nats_bridge::start(bus, conn, o);
+    REQUIRE(b);
+    bridge = std::move(*b);
+  }
+
+  ~node() {
+    bridge.reset();
+    bus.reset();
+  }
+};
+
+// Thread-safe record of what a callback subscription received.
+struct recorder {
+  std::mutex m;
+  std::vector<bus_event> got;
+
+  event_bus::callback fn() {
+    return [this](const bus_event& e) {
+      std::lock_guard<std::mutex> guard{m};
+      got.push_back(e);
+    };
+  }
+  size_t size() {
+    std::lock_guard<std::mutex> guard{m};
+    return got.size();
+  }
+  std::vector<event> events() {
+    std::lock_guard<std::mutex> guard{m};
+    std::vector<event> xs;
+    for (auto& e : got)
+      xs.push_back(e.event());
+    return xs;
+  }
+};
+
+event ev(const std::string& actor, int64_t version, size_t pad = 0) {
+  boost::json::object data{{"n", version}};
+  if (pad > 0)
+    data["pad"] = std::string(pad, 'x');
+  return make_event("added", actor, version, std::move(data));
+}
+
+event_bus::subscription_id subscribe(node& n, const std::string& pattern,
+                                     recorder& r) {
+  auto id = n.bus->subscribe(pattern, r.fn());
+  REQUIRE(id);
+  return *id;
+}
+
+// Waits until `n`'s bridge has a NATS subscription registered at the
+// server (a round trip through the server proves it).
+void settle(node& n) {
+  REQUIRE(natsConnection_Flush(n.conn->handle()) == NATS_OK);
+}
+
+// A follower on node `n` over a memory store, recording the versions it
+// hands over.
+struct followed {
+  std::shared_ptr<memory_store> store = std::make_shared<memory_store>();
+  std::mutex m;
+  std::vector<int64_t> seen;
+  std::unique_ptr<event_follower> follower;
+
+  followed(caf::actor_system& sys, node& n) {
+    auto f = event_follower::start(n.bus, "bank",
+                                   store_context::make(sys, store),
+                                   [this](const std::string&, const event& e) {
+                                     std::lock_guard<std::mutex> guard{m};
+                                     seen.push_back(e.version);
+                                   });
+    REQUIRE(f);
+    follower = std::move(*f);
+    settle(n);
+  }
+
+  std::vector<int64_t> versions() {
+    std::lock_guard<std::mutex> guard{m};
+    return seen;
+  }
+};
+
+struct fixture {
+  quiet_config cfg;
+  caf::actor_system sys{cfg};
+};
+
+} // namespace
+
+TEST_CASE_METHOD(fixture, "two nodes: delivery in order, no self-echo") {
+  node a{sys, server().url(), "node-a"};
+  node b{sys, server().url(), "node-b"};
+  recorder on_a, on_b;
+  subscribe(a, "orders", on_a);
+  subscribe(b, "orders", on_b);
+  settle(a);
+  settle(b);
+  for (int64_t v = 1; v <= 200; ++v)
+    REQUIRE(a.bus->publish("orders", ev("o-1", v)) == caf::none);
+  REQUIRE(eventually([&] {
+    return on_b.size() == 200;
+  }));
+  auto got = on_b.events();
+  for (int64_t v = 1; v <= 200; ++v)
+    CHECK(got[static_cast<size_t>(v - 1)].version == v);
+  CHECK(on_b.got.front().remote());
+  CHECK(on_b.got.front().origin() == "node-a");
+  // A got its own events once, locally; the copies NATS echoed back were
+  // recognised and ignored.
+  REQUIRE(eventually([&] {
+    return a.bridge->statistics().own_ignored == 200;
+  }));
+  CHECK(on_a.size() == 200);
+  CHECK_FALSE(on_a.got.front().remote());
+  CHECK(a.bridge->statistics().sent == 200);
+}
+
+TEST_CASE_METHOD(fixture, "three nodes: namespaces, wildcards, big events") {
+  node a{sys, server().url(), "a"};
+  node b{sys, server().url(), "b"};
+  node c{sys, server().url(), "c"};
+  recorder b_orders, c_billing, c_all;
+  subscribe(b, "orders.eu", b_orders);
+  subscribe(c, "billing", c_billing);
+  subscribe(c, "orders.>", c_all);
+  settle(b);
+  settle(c);
+  a.bus->publish("orders.eu", ev("o-1", 1, 100 * 1024));
+  a.bus->publish("orders.us", ev("o-2", 1));
+  b.bus->publish("billing", ev("i-1", 1));
+  REQUIRE(eventually([&] {
+    return b_orders.size() == 1 && c_billing.size() == 1 && c_all.size() == 2;
+  }));
+  auto big = b_orders.events().front();
+  CHECK(big.data.at("pad").as_string().size() == 100 * 1024);
+  CHECK(c_billing.events().front().actor_id == "i-1");
+  // Nothing else arrives: b never sees billing or orders.us.
+  a.bus->publish("orders.eu", ev("o-1", 2));
+  REQUIRE(eventually([&] {
+    return b_orders.size() == 2;
+  }));
+  CHECK(b_orders.events().back().version == 2);
+  for (auto& e : b_orders.got)
+    CHECK(e.ns() == "orders.eu");
+}
+
+TEST_CASE_METHOD(fixture, "subscribers of one pattern share a subscription") {
+  node a{sys, server().url(), "a"};
+  node b{sys, server().url(), "b"};
+  std::vector<recorder> rs(10);
+  std::vector<event_bus::subscription_id> ids;
+  for (auto& r : rs)
+    ids.push_back(subscribe(b, "orders.*", r));
+  recorder other;
+  auto other_id = subscribe(b, "orders.eu", other);
+  CHECK(b.bridge->nats_subscriptions() == 2);
+  settle(b);
+  a.bus->publish("orders.eu", ev("o", 1));
+  REQUIRE(eventually([&] {
+    for (auto& r : rs)
+      if (r.size() != 1)
+        return false;
+    return other.size() == 1;
+  }));
+  // Two patterns match: the event arrived once per pattern, once per
+  // subscriber.
+  CHECK(b.bridge->statistics().received == 2);
+  for (auto id : ids)
+    b.bus->unsubscribe(id);
+  CHECK(b.bridge->nats_subscriptions() == 1);
+  b.bus->unsubscribe(other_id);
+  CHECK(b.bridge->nats_subscriptions() == 0);
+}
+
+TEST_CASE_METHOD(fixture, "hostile envelopes are dropped and counted") {
+  node b{sys, server().url(), "b"};
+  recorder r;
+  subscribe(b, "orders", r);
+  settle(b);
+  auto raw = connect(server().url());
+  auto send = [&](const std::string& subject, const std::string& payload) {
+    REQUIRE(natsConnection_Publish(raw->handle(), subject.c_str(),
+                                   payload.data(),
+                                   static_cast<int>(payload.size()))
+            == NATS_OK);
+  };
+  auto good = encode_envelope("x", "orders", ev("o", 1));
+  send("aether.events.orders", good.substr(0, good.size() / 2)); // truncated
+  send("aether.events.orders", "not json");
+  send("aether.events.orders", R"({"node_id":"x","event":{}})");
+  send("aether.events.orders", encode_envelope("b", "orders", ev("o", 1)));
+  send("aether.events.orders", encode_envelope("x", "billing", ev("o", 1)));
+  send("aether.events.orders", good);
+  REQUIRE(eventually([&] {
+    return r.size() == 1;
+  }));
+  REQUIRE(eventually([&] {
+    return b.bridge->statistics().received == 6;
+  }));
+  auto& st = b.bridge->statistics();
+  CHECK(st.malformed == 3);
+  CHECK(st.own_ignored == 1);
+  CHECK(st.wrong_namespace == 1);
+  CHECK(r.events().front().actor_id == "o");
+  CHECK(b.bridge->to_prometheus().find("aether_bridge_malformed_total 3")
+        != std::string::npos);
+}
+
+TEST_CASE_METHOD(fixture, "EventStored raises a remote version cache") {
+  auto ns = "vc" + std::to_string(::getpid());
+  node a{sys, server().url(), "a"};
+  node b{sys, server().url(), "b"};
+  auto open = [&](node& n) {
+    jetstream_store::options o;
+    o.ns = ns;
+    auto s = jetstream_store::open(n.conn, o);
+    REQUIRE(s);
+    return std::shared_ptr<jetstream_store>(std::move(*s));
+  };
+  auto store_a = open(a);
+  auto store_b = open(b);
+  REQUIRE(b.bridge->subscribe_to_event_stored(ns, store_b));
+  settle(b);
+  auto ctx_a = store_context::make(sys, store_a).with_bus(a.bus, ns);
+  auto ctx_b = store_context::make(sys, store_b).with_bus(b.bus, ns);
+  auto spawn = [&](store_context& ctx) {
+    persistence_options o;
+    o.log = [](const std::string&) {};
+    return sys.spawn<tally_actor>("acc", ctx, o);
+  };
+  caf::scoped_actor self{sys};
+  auto add = [&](const caf::actor& x, int64_t n) {
+    caf::expected<int64_t> res = caf::error{};
+    self->request(x, 10s, add_atom::value, n)
+      .receive(
+        [&](int64_t sum) {
+          res = sum;
+        },
+        [&](caf::error& err) {
+          res = std::move(err);
+        });
+    return res;
+  };
+  auto on_a = spawn(ctx_a);
+  auto on_b = spawn(ctx_b);
+  REQUIRE(add(on_b, 1) == 1);     // b writes version 1
+  REQUIRE(add(on_a, 10).error()); // a is stale: conflict, re-recovers
+  REQUIRE(add(on_a, 10) == 11);   // version 2, written by a
+  // b learns of version 2 through EventStored.
+  REQUIRE(eventually([&] {
+    return b.bridge->statistics().cache_updates >= 1;
+  }));
+  // b's store refuses a write at version 2 without asking the server.
+  natsStatistics* st = nullptr;
+  natsStatistics_Create(&st);
+  auto out_msgs = [&] {
+    uint64_t n = 0;
+    natsConnection_GetStats(b.conn->handle(), st);
+    natsStatistics_GetCounts(st, nullptr, nullptr, &n, nullptr, nullptr);
+    return n;
+  };
+  auto before = out_msgs();
+  auto direct = store_b->save_event(ev("acc", 2));
+  REQUIRE_FALSE(direct);
+  CHECK(is(direct.error(), persistence_error::version_conflict));
+  CHECK(out_msgs() == before);
+  natsStatistics_Destroy(st);
+  // b's actor is stale too: it fails fast, re-recovers and then succeeds.
+  auto stale = add(on_b, 100);
+  REQUIRE_FALSE(stale);
+  CHECK(is(stale.error(), persistence_error::version_conflict));
+  CHECK(add(on_b, 100) == 111);
+  auto latest = store_a->get_latest_version("acc");
+  REQUIRE(latest);
+  CHECK(*latest == 3);
+  self->send_exit(on_a, caf::exit_reason::user_shutdown);
+  self->send_exit(on_b, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE_METHOD(fixture, "a follower on another node closes gaps") {
+  node a{sys, server().url(), "a"};
+  node b{sys, server().url(), "b"};
+  followed f{sys, b};
+  for (int64_t v = 1; v <= 3; ++v) {
+    REQUIRE(f.store->save_event(ev("acc", v)));
+    if (v != 2) // the notification of version 2 is dropped on purpose
+      a.bus->publish("bank", ev("acc", v));
+  }
+  REQUIRE(eventually([&] {
+    return f.versions().size() == 3;
+  }));
+  CHECK(f.versions() == std::vector<int64_t>{1, 2, 3});
+  CHECK(f.follower->statistics().gaps == 1);
+}
+
+TEST_CASE_METHOD(fixture, "a NATS restart: resubscribed, gaps caught up") {
+  nats_server own; // restarted by this test only
+  node a{sys, own.url(), "a"};
+  node b{sys, own.url(), "b"};
+  followed f{sys, b};
+  auto count = [&] {
+    return f.versions().size();
+  };
+  int64_t v = 0;
+  auto write = [&] {
+    ++v;
+    REQUIRE(f.store->save_event(ev("acc", v)));
+    a.bus->publish("bank", ev("acc", v));
+  };
+  write();
+  REQUIRE(eventually([&] {
+    return count() == 1;
+  }));
+  own.restart(); // kill -9, then start on the same port and store
+  // Writes while the connections are down or coming back.
+  for (int i = 0; i < 5; ++i)
+    write();
+  REQUIRE(eventually([&] {
+    return a.conn->connected() && b.conn->connected()
+           && b.bridge->reconnects() >= 1;
+  }));
+  // After the reconnect the subscription is back: new events arrive and the
+  // follower fills whatever the outage swallowed.
+  REQUIRE(eventually([&] {
+    write();
+    return count() == static_cast<size_t>(v);
+  }));
+  auto seen = f.versions();
+  for (size_t i = 0; i < seen.size(); ++i)
+    CHECK(seen[i] == static_cast<int64_t>(i + 1));
+}
