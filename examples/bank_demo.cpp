@@ -8,29 +8,12 @@
 #include "aether/runtime/config.hpp"
 #include "aether/runtime/store_context.hpp"
 #include "aether/sqlite/sqlite_store.hpp"
-#include "bank_account.hpp"
+#include "demo_account.hpp"
 
 #include <cstdio>
 #include <iostream>
 #include <string>
 #include <vector>
-
-using info_atom = caf::atom_constant<caf::atom("info")>;
-
-// The demo asks each account how it recovered.
-class demo_account : public account_actor {
-public:
-  using account_actor::account_actor;
-
-  caf::behavior make_commands() override {
-    caf::message_handler base{
-      account_actor::make_commands().as_behavior_impl()};
-    return base.or_else([this](info_atom) {
-      return std::vector<int64_t>{version(), recovered_from_snapshot(),
-                                  events_replayed(), state().balance};
-    });
-  }
-};
 
 int main(int argc, char** argv) {
   if (argc < 2) {

@@ -286,8 +286,11 @@ void persistent_actor_base::fail_recovery(caf::error err) {
       "recovery of actor \"" + persistence_id_ + "\" made no progress within "
         + std::to_string(opts_.recovery_timeout.count()) + " ms");
   log("recovery of \"" + persistence_id_ + "\" failed: " + describe(err));
+  // Reads change nothing: a read that timed out (unknown outcome) is as
+  // safe to retry as one that found the store unavailable.
   if (opts_.on_unknown_outcome == failure_mode::restart
       && (is(err, persistence_error::unavailable)
+          || is(err, persistence_error::unknown_outcome)
           || is(err, runtime_error::recovery_timeout)))
     return on_unknown_outcome(err);
   stop_with(err);

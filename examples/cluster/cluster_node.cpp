@@ -1,0 +1,217 @@
+// One node of the demo cluster (examples/cluster/run-cluster): bank accounts
+// as persistent actors on a replicated JetStream store, a local event bus
+// bridged to the other nodes over NATS, and a read model that follows every
+// account. The demo driver talks to it over NATS request/reply on
+// `demo.node.<id>` with small JSON commands.
+//
+//   cluster_node <node-id> <nats-url>[,<nats-url>...]
+#include "../demo_account.hpp"
+#include "aether/jetstream/jetstream_store.hpp"
+#include "aether/nats_bridge/nats_bridge.hpp"
+#include "aether/runtime/config.hpp"
+#include "aether/runtime/event_follower.hpp"
+
+#include <boost/json.hpp>
+#include <csignal>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <nats/nats.h>
+#include <sstream>
+#include <thread>
+
+using namespace std::chrono_literals;
+constexpr const char* ns = "bank";
+
+// What this node's read model has seen of each account.
+struct read_model {
+  std::mutex m;
+  std::map<std::string, std::pair<int64_t, int64_t>> accounts; // version, sum
+};
+
+struct node {
+  std::string id;
+  caf::actor_system& sys;
+  aether::store_context ctx;
+  aether::persistence_options opts;
+  read_model view;
+  std::mutex m;
+  std::map<std::string, caf::actor> actors;
+
+  caf::actor account(const std::string& name) {
+    std::lock_guard<std::mutex> guard{m};
+    auto& a = actors[name];
+    if (!a)
+      a = sys.spawn<demo_account>(name, ctx, opts);
+    return a;
+  }
+
+  boost::json::object handle(const boost::json::object& cmd) {
+    auto op = cmd.contains("op") ? cmd.at("op").as_string() : "";
+    auto name = cmd.contains("account")
+                  ? std::string{cmd.at("account").as_string()}
+                  : std::string{};
+    caf::scoped_actor self{sys};
+    boost::json::object out;
+    auto fail = [&](const caf::error& err) {
+      out["ok"] = false;
+      out["error"] = aether::describe(err);
+      out["conflict"] = aether::is(err,
+                                   aether::persistence_error::version_conflict);
+    };
+    if (op == "ping") {
+      out["ok"] = true;
+    } else if (op == "deposit") {
+      auto amount = cmd.at("amount").as_int64();
+      self->request(account(name), 10s, deposit_atom::value, amount)
+        .receive(
+          [&](int64_t balance) {
+            out["ok"] = true;
+            out["balance"] = balance;
+          },
+          fail);
+      if (out["ok"] == true)
+        self->request(account(name), 10s, info_atom::value)
+          .receive(
+            [&](const std::vector<int64_t>& i) {
+              out["version"] = i[0];
+            },
+            fail);
+    } else if (op == "info") {
+      self->request(account(name), 30s, info_atom::value)
+        .receive(
+          [&](const std::vector<int64_t>& i) {
+            out["ok"] = true;
+            out["version"] = i[0];
+            out["snapshot"] = i[1];
+            out["replayed"] = i[2];
+            out["balance"] = i[3];
+          },
+          fail);
+    } else if (op == "view") {
+      std::lock_guard<std::mutex> guard{view.m};
+      auto& entry = view.accounts[name];
+      out["ok"] = true;
+      out["version"] = entry.first;
+      out["balance"] = entry.second;
+    } else {
+      out["ok"] = false;
+      out["error"] = "unknown op";
+    }
+    return out;
+  }
+};
+
+void on_command(natsConnection* nc, natsSubscription*, natsMsg* msg,
+                void* closure) {
+  auto* n = static_cast<node*>(closure);
+  boost::json::object reply;
+  try {
+    auto cmd = boost::json::parse(std::string_view{
+      natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg))});
+    reply = n->handle(cmd.as_object());
+  } catch (const std::exception& e) {
+    reply["ok"] = false;
+    reply["error"] = std::string{"bad command: "} + e.what();
+  }
+  if (auto* to = natsMsg_GetReply(msg))
+    natsConnection_PublishString(nc, to, boost::json::serialize(reply).c_str());
+  natsMsg_Destroy(msg);
+}
+
+template <class F>
+auto retry(const char* what, F f) {
+  auto deadline = std::chrono::steady_clock::now() + 60s;
+  for (;;) {
+    auto res = f();
+    if (res || std::chrono::steady_clock::now() > deadline) {
+      if (!res)
+        std::cerr << what << ": " << aether::describe(res.error()) << "\n";
+      return res;
+    }
+    std::this_thread::sleep_for(250ms);
+  }
+}
+
+int main(int argc, char** argv) {
+  if (argc < 3) {
+    std::cerr << "usage: cluster_node <node-id> <nats-url>[,<nats-url>...]\n";
+    return 2;
+  }
+  std::string id = argv[1];
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  aether::nats_options nopts;
+  nopts.servers.clear();
+  std::stringstream urls{argv[2]};
+  for (std::string url; std::getline(urls, url, ',');)
+    nopts.servers.push_back(url);
+  nopts.name = "aether-node-" + id;
+  nopts.reconnect_wait = 100ms;
+  auto conn = retry("connect", [&] {
+    return aether::nats_connection::connect(nopts);
+  });
+  if (!conn)
+    return 1;
+  aether::jetstream_store::options sopts;
+  sopts.ns = ns;
+  sopts.replicas = 3;
+  auto opened = retry("open store", [&] {
+    return aether::jetstream_store::open(*conn, sopts);
+  });
+  if (!opened)
+    return 1;
+  std::shared_ptr<aether::jetstream_store> store = std::move(*opened);
+  aether::config cfg;
+  cfg.set("logger.verbosity", caf::atom("quiet"));
+  caf::actor_system sys{cfg};
+  auto bus = std::make_shared<aether::event_bus>(sys);
+  aether::nats_bridge_options bopts;
+  bopts.node_id = id;
+  auto bridge = aether::nats_bridge::start(bus, *conn, bopts);
+  if (!bridge || !(*bridge)->subscribe_to_event_stored(ns, store))
+    return 1;
+  node n{id, sys, aether::store_context::make(sys, store).with_bus(bus, ns),
+         {}, {},  {},
+         {}};
+  n.opts.snapshots.every_events(5);
+  n.opts.on_unknown_outcome = aether::failure_mode::restart;
+  n.opts.persist_timeout = 8s;
+  n.opts.log = [id](const std::string& line) {
+    std::cout << "[" << id << "] " << line << std::endl;
+  };
+  auto follower = aether::event_follower::start(
+    bus, ns, n.ctx, [&n](const std::string&, const aether::event& e) {
+      std::lock_guard<std::mutex> guard{n.view.m};
+      auto& entry = n.view.accounts[e.actor_id];
+      auto amount = e.data.at("amount").as_int64();
+      entry.first = e.version;
+      entry.second += e.type == "deposited" ? amount : -amount;
+    });
+  if (!follower)
+    return 1;
+  natsSubscription* control = nullptr;
+  auto subject = "demo.node." + id;
+  if (natsConnection_Subscribe(&control, (*conn)->handle(), subject.c_str(),
+                               on_command, &n)
+      != NATS_OK)
+    return 1;
+  natsConnection_Flush((*conn)->handle());
+  std::cout << "[" << id << "] ready" << std::endl;
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  natsSubscription_Unsubscribe(control);
+  natsSubscription_Destroy(control);
+  std::cout << "[" << id << "] stopping" << std::endl;
+  for (auto& kv : n.actors)
+    caf::anon_send_exit(kv.second, caf::exit_reason::user_shutdown);
+  n.actors.clear();
+  follower->reset();
+  bridge->reset();
+  n.ctx = {};
+  bus.reset();
+  return 0;
+}
