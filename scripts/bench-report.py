@@ -32,6 +32,7 @@ def fmt(x, digits=1):
 
 recovery = [r for r in rows if r["scenario"] == "recovery"]
 persist = [r for r in rows if r["scenario"] == "persist"]
+broadcast = [r for r in rows if r["scenario"] == "broadcast"]
 
 lines = []
 lines.append("# Benchmarks\n")
@@ -94,6 +95,38 @@ for r in persist:
         lines.append(f"| {r['store']} | {r['actors']} | {fmt(r['events_per_s'], 0)} | "
                      f"{fmt(t['events_per_s'], 0)} | {cost * 100:.1f}% |")
 lines.append("")
+if broadcast:
+    lines.append("## Cross-node broadcast\n")
+    lines.append("Node 0 runs persistent actors (memory store, 10 actors, the "
+                 "commands sent at once) with its bus bridged to NATS; every "
+                 "other node subscribes to the namespace through its own bus, "
+                 "bridge and connection. Latency runs from the event's "
+                 "timestamp (taken when the actor builds the event, before it "
+                 "is stored) to the subscriber's callback on the other node; "
+                 "`delivered/s` counts deliveries on all receiving nodes. "
+                 "`bridge only` publishes straight into node 0's bus (no "
+                 "persist). `raw` is plain core NATS in the same run: one "
+                 "publisher connection, one subscriber connection per "
+                 "receiving node, the same envelope size, the send time in "
+                 "the payload, all messages published at once (so its latency "
+                 "is mostly queueing).\n")
+    lines.append("| nodes | events | delivered/s | p50 ms | p99 ms | "
+                 "bridge only delivered/s | bridge only p50 / p99 ms | "
+                 "raw delivered/s | raw p50 / p99 ms | ratio |")
+    lines.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in broadcast:
+        lines.append(f"| {r['nodes']} | {fmt(r['events'])} | "
+                     f"{fmt(r['delivered_per_s'], 0)} | "
+                     f"{fmt(r['latency_p50_ms'], 2)} | "
+                     f"{fmt(r['latency_p99_ms'], 2)} | "
+                     f"{fmt(r['bridge_only_delivered_per_s'], 0)} | "
+                     f"{fmt(r['bridge_only_latency_p50_ms'], 2)} / "
+                     f"{fmt(r['bridge_only_latency_p99_ms'], 2)} | "
+                     f"{fmt(r['raw_delivered_per_s'], 0)} | "
+                     f"{fmt(r['raw_latency_p50_ms'], 2)} / "
+                     f"{fmt(r['raw_latency_p99_ms'], 2)} | "
+                     f"{fmt(r['ratio_to_raw'], 2)} |")
+    lines.append("")
 notes = os.path.join(os.path.dirname(doc_path), "benchmarks-notes.md")
 if os.path.exists(notes):
     lines.append(open(notes).read())

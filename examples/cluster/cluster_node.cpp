@@ -30,7 +30,9 @@ struct read_model {
 };
 
 struct node {
-  std::string id;
+  node(caf::actor_system& sys, aether::store_context ctx)
+    : sys(sys), ctx(std::move(ctx)) {}
+
   caf::actor_system& sys;
   aether::store_context ctx;
   aether::persistence_options opts;
@@ -174,9 +176,7 @@ int main(int argc, char** argv) {
   auto bridge = aether::nats_bridge::start(bus, *conn, bopts);
   if (!bridge || !(*bridge)->subscribe_to_event_stored(ns, store))
     return 1;
-  node n{id, sys, aether::store_context::make(sys, store).with_bus(bus, ns),
-         {}, {},  {},
-         {}};
+  node n{sys, aether::store_context::make(sys, store).with_bus(bus, ns)};
   n.opts.snapshots.every_events(5);
   n.opts.on_unknown_outcome = aether::failure_mode::restart;
   n.opts.persist_timeout = 8s;
