@@ -414,6 +414,29 @@ double raw_memory_events_per_s(int64_t n) {
   return static_cast<double>(n) / (ms_since(t0) / 1000);
 }
 
+/// Spawns `n` counter actors and waits until each recovered.
+std::vector<caf::actor> spawn_counters(caf::actor_system& sys,
+                                       caf::scoped_actor& self,
+                                       const store_context& ctx, int64_t n,
+                                       const persistence_options& opts) {
+  std::vector<caf::actor> hs;
+  for (int64_t i = 0; i < n; ++i)
+    hs.push_back(
+      sys.spawn<counter_actor>("actor-" + std::to_string(i), ctx, opts));
+  for (auto& h : hs) // wait for recovery
+    self->request(h, caf::infinite, info_atom::value)
+      .receive([](const std::vector<int64_t>&) {}, [](caf::error&) {});
+  return hs;
+}
+
+/// Every actor gets its commands at once; they persist one by one.
+void send_adds(caf::scoped_actor& self, const std::vector<caf::actor>& hs,
+               int64_t per_actor) {
+  for (int64_t i = 0; i < per_actor; ++i)
+    for (auto& h : hs)
+      self->send(h, add_atom::value, int64_t{1});
+}
+
 int run_persist(caf::actor_system& sys, const args& a) {
   auto kind = a.get("store", "memory");
   auto actors = std::max<int64_t>(a.num("actors", 1), 1);
@@ -430,18 +453,9 @@ int run_persist(caf::actor_system& sys, const args& a) {
     if (k > 0)
       opts.snapshots.every_events(k);
     caf::scoped_actor self{sys};
-    std::vector<caf::actor> hs;
-    for (int64_t i = 0; i < actors; ++i)
-      hs.push_back(
-        sys.spawn<counter_actor>("actor-" + std::to_string(i), ctx, opts));
-    for (auto& h : hs) // wait for recovery
-      self->request(h, caf::infinite, info_atom::value)
-        .receive([](const std::vector<int64_t>&) {}, [](caf::error&) {});
+    auto hs = spawn_counters(sys, self, ctx, actors, opts);
     auto t0 = clock_type::now();
-    // Every actor gets its commands at once; they persist one by one.
-    for (int64_t i = 0; i < per_actor; ++i)
-      for (auto& h : hs)
-        self->send(h, add_atom::value, int64_t{1});
+    send_adds(self, hs, per_actor);
     int64_t failures = 0;
     for (auto& h : hs)
       self->request(h, caf::infinite, info_atom::value)
@@ -628,17 +642,9 @@ int run_broadcast(caf::actor_system& sys, const args& a) {
     auto ctx
       = store_context::make(sys, store).with_bus(ns[0].bus, "bench." + name);
     caf::scoped_actor self{sys};
-    std::vector<caf::actor> hs;
-    for (int64_t i = 0; i < actors; ++i)
-      hs.push_back(sys.spawn<counter_actor>("actor-" + std::to_string(i), ctx,
-                                            persistence_options{}));
-    for (auto& h : hs)
-      self->request(h, caf::infinite, info_atom::value)
-        .receive([](const std::vector<int64_t>&) {}, [](caf::error&) {});
+    auto hs = spawn_counters(sys, self, ctx, actors, persistence_options{});
     auto t0 = clock_type::now();
-    for (int64_t i = 0; i < per_actor; ++i)
-      for (auto& h : hs)
-        self->send(h, add_atom::value, int64_t{1});
+    send_adds(self, hs, per_actor);
     auto complete = got.wait_for(static_cast<size_t>(n) * receivers);
     for (auto& h : hs)
       self->send_exit(h, caf::exit_reason::user_shutdown);
