@@ -2,16 +2,20 @@
 // object per line with its parameters, the figure, and the raw limit of the
 // same store measured in the same run.
 //
-//   aether-bench recovery --store memory|sqlite --events N
+//   aether-bench --quick   (every scenario, small: a smoke run)
+//   aether-bench recovery --store memory|sqlite|jetstream --events N
 //                         --snapshot-every K [--repeat R] [--sync full|normal]
-//   aether-bench persist  --store memory|sqlite --actors A --events N
-//                         [--snapshot-every K] [--sync full|normal]
+//   aether-bench persist  --store memory|sqlite|jetstream --actors A
+//                         --events N [--snapshot-every K] [--repeat R]
+//                         [--sync full|normal]
+//   aether-bench snapshot-overhead --store S --actors A --events N
+//                         [--every K] [--repeat R]
+//   aether-bench actors --store S --actors N [--events-per-actor K]
 //   aether-bench broadcast --nodes 2 --events N [--actors A]
 //                         [--store memory|jetstream]
 //
-// --store jetstream and broadcast start a temporary nats-server of its own
-// unless
-// --nats-url URL is given.
+// --store jetstream and broadcast start a temporary nats-server of their own
+// unless --nats-url URL is given.
 #include "aether/jetstream/jetstream_store.hpp"
 #include "aether/nats_bridge/nats_bridge.hpp"
 #include "aether/persistence/forwarding_store.hpp"
@@ -437,46 +441,61 @@ void send_adds(caf::scoped_actor& self, const std::vector<caf::actor>& hs,
       self->send(h, add_atom::value, int64_t{1});
 }
 
+/// One persist run: `actors` actors, `per_actor` commands each, sent at
+/// once; returns events/s and the metrics.
+std::pair<double, runtime_metrics::values>
+persist_once(caf::actor_system& sys, const std::string& kind,
+             const temp_folder& tmp, const std::string& name, int64_t actors,
+             int64_t per_actor, int64_t snapshot_every, bool full_sync) {
+  auto store = make_store(kind, tmp, name, full_sync);
+  auto ctx = store_context::make(sys, store, store_io::options{4});
+  persistence_options opts;
+  if (snapshot_every > 0)
+    opts.snapshots.every_events(snapshot_every);
+  caf::scoped_actor self{sys};
+  auto hs = spawn_counters(sys, self, ctx, actors, opts);
+  auto t0 = clock_type::now();
+  send_adds(self, hs, per_actor);
+  int64_t failures = 0;
+  for (auto& h : hs)
+    self->request(h, caf::infinite, info_atom::value)
+      .receive(
+        [&](const std::vector<int64_t>& x) {
+          failures += x[0] != per_actor;
+        },
+        [&](caf::error&) {
+          ++failures;
+        });
+  auto secs = ms_since(t0) / 1000;
+  auto m = ctx.metrics->read();
+  for (auto& h : hs)
+    self->send_exit(h, caf::exit_reason::user_shutdown);
+  self->wait_for(hs);
+  if (failures > 0)
+    throw std::runtime_error("persist failed");
+  return {static_cast<double>(actors * per_actor) / secs, m};
+}
+
 int run_persist(caf::actor_system& sys, const args& a) {
   auto kind = a.get("store", "memory");
   auto actors = std::max<int64_t>(a.num("actors", 1), 1);
   auto n = a.num("events", 10000);
   auto k = a.num("snapshot-every", 0);
+  auto repeat = std::max<int64_t>(a.num("repeat", 1), 1);
   bool full_sync = a.get("sync", "full") == "full";
   temp_folder tmp;
   auto per_actor = std::max<int64_t>(n / actors, 1);
   n = per_actor * actors;
-  auto run_once = [&](const std::string& name) {
-    auto store = make_store(kind, tmp, name, full_sync);
-    auto ctx = store_context::make(sys, store, store_io::options{4});
-    persistence_options opts;
-    if (k > 0)
-      opts.snapshots.every_events(k);
-    caf::scoped_actor self{sys};
-    auto hs = spawn_counters(sys, self, ctx, actors, opts);
-    auto t0 = clock_type::now();
-    send_adds(self, hs, per_actor);
-    int64_t failures = 0;
-    for (auto& h : hs)
-      self->request(h, caf::infinite, info_atom::value)
-        .receive(
-          [&](const std::vector<int64_t>& x) {
-            failures += x[0] != per_actor;
-          },
-          [&](caf::error&) {
-            ++failures;
-          });
-    auto secs = ms_since(t0) / 1000;
-    auto m = ctx.metrics->read();
-    for (auto& h : hs)
-      self->send_exit(h, caf::exit_reason::user_shutdown);
-    self->wait_for(hs);
-    if (failures > 0)
-      throw std::runtime_error("persist failed");
-    return std::make_pair(static_cast<double>(n) / secs, m);
-  };
-  run_once("warmup");
-  auto [rate, m] = run_once("persist");
+  persist_once(sys, kind, tmp, "warmup", actors, per_actor, k, full_sync);
+  std::vector<double> rates;
+  runtime_metrics::values m;
+  for (int64_t i = 0; i < repeat; ++i) {
+    auto res = persist_once(sys, kind, tmp, "persist-" + std::to_string(i),
+                            actors, per_actor, k, full_sync);
+    rates.push_back(res.first);
+    m = res.second;
+  }
+  auto rate = median(rates);
   // Percentiles from the persist latency histogram (bucket upper bounds).
   auto pct = [&](double q) {
     auto& h = m.persist_latency;
@@ -503,7 +522,9 @@ int run_persist(caf::actor_system& sys, const args& a) {
     {"actors", actors},
     {"events", n},
     {"snapshot_every", k},
+    {"repeat", repeat},
     {"events_per_s", rate},
+    {"events_per_s_spread", spread(rates)},
     {"latency_p50_ms_le", pct(0.5)},
     {"latency_p99_ms_le", pct(0.99)},
     {"snapshots_saved", m.snapshots_saved},
@@ -515,6 +536,144 @@ int run_persist(caf::actor_system& sys, const args& a) {
     o["sync"] = full_sync ? "full" : "normal";
   std::cout << boost::json::serialize(o) << std::endl;
   return 0;
+}
+
+// -- snapshot overhead: persist with a snapshot every K events against none --
+
+int run_snapshot_overhead(caf::actor_system& sys, const args& a) {
+  auto kind = a.get("store", "memory");
+  auto actors = std::max<int64_t>(a.num("actors", 100), 1);
+  auto n = a.num("events", 20000);
+  auto k = std::max<int64_t>(a.num("every", 100), 1);
+  auto repeat = std::max<int64_t>(a.num("repeat", 3), 1);
+  bool full_sync = a.get("sync", "full") == "full";
+  temp_folder tmp;
+  auto per_actor = std::max<int64_t>(n / actors, 1);
+  n = per_actor * actors;
+  persist_once(sys, kind, tmp, "warmup", actors, per_actor, k, full_sync);
+  std::vector<double> off, on;
+  uint64_t snapshots = 0;
+  // Alternate, so that drift (page cache, CPU frequency) hits both alike.
+  for (int64_t i = 0; i < repeat; ++i) {
+    auto tag = std::to_string(i);
+    off.push_back(persist_once(sys, kind, tmp, "off-" + tag, actors, per_actor,
+                               0, full_sync)
+                    .first);
+    auto res = persist_once(sys, kind, tmp, "on-" + tag, actors, per_actor, k,
+                            full_sync);
+    on.push_back(res.first);
+    snapshots = res.second.snapshots_saved;
+  }
+  boost::json::object o{
+    {"scenario", "snapshot-overhead"},
+    {"store", kind},
+    {"actors", actors},
+    {"events", n},
+    {"snapshot_every", k},
+    {"repeat", repeat},
+    {"events_per_s_without", median(off)},
+    {"events_per_s_without_spread", spread(off)},
+    {"events_per_s_with", median(on)},
+    {"events_per_s_with_spread", spread(on)},
+    {"snapshots_saved", snapshots},
+    {"cost", 1 - median(on) / median(off)},
+  };
+  std::cout << boost::json::serialize(o) << std::endl;
+  return 0;
+}
+
+// -- actors: memory per idle recovered actor, spawn + recovery rate ---------
+
+size_t rss_bytes() {
+  long pages = 0, resident = 0;
+  if (auto* f = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2)
+      resident = 0;
+    std::fclose(f);
+  }
+  return static_cast<size_t>(resident)
+         * static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+}
+
+/// Sends `info` to every actor at once and waits for all answers.
+void await_all(caf::scoped_actor& self, const std::vector<caf::actor>& hs) {
+  for (auto& h : hs)
+    self->send(h, info_atom::value);
+  for (size_t i = 0; i < hs.size(); ++i)
+    self->receive([](const std::vector<int64_t>&) {},
+                  [](caf::error& err) {
+                    throw std::runtime_error("actor failed: "
+                                             + caf::to_string(err));
+                  });
+}
+
+int run_actors(caf::actor_system& sys, const args& a) {
+  auto kind = a.get("store", "memory");
+  auto n = std::max<int64_t>(a.num("actors", 100000), 1);
+  auto history = std::max<int64_t>(a.num("events-per-actor", 10), 0);
+  temp_folder tmp;
+  auto store = make_store(kind, tmp, "actors", false);
+  for (int64_t i = 0; i < n; ++i) {
+    std::vector<event> batch;
+    for (int64_t v = 1; v <= history; ++v)
+      batch.push_back(bench_event("actor-" + std::to_string(i), v));
+    if (!batch.empty())
+      if (auto res = store->save_events(std::move(batch)); !res)
+        throw std::runtime_error(describe(res.error()));
+  }
+  auto ctx = store_context::make(sys, store, store_io::options{4});
+  caf::scoped_actor self{sys};
+  // The limit: plain CAF actors with a trivial behavior, same count.
+  auto plain_rss0 = rss_bytes();
+  auto t0 = clock_type::now();
+  std::vector<caf::actor> plain;
+  plain.reserve(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i)
+    plain.push_back(sys.spawn([](caf::event_based_actor*) -> caf::behavior {
+      return {[](info_atom) {
+        return std::vector<int64_t>{};
+      }};
+    }));
+  await_all(self, plain);
+  auto plain_secs = ms_since(t0) / 1000;
+  auto plain_rss = rss_bytes() - plain_rss0;
+  for (auto& h : plain)
+    self->send_exit(h, caf::exit_reason::user_shutdown);
+  self->wait_for(plain);
+  plain.clear();
+  plain.shrink_to_fit();
+  // Persistent actors: spawn, recover, then idle.
+  auto rss0 = rss_bytes();
+  t0 = clock_type::now();
+  std::vector<caf::actor> hs;
+  hs.reserve(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i)
+    hs.push_back(sys.spawn<counter_actor>("actor-" + std::to_string(i), ctx,
+                                          persistence_options{}));
+  await_all(self, hs);
+  auto secs = ms_since(t0) / 1000;
+  auto grown = rss_bytes() - rss0;
+  auto m = ctx.metrics->read();
+  for (auto& h : hs)
+    self->send_exit(h, caf::exit_reason::user_shutdown);
+  self->wait_for(hs);
+  boost::json::object o{
+    {"scenario", "actors"},
+    {"store", kind},
+    {"actors", n},
+    {"events_per_actor", history},
+    {"spawn_recover_per_s", static_cast<double>(n) / secs},
+    {"rss_bytes_per_actor",
+     static_cast<double>(grown) / static_cast<double>(n)},
+    {"recoveries", m.recoveries},
+    {"raw_spawn_per_s", static_cast<double>(n) / plain_secs},
+    {"raw_rss_bytes_per_actor",
+     static_cast<double>(plain_rss) / static_cast<double>(n)},
+    {"ratio_to_raw",
+     (static_cast<double>(n) / secs) / (static_cast<double>(n) / plain_secs)},
+  };
+  std::cout << boost::json::serialize(o) << std::endl;
+  return m.recoveries == static_cast<uint64_t>(n) ? 0 : 1;
 }
 
 // -- broadcast: persist on node 0, delivery on the other nodes ----------------
@@ -734,27 +893,69 @@ int run_broadcast(caf::actor_system& sys, const args& a) {
   return r["complete"].as_bool() ? 0 : 1;
 }
 
+int dispatch(caf::actor_system& sys, const std::string& cmd, const args& a) {
+  if (cmd == "recovery")
+    return run_recovery(sys, a);
+  if (cmd == "persist")
+    return run_persist(sys, a);
+  if (cmd == "snapshot-overhead")
+    return run_snapshot_overhead(sys, a);
+  if (cmd == "actors")
+    return run_actors(sys, a);
+  if (cmd == "broadcast")
+    return run_broadcast(sys, a);
+  std::cerr << "unknown subcommand: " << cmd << "\n";
+  return 2;
+}
+
+/// `--quick`: every scenario, small, in well under a minute (a smoke run;
+/// the figures are not meaningful).
+int run_quick(caf::actor_system& sys) {
+  std::vector<std::vector<std::string>> runs{
+    {"recovery", "--store", "memory", "--events", "2000", "--snapshot-every",
+     "1000", "--repeat", "1"},
+    {"recovery", "--store", "sqlite", "--events", "2000", "--snapshot-every",
+     "1000", "--repeat", "1"},
+    {"recovery", "--store", "jetstream", "--events", "2000", "--snapshot-every",
+     "1000", "--repeat", "1"},
+    {"persist", "--store", "memory", "--actors", "10", "--events", "2000"},
+    {"persist", "--store", "sqlite", "--actors", "10", "--events", "500"},
+    {"persist", "--store", "jetstream", "--actors", "10", "--events", "1000"},
+    {"snapshot-overhead", "--store", "memory", "--actors", "10", "--events",
+     "2000", "--repeat", "1"},
+    {"actors", "--store", "memory", "--actors", "2000"},
+    {"broadcast", "--nodes", "2", "--events", "2000"},
+  };
+  int rc = 0;
+  for (auto& run : runs) {
+    std::vector<char*> argv;
+    argv.push_back(const_cast<char*>("aether-bench"));
+    for (auto& x : run)
+      argv.push_back(const_cast<char*>(x.c_str()));
+    auto a = parse(static_cast<int>(argv.size()), argv.data(), 2);
+    if (auto r = dispatch(sys, run.front(), a); r != 0)
+      rc = r;
+  }
+  return rc;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::cerr << "usage: aether-bench recovery|persist|broadcast [--options]\n";
+    std::cerr << "usage: aether-bench --quick | recovery | persist | "
+                 "snapshot-overhead | actors | broadcast [--options]\n";
     return 2;
   }
   std::string cmd = argv[1];
   try {
-    auto a = parse(argc, argv, 2);
+    auto a = parse(argc, argv, cmd == "--quick" ? 1 : 2);
     nats_url = a.get("nats-url", "");
     aether::config cfg;
     caf::actor_system sys{cfg};
-    if (cmd == "recovery")
-      return run_recovery(sys, a);
-    if (cmd == "persist")
-      return run_persist(sys, a);
-    if (cmd == "broadcast")
-      return run_broadcast(sys, a);
-    std::cerr << "unknown subcommand: " << cmd << "\n";
-    return 2;
+    if (cmd == "--quick")
+      return run_quick(sys);
+    return dispatch(sys, cmd, a);
   } catch (const std::exception& e) {
     std::cerr << "aether-bench: " << e.what() << "\n";
     return 1;
