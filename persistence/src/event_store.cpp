@@ -46,6 +46,10 @@ event_store::get_events(const std::string& actor_id, int64_t from_version,
   return get_events(actor_id, range);
 }
 
+bool event_store::never_blocks() const {
+  return false;
+}
+
 void event_store::update_version_cache(const std::string&, int64_t) {
   // nop: stores without a version cache read the latest version on append
 }

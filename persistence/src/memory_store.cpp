@@ -13,6 +13,10 @@ memory_store::memory_store(store_limits limits) : limits_(limits) {
 
 memory_store::~memory_store() = default;
 
+bool memory_store::never_blocks() const {
+  return true;
+}
+
 caf::expected<append_result>
 memory_store::save_events(std::vector<event> batch) {
   auto encoded = prepare_events(batch, limits_);

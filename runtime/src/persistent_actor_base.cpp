@@ -374,6 +374,15 @@ void persistent_actor_base::start_persist(const command_context& cmd,
     publish_stored(*events);
     done(caf::none);
   };
+  if (ctx_.store->never_blocks()) {
+    // A store that never waits (memory): no hand-off to an I/O worker.
+    auto res = ctx_.store->save_events(*events);
+    if (res)
+      finish(caf::none, res->position);
+    else
+      finish(res.error(), 0);
+    return;
+  }
   if (opts_.async_appends) {
     // Pipelined path: the store publishes without blocking this thread and
     // its callback sends the result back as a message.

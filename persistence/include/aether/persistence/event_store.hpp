@@ -97,6 +97,13 @@ public:
   delete_events_to(const std::string& actor_id, int64_t version)
     = 0;
 
+  /// True if no call ever waits for I/O or another process (the memory
+  /// store: a short lock at most). The runtime then calls `save_events`
+  /// directly on the actor's thread instead of handing it to an I/O worker.
+  /// False by default, and for decorators (`forwarding_store`), which may add
+  /// waiting of their own.
+  virtual bool never_blocks() const;
+
   /// Raises the store's knowledge of `actor_id`'s latest version (never
   /// lowers it), so that a later append at or below it fails fast with
   /// `version_conflict`. The cross-node bridge calls it when another node

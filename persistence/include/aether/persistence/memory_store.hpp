@@ -27,6 +27,8 @@ public:
   // -- event_store ------------------------------------------------------------
 
   caf::expected<append_result> save_events(std::vector<event> batch) override;
+  /// True: the memory store only takes a short lock.
+  bool never_blocks() const override;
   caf::expected<std::vector<event>> get_events(const std::string& actor_id,
                                                event_range range) override;
   using event_store::get_events;
