@@ -448,7 +448,7 @@ persist_once(caf::actor_system& sys, const std::string& kind,
              const temp_folder& tmp, const std::string& name, int64_t actors,
              int64_t per_actor, int64_t snapshot_every, bool full_sync) {
   auto store = make_store(kind, tmp, name, full_sync);
-  auto ctx = store_context::make(sys, store, store_io::options{4});
+  auto ctx = store_context::make(sys, store, store_io::options{});
   persistence_options opts;
   if (snapshot_every > 0)
     opts.snapshots.every_events(snapshot_every);
@@ -621,7 +621,7 @@ int run_actors(caf::actor_system& sys, const args& a) {
       if (auto res = store->save_events(std::move(batch)); !res)
         throw std::runtime_error(describe(res.error()));
   }
-  auto ctx = store_context::make(sys, store, store_io::options{4});
+  auto ctx = store_context::make(sys, store, store_io::options{});
   caf::scoped_actor self{sys};
   // The limit: plain CAF actors with a trivial behavior, same count.
   auto plain_rss0 = rss_bytes();
@@ -744,9 +744,13 @@ int run_broadcast(caf::actor_system& sys, const args& a) {
   nats(); // the server
   temp_folder tmp;
   auto receivers = static_cast<size_t>(nodes - 1);
-  // direct: events go straight into node 0's bus (the bridge alone);
-  // otherwise persistent actors on node 0 persist them first.
-  auto run_once = [&](const std::string& name, bool direct) {
+  // loaded: every command sent at once to the actors on node 0 (throughput);
+  // paced: one actor, one command at a time, each delivered everywhere
+  // before the next (latency without queueing); direct: events straight into
+  // node 0's bus, all at once (the bridge alone).
+  enum class mode { loaded, paced, direct };
+  auto paced_n = std::min<int64_t>(n, 2000);
+  auto run_once = [&](const std::string& name, mode how) {
     struct node {
       std::shared_ptr<event_bus> bus;
       std::shared_ptr<nats_connection> conn;
@@ -785,7 +789,7 @@ int run_broadcast(caf::actor_system& sys, const args& a) {
     }
     for (auto& x : ns) // the subscriptions are registered at the server
       natsConnection_Flush(x.conn->handle());
-    if (direct) {
+    if (how == mode::direct) {
       auto t0 = clock_type::now();
       for (int64_t i = 0; i < n; ++i) {
         auto e = bench_event("actor-" + std::to_string(i % actors),
@@ -801,18 +805,35 @@ int run_broadcast(caf::actor_system& sys, const args& a) {
     auto ctx
       = store_context::make(sys, store).with_bus(ns[0].bus, "bench." + name);
     caf::scoped_actor self{sys};
-    auto hs = spawn_counters(sys, self, ctx, actors, persistence_options{});
+    auto hs = spawn_counters(sys, self, ctx, how == mode::paced ? 1 : actors,
+                             persistence_options{});
     auto t0 = clock_type::now();
-    send_adds(self, hs, per_actor);
-    auto complete = got.wait_for(static_cast<size_t>(n) * receivers);
+    bool complete = true;
+    if (how == mode::paced) {
+      for (int64_t i = 1; i <= paced_n && complete; ++i) {
+        self->request(hs[0], caf::infinite, add_atom::value, int64_t{1})
+          .receive([](int64_t) {}, [&](caf::error&) { complete = false; });
+        complete = complete
+                   && got.wait_for(static_cast<size_t>(i) * receivers);
+      }
+    } else {
+      send_adds(self, hs, per_actor);
+      complete = got.wait_for(static_cast<size_t>(n) * receivers);
+    }
     for (auto& h : hs)
       self->send_exit(h, caf::exit_reason::user_shutdown);
     self->wait_for(hs);
     return summary(got, t0, complete, ns[1].bridge->nats_dropped());
   };
-  run_once("warmup", false);
-  auto r = run_once("run", false);
-  auto direct = run_once("direct", true);
+  run_once("warmup", mode::loaded);
+  auto r = run_once("run", mode::loaded);
+  auto paced = run_once("paced", mode::paced);
+  auto direct = run_once("direct", mode::direct);
+  r["loaded_latency_p50_ms"] = r["latency_p50_ms"];
+  r["loaded_latency_p99_ms"] = r["latency_p99_ms"];
+  r["latency_p50_ms"] = paced["latency_p50_ms"];
+  r["latency_p99_ms"] = paced["latency_p99_ms"];
+  r["paced_events"] = paced_n;
   r["bridge_only_delivered_per_s"] = direct["delivered_per_s"];
   r["bridge_only_latency_p50_ms"] = direct["latency_p50_ms"];
   r["bridge_only_latency_p99_ms"] = direct["latency_p99_ms"];
@@ -865,6 +886,31 @@ int run_broadcast(caf::actor_system& sys, const args& a) {
                            static_cast<int>(payload.size()));
   }
   raw.wait_for(static_cast<size_t>(n) * receivers);
+  // Paced: one message at a time, each received everywhere before the next.
+  arrivals raw_paced;
+  for (auto* sub : raw_subs) {
+    natsSubscription_Unsubscribe(sub);
+    natsSubscription_Destroy(sub);
+  }
+  raw_subs.clear();
+  for (size_t i = 1; i < conns.size(); ++i) {
+    natsSubscription* sub = nullptr;
+    natsConnection_Subscribe(&sub, conns[i]->handle(), "raw.paced", on_msg,
+                             &raw_paced);
+    natsConnection_Flush(conns[i]->handle());
+    raw_subs.push_back(sub);
+  }
+  for (int64_t i = 1; i <= paced_n; ++i) {
+    auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                 clock_type::now().time_since_epoch())
+                 .count();
+    auto stamp = std::to_string(now) + " ";
+    payload.replace(0, stamp.size(), stamp);
+    natsConnection_Publish(conns[0]->handle(), "raw.paced", payload.data(),
+                           static_cast<int>(payload.size()));
+    if (!raw_paced.wait_for(static_cast<size_t>(i) * receivers))
+      break;
+  }
   double raw_rate = 0;
   double raw_p50 = 0;
   double raw_p99 = 0;
@@ -872,8 +918,11 @@ int run_broadcast(caf::actor_system& sys, const args& a) {
     std::lock_guard<std::mutex> guard{raw.m};
     raw_rate = static_cast<double>(raw.latency_ms.size())
                / std::chrono::duration<double>(raw.last - t0).count();
-    raw_p50 = percentile(raw.latency_ms, 0.5);
-    raw_p99 = percentile(raw.latency_ms, 0.99);
+    r["raw_loaded_latency_p50_ms"] = percentile(raw.latency_ms, 0.5);
+    r["raw_loaded_latency_p99_ms"] = percentile(raw.latency_ms, 0.99);
+    std::lock_guard<std::mutex> paced_guard{raw_paced.m};
+    raw_p50 = percentile(raw_paced.latency_ms, 0.5);
+    raw_p99 = percentile(raw_paced.latency_ms, 0.99);
   }
   for (auto* sub : raw_subs) {
     natsSubscription_Unsubscribe(sub);

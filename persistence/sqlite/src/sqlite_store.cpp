@@ -4,6 +4,8 @@
 #include "aether/persistence/json_codec.hpp"
 #include "sqlite_connection.hpp"
 
+#include <optional>
+
 namespace aether {
 
 using detail::sqlite_connection;
@@ -161,17 +163,47 @@ caf::expected<std::unique_ptr<sqlite_store>> sqlite_store::open(options opts) {
     new sqlite_store(std::move(opts), std::move(*writer), std::move(*reader))};
 }
 
+// Appends run as group commits: concurrent callers queue their batches; one
+// of them (the leader) stores every queued batch in one transaction, each
+// under a savepoint of its own (so a conflict or a bad batch fails alone),
+// and commits once. SQLite pays its fsync per commit, not per batch.
+struct sqlite_store::pending_append {
+  const std::vector<event>* batch;
+  const std::vector<std::string>* encoded;
+  std::optional<caf::expected<append_result>> result;
+};
+
 caf::expected<append_result>
 sqlite_store::save_events(std::vector<event> batch) {
   auto encoded = prepare_events(batch, opts_.limits);
   if (!encoded)
     return encoded.error();
+  pending_append me{&batch, &*encoded, std::nullopt};
+  std::unique_lock<std::mutex> lock{group_mtx_};
+  group_queue_.push_back(&me);
+  while (!me.result) {
+    if (leader_active_) {
+      group_cv_.wait(lock);
+      continue;
+    }
+    leader_active_ = true;
+    std::vector<pending_append*> group(group_queue_.begin(),
+                                       group_queue_.end());
+    group_queue_.clear();
+    lock.unlock();
+    commit_group(group);
+    lock.lock();
+    leader_active_ = false;
+    group_cv_.notify_all();
+  }
+  return std::move(*me.result);
+}
+
+caf::expected<append_result>
+sqlite_store::append_one(detail::sqlite_connection& w,
+                         const std::vector<event>& batch,
+                         const std::vector<std::string>& encoded) {
   auto& actor_id = batch.front().actor_id;
-  std::lock_guard<std::mutex> guard{writer_->mtx};
-  auto& w = *writer_;
-  transaction tx{w};
-  if (auto err = tx.begin())
-    return err;
   auto latest = read_latest(w, actor_id);
   if (!latest)
     return latest.error();
@@ -184,7 +216,7 @@ sqlite_store::save_events(std::vector<event> batch) {
     sqlite_statement q{*ins};
     q.bind_text(1, actor_id);
     q.bind(2, batch[i].version);
-    q.bind(3, std::string_view{(*encoded)[i]});
+    q.bind(3, std::string_view{encoded[i]});
     auto rc = q.step();
     if (rc != SQLITE_DONE)
       return w.make_error(rc, "cannot insert event");
@@ -192,17 +224,40 @@ sqlite_store::save_events(std::vector<event> batch) {
   auto up = w.prepare(upsert_latest_sql);
   if (!up)
     return up.error();
-  {
-    sqlite_statement q{*up};
-    q.bind_text(1, actor_id);
-    q.bind(2, batch.back().version);
-    auto rc = q.step();
-    if (rc != SQLITE_DONE)
-      return w.make_error(rc, "cannot record the latest version");
+  sqlite_statement q{*up};
+  q.bind_text(1, actor_id);
+  q.bind(2, batch.back().version);
+  auto rc = q.step();
+  if (rc != SQLITE_DONE)
+    return w.make_error(rc, "cannot record the latest version");
+  return append_result{batch.back().version, 0};
+}
+
+void sqlite_store::commit_group(const std::vector<pending_append*>& group) {
+  std::lock_guard<std::mutex> guard{writer_->mtx};
+  auto& w = *writer_;
+  auto fail_all = [&](const caf::error& err) {
+    for (auto* p : group)
+      if (!p->result || *p->result)
+        p->result = err;
+  };
+  transaction tx{w};
+  if (auto err = tx.begin())
+    return fail_all(err);
+  for (auto* p : group) {
+    if (auto err = w.exec("SAVEPOINT aether_append"))
+      return fail_all(err);
+    auto res = append_one(w, *p->batch, *p->encoded);
+    if (!res) {
+      if (auto err = w.exec("ROLLBACK TO aether_append"))
+        return fail_all(err);
+    }
+    if (auto err = w.exec("RELEASE aether_append"))
+      return fail_all(err);
+    p->result = std::move(res);
   }
   if (auto err = tx.commit())
-    return err;
-  return append_result{batch.back().version, 0};
+    fail_all(err); // nothing of the group was stored
 }
 
 caf::expected<replay_result>

@@ -19,8 +19,11 @@ namespace aether {
 class store_io {
 public:
   struct options {
-    /// Number of workers (threads when detached).
-    size_t workers = 4;
+    /// Number of workers (threads when detached). Blocking stores run one
+    /// call per worker at a time; more workers mean more calls in flight
+    /// (and larger group commits for SQLite). Idle workers cost a thread
+    /// each and nothing else.
+    size_t workers = 16;
     /// Detached workers (own threads). Only tests set this to false.
     bool detached = true;
   };

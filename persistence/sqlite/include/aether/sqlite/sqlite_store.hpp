@@ -4,7 +4,10 @@
 #include "aether/persistence/validation.hpp"
 
 #include <chrono>
+#include <condition_variable>
+#include <deque>
 #include <memory>
+#include <mutex>
 #include <string>
 
 namespace aether {
@@ -83,9 +86,21 @@ private:
   sqlite_store(options opts, std::unique_ptr<detail::sqlite_connection> writer,
                std::unique_ptr<detail::sqlite_connection> reader);
 
+  struct pending_append;
+
+  void commit_group(const std::vector<pending_append*>& group);
+  caf::expected<append_result>
+  append_one(detail::sqlite_connection& w, const std::vector<event>& batch,
+             const std::vector<std::string>& encoded);
+
   options opts_;
   std::unique_ptr<detail::sqlite_connection> writer_;
   std::unique_ptr<detail::sqlite_connection> reader_;
+  // Group commit: batches waiting for a leader to store them.
+  std::mutex group_mtx_;
+  std::condition_variable group_cv_;
+  std::deque<pending_append*> group_queue_;
+  bool leader_active_ = false;
 };
 
 } // namespace aether
