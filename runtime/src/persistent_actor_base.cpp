@@ -193,32 +193,32 @@ void persistent_actor_base::start_recovery() {
       });
     return step;
   });
-  request(worker(), opts_.recovery_timeout, io_atom::value, io_job_ptr{job})
-    .then(
-      [this, job, box]() {
-        auto& step = job->result();
-        if (!step.latest)
-          return fail_recovery(step.latest.error());
-        if (!step.loaded)
-          return fail_recovery(step.loaded.error());
-        auto& loaded = *step.loaded;
-        if (loaded.fallbacks > 0) {
-          ctx_.metrics->snapshot_fallbacks += loaded.fallbacks;
-          for (auto& reason : loaded.fallback_reasons)
-            log("snapshot fallback: " + reason);
-        }
-        recovery_target_ = *step.latest;
-        if (loaded.snapshot) {
-          adopt_state(*box);
-          version_ = loaded.snapshot->version;
-          position_ = loaded.snapshot->store_position;
-          recovered_snapshot_ = version_;
-        }
-        replay_next();
-      },
-      [this](caf::error& err) {
-        fail_recovery(err);
-      });
+  run_io(
+    job, opts_.recovery_timeout,
+    [this, job, box]() {
+      auto& step = job->result();
+      if (!step.latest)
+        return fail_recovery(step.latest.error());
+      if (!step.loaded)
+        return fail_recovery(step.loaded.error());
+      auto& loaded = *step.loaded;
+      if (loaded.fallbacks > 0) {
+        ctx_.metrics->snapshot_fallbacks += loaded.fallbacks;
+        for (auto& reason : loaded.fallback_reasons)
+          log("snapshot fallback: " + reason);
+      }
+      recovery_target_ = *step.latest;
+      if (loaded.snapshot) {
+        adopt_state(*box);
+        version_ = loaded.snapshot->version;
+        position_ = loaded.snapshot->store_position;
+        recovered_snapshot_ = version_;
+      }
+      replay_next();
+    },
+    [this](caf::error& err) {
+      fail_recovery(err);
+    });
 }
 
 void persistent_actor_base::replay_next() {
@@ -234,32 +234,31 @@ void persistent_actor_base::replay_next() {
   auto job = make_io_job([store, id, range] {
     return store->get_events_with_errors(id, range);
   });
-  request(worker(), opts_.recovery_timeout, io_atom::value, io_job_ptr{job})
-    .then(
-      [this, job]() {
-        auto& batch = job->result();
-        if (!batch)
-          return fail_recovery(batch.error());
-        if (batch->events.empty() && batch->errors.empty())
-          return fail_recovery(make_persistence_error(
-            persistence_error::corrupt_data,
-            "cannot recover actor \"" + persistence_id_ + "\": events "
-              + std::to_string(version_ + 1) + " to "
-              + std::to_string(recovery_target_) + " are missing"));
-        auto checked = check_replay_batch(persistence_id_, *batch,
-                                          version_ + 1);
-        if (!checked)
-          return fail_recovery(checked.error());
-        for (auto& e : batch->events)
-          apply_event(e);
-        version_ = batch->events.back().version;
-        position_ = batch->last_position;
-        replayed_ += static_cast<int64_t>(batch->events.size());
-        replay_next();
-      },
-      [this](caf::error& err) {
-        fail_recovery(err);
-      });
+  run_io(
+    job, opts_.recovery_timeout,
+    [this, job]() {
+      auto& batch = job->result();
+      if (!batch)
+        return fail_recovery(batch.error());
+      if (batch->events.empty() && batch->errors.empty())
+        return fail_recovery(make_persistence_error(
+          persistence_error::corrupt_data,
+          "cannot recover actor \"" + persistence_id_ + "\": events "
+            + std::to_string(version_ + 1) + " to "
+            + std::to_string(recovery_target_) + " are missing"));
+      auto checked = check_replay_batch(persistence_id_, *batch, version_ + 1);
+      if (!checked)
+        return fail_recovery(checked.error());
+      for (auto& e : batch->events)
+        apply_event(e);
+      version_ = batch->events.back().version;
+      position_ = batch->last_position;
+      replayed_ += static_cast<int64_t>(batch->events.size());
+      replay_next();
+    },
+    [this](caf::error& err) {
+      fail_recovery(err);
+    });
 }
 
 void persistent_actor_base::finish_recovery() {
@@ -512,22 +511,22 @@ void persistent_actor_base::take_snapshot() {
       return caf::none;
     });
   auto version = version_;
-  request(worker(), caf::infinite, io_atom::value, io_job_ptr{job})
-    .then(
-      [this, job, version]() {
-        if (auto& err = job->result()) {
-          ctx_.metrics->snapshot_failures += 1;
-          log("snapshot of \"" + persistence_id_ + "\" at version "
-              + std::to_string(version) + " failed: " + describe(err));
-        } else {
-          ctx_.metrics->snapshots_saved += 1;
-        }
-      },
-      [this, version](caf::error& err) {
+  run_io(
+    job, std::chrono::milliseconds{0},
+    [this, job, version]() {
+      if (auto& err = job->result()) {
         ctx_.metrics->snapshot_failures += 1;
         log("snapshot of \"" + persistence_id_ + "\" at version "
             + std::to_string(version) + " failed: " + describe(err));
-      });
+      } else {
+        ctx_.metrics->snapshots_saved += 1;
+      }
+    },
+    [this, version](caf::error& err) {
+      ctx_.metrics->snapshot_failures += 1;
+      log("snapshot of \"" + persistence_id_ + "\" at version "
+          + std::to_string(version) + " failed: " + describe(err));
+    });
 }
 
 } // namespace aether

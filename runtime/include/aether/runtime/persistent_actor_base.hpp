@@ -2,6 +2,7 @@
 
 #include "aether/persistence/event.hpp"
 #include "aether/runtime/command_context.hpp"
+#include "aether/runtime/io_job.hpp"
 #include "aether/runtime/persistence_options.hpp"
 #include "aether/runtime/store_context.hpp"
 
@@ -177,6 +178,21 @@ private:
   void on_unknown_outcome(const caf::error& err);
   void take_snapshot();
   void publish_stored(const std::vector<event>& events);
+
+  /// Runs `job` and then `done()`: inline for a store that never blocks,
+  /// else on the actor's I/O worker (`failed(err)` on a timeout).
+  template <class Job, class Done, class Failed>
+  void run_io(const std::shared_ptr<Job>& job,
+              std::chrono::milliseconds timeout, Done done, Failed failed) {
+    if (ctx_.store->never_blocks()) {
+      job->run();
+      done();
+      return;
+    }
+    auto t = timeout.count() > 0 ? caf::duration{timeout} : caf::infinite;
+    request(worker(), t, io_atom::value, io_job_ptr{job})
+      .then(std::move(done), std::move(failed));
+  }
   bool busy() const {
     return recovering_ || persist_in_flight_ || restarting_;
   }
