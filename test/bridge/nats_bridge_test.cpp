@@ -102,6 +102,11 @@ struct recorder {
       xs.push_back(e.event());
     return xs;
   }
+  /// A copy of what arrived (the callback may still be adding).
+  std::vector<bus_event> deliveries() {
+    std::lock_guard<std::mutex> guard{m};
+    return got;
+  }
 };
 
 event ev(const std::string& actor, int64_t version, size_t pad = 0) {
@@ -173,15 +178,17 @@ TEST_CASE_METHOD(fixture, "two nodes: delivery in order, no self-echo") {
   auto got = on_b.events();
   for (int64_t v = 1; v <= 200; ++v)
     CHECK(got[static_cast<size_t>(v - 1)].version == v);
-  CHECK(on_b.got.front().remote());
-  CHECK(on_b.got.front().origin() == "node-a");
+  CHECK(on_b.deliveries().front().remote());
+  CHECK(on_b.deliveries().front().origin() == "node-a");
   // A got its own events once, locally; the copies NATS echoed back were
   // recognised and ignored.
   REQUIRE(eventually([&] {
     return a.bridge->statistics().own_ignored == 200;
   }));
-  CHECK(on_a.size() == 200);
-  CHECK_FALSE(on_a.got.front().remote());
+  REQUIRE(eventually([&] {
+    return on_a.size() == 200;
+  }));
+  CHECK_FALSE(on_a.deliveries().front().remote());
   CHECK(a.bridge->statistics().sent == 200);
 }
 
@@ -210,7 +217,7 @@ TEST_CASE_METHOD(fixture, "three nodes: namespaces, wildcards, big events") {
     return b_orders.size() == 2;
   }));
   CHECK(b_orders.events().back().version == 2);
-  for (auto& e : b_orders.got)
+  for (auto& e : b_orders.deliveries())
     CHECK(e.ns() == "orders.eu");
 }
 
