@@ -3,6 +3,7 @@
 #include "aether/persistence/error.hpp"
 
 #include <cstdio>
+#include <limits>
 
 namespace aether {
 
@@ -170,6 +171,12 @@ caf::expected<timestamp> parse_rfc3339(std::string_view s) {
                                  static_cast<unsigned>(d))
                    * 86400
                  + h * 3600 + mi * 60 + sec - offset;
+  // Timestamps are int64 nanoseconds since 1970: about 1677-09-21 to
+  // 2262-04-11. (Found by fuzzing: year 1013 overflowed.)
+  constexpr int64_t limit = std::numeric_limits<int64_t>::max() / 1000000000
+                            - 1;
+  if (secs > limit || secs < -limit)
+    return bad_time(s, "out of range (years 1678 to 2261)");
   return timestamp{std::chrono::nanoseconds{secs * 1000000000 + frac}};
 }
 

@@ -126,4 +126,18 @@ TEST_CASE("time: RFC 3339 formatting and parsing") {
   CHECK_FALSE(parse_rfc3339("2024-01-01 00:00:00"));
   CHECK_FALSE(parse_rfc3339("2024-01-01T00:00:00"));
   CHECK_FALSE(parse_rfc3339("2024-01-01T00:00:00Zjunk"));
+  // Regression (found by fuzz_event): years outside the int64 nanosecond
+  // range overflowed; they are refused, naming the range.
+  for (auto out : {"1013-11-28T12:00:00Z", "1677-01-01T00:00:00Z",
+                   "2263-01-01T00:00:00Z", "9999-12-31T23:59:59Z"}) {
+    auto r = parse_rfc3339(out);
+    REQUIRE_FALSE(r);
+    CHECK(describe(r.error()).find("out of range") != std::string::npos);
+  }
+  auto early = parse_rfc3339("1678-01-01T00:00:00Z");
+  REQUIRE(early);
+  CHECK(format_rfc3339(*early) == "1678-01-01T00:00:00Z");
+  auto late = parse_rfc3339("2261-12-31T23:59:59.999999999Z");
+  REQUIRE(late);
+  CHECK(format_rfc3339(*late) == "2261-12-31T23:59:59.999999999Z");
 }
