@@ -3,8 +3,9 @@
 BUILD ?= build
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= 2
+FUZZ_SECONDS ?= 20
 
-.PHONY: all deps deps-build configure build demo test bench clean
+.PHONY: all deps deps-build configure build demo test test-unit sanitize fuzz bench clean
 
 all: build
 
@@ -24,9 +25,22 @@ demo: deps-build
 	$(MAKE) build
 	bash scripts/demo $(BUILD)
 
+# Every test, then the tests again under ASan + UBSan, then 20 s of fuzzing
+# per libFuzzer target.
 test: deps
+	$(MAKE) test-unit
+	$(MAKE) sanitize
+	$(MAKE) fuzz
+
+test-unit:
 	$(MAKE) build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+
+sanitize:
+	bash scripts/sanitize $(BUILD)-asan
+
+fuzz:
+	bash scripts/fuzz $(FUZZ_SECONDS) $(BUILD)-fuzz
 
 bench:
 	bash scripts/install-deps --bench
