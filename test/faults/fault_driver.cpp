@@ -1,17 +1,27 @@
 // Fault-test driver: persistent actors write under load until the process is
-// killed; every acknowledged event is logged as "<actor> <version> <tag>"
-// (flushed before the next command), so a checker can compare the log with
-// the store after a kill -9.
+// killed (or for a given number of seconds); every acknowledged event is
+// logged as "<actor> <version> <tag>" and every refused or failed command as
+// "! <actor> <kind> <milliseconds> <tag>" (flushed before the next command),
+// so a checker can compare the log with the store afterwards.
 //
-//   fault_driver drive <sqlite:PATH | jetstream:URL> <log file> <writer id>
-//   fault_driver check <sqlite:PATH | jetstream:URL> <log file>
+//   fault_driver drive <store> <log file> <writer id> [seconds]
+//   fault_driver check <store> <log file> [--strict] [--max-failure-ms N]
+//
+// <store> is sqlite:PATH or jetstream:URL[,URL...]; with three or more URLs
+// (a cluster) the streams get 3 replicas. --strict (for runs that end
+// by themselves, not by a kill) also demands that every stored event was
+// acknowledged or had an unknown outcome, and that no refused write (kind
+// unavailable, version_conflict, not_started) is in the store.
 #include "aether/jetstream/jetstream_store.hpp"
 #include "aether/runtime/config.hpp"
+#include "aether/runtime/runtime_error.hpp"
 #include "aether/sqlite/sqlite_store.hpp"
 #include "fault_actor.hpp"
 
+#include <atomic>
 #include <caf/actor_system.hpp>
 #include <caf/scoped_actor.hpp>
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -28,6 +38,37 @@ namespace {
 
 constexpr int actors = 4;
 
+// SIGTERM ends a timed run after the commands in flight.
+std::atomic<bool> stop_requested{false};
+
+extern "C" void on_sigterm(int) {
+  stop_requested = true;
+}
+// How long a JetStream request may take before it fails.
+constexpr auto request_timeout = 2000ms;
+
+// The kind of a failed command, as the log and the checker name it.
+std::string kind_of(const caf::error& err) {
+  if (is(err, persistence_error::version_conflict))
+    return "version_conflict";
+  if (is(err, persistence_error::unavailable))
+    return "unavailable";
+  if (is(err, persistence_error::unknown_outcome))
+    return "unknown_outcome";
+  if (is(err, runtime_error::persist_timeout))
+    return "persist_timeout";
+  if (is(err, runtime_error::recovery_failed)
+      || is(err, runtime_error::recovery_timeout))
+    return "not_started";
+  return "other";
+}
+
+// Refused writes: the store says nothing was stored.
+bool refused(const std::string& kind) {
+  return kind == "version_conflict" || kind == "unavailable"
+         || kind == "not_started";
+}
+
 std::shared_ptr<event_store_with_snapshots>
 open_store(const std::string& spec) {
   if (spec.rfind("sqlite:", 0) == 0) {
@@ -38,12 +79,19 @@ open_store(const std::string& spec) {
   }
   if (spec.rfind("jetstream:", 0) == 0) {
     nats_options o;
-    o.servers = {spec.substr(10)};
+    o.servers.clear();
+    std::istringstream urls{spec.substr(10)};
+    for (std::string u; std::getline(urls, u, ',');)
+      o.servers.push_back(u);
+    o.reconnect_wait = 100ms;
+    o.request_timeout = request_timeout;
     auto c = nats_connection::connect(o);
     if (!c)
       throw std::runtime_error(describe(c.error()));
     jetstream_store::options so;
     so.ns = "faults";
+    so.replicas = o.servers.size() >= 3 ? 3 : 1;
+    so.timeout = request_timeout;
     auto s = jetstream_store::open(*c, so);
     if (!s)
       throw std::runtime_error(describe(s.error()));
@@ -53,7 +101,7 @@ open_store(const std::string& spec) {
 }
 
 int drive(const std::string& spec, const std::string& log_path,
-          const std::string& writer) {
+          const std::string& writer, int seconds) {
   auto store = open_store(spec);
   aether::config cfg;
   cfg.set("logger.verbosity", caf::atom("quiet"));
@@ -61,44 +109,86 @@ int drive(const std::string& spec, const std::string& log_path,
   auto ctx = store_context::make(sys, store);
   persistence_options opts;
   opts.snapshots.every_events(25);
+  opts.persist_timeout = 3 * request_timeout;
   opts.log = [](const std::string&) {};
   auto* log = std::fopen(log_path.c_str(), "a");
   if (!log)
     throw std::runtime_error("cannot open " + log_path);
   std::mutex log_mtx;
+  auto write_line = [&](const std::string& line) {
+    std::lock_guard<std::mutex> guard{log_mtx};
+    std::fputs(line.c_str(), log);
+    std::fflush(log); // in the kernel before the next command
+  };
+  // Without a time limit the loop runs until the test kills the process;
+  // with one, it also ends on SIGTERM.
+  auto deadline = seconds > 0 ? std::chrono::steady_clock::now()
+                                  + std::chrono::seconds{seconds}
+                              : std::chrono::steady_clock::time_point::max();
+  if (seconds > 0)
+    std::signal(SIGTERM, on_sigterm);
+  auto going = [&] {
+    return !stop_requested && std::chrono::steady_clock::now() < deadline;
+  };
   std::vector<std::thread> ts;
   for (int i = 0; i < actors; ++i)
     ts.emplace_back([&, i] {
       auto id = "f-" + std::to_string(i);
       auto a = sys.spawn<fault_actor>(id, ctx, opts);
       caf::scoped_actor self{sys};
-      for (int64_t seq = 1;; ++seq) {
+      for (int64_t seq = 1; going(); ++seq) {
         auto tag = writer + "-" + id + "-" + std::to_string(seq);
+        auto start = std::chrono::steady_clock::now();
         self->request(a, 10s, add_atom::value, tag)
           .receive(
             [&](int64_t version) {
-              std::lock_guard<std::mutex> guard{log_mtx};
-              std::fprintf(log, "%s %lld %s\n", id.c_str(),
-                           static_cast<long long>(version), tag.c_str());
-              std::fflush(log); // in the kernel before the next command
+              write_line(id + " " + std::to_string(version) + " " + tag + "\n");
             },
-            [&](caf::error&) {
-              // Not acknowledged: the actor stops on an unknown outcome;
-              // start a fresh one, which recovers from the store.
+            [&](caf::error& err) {
+              auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::steady_clock::now() - start)
+                          .count();
+              auto kind = kind_of(err);
+              write_line("! " + id + " " + kind + " " + std::to_string(ms) + " "
+                         + tag + "\n");
+              if (kind == "other")
+                std::cerr << writer << " " << id << ": " << describe(err)
+                          << std::endl;
+              // A conflict re-recovers the actor itself. Otherwise it may
+              // have stopped (an unknown outcome stops it): start a fresh
+              // one, which recovers from the store, after a short pause so
+              // that an outage is not a busy loop.
+              if (kind == "version_conflict")
+                return;
+              self->send_exit(a, caf::exit_reason::kill);
+              std::this_thread::sleep_for(50ms);
               a = sys.spawn<fault_actor>(id, ctx, opts);
             });
       }
+      self->send_exit(a, caf::exit_reason::user_shutdown);
     });
   for (auto& t : ts)
-    t.join(); // never returns: the test kills the process
+    t.join();
+  std::fclose(log);
   return 0;
 }
 
-int check(const std::string& spec, const std::string& log_path) {
+struct failure {
+  std::string actor;
+  std::string kind;
+  int64_t ms = 0;
+};
+
+int check(const std::string& spec, const std::string& log_path, bool strict,
+          int64_t max_failure_ms) {
   auto store = open_store(spec);
   std::map<std::string, std::map<int64_t, std::string>> acked;
+  std::set<std::string> acked_tags;
+  std::map<std::string, failure> failed; // by tag
+  std::map<std::string, size_t> kinds;
   std::ifstream in{log_path};
   size_t lines = 0;
+  int64_t slowest = 0;
   int failures = 0;
   auto fail = [&](const std::string& what) {
     if (++failures <= 20)
@@ -106,11 +196,25 @@ int check(const std::string& spec, const std::string& log_path) {
   };
   for (std::string line; std::getline(in, line);) {
     std::istringstream ls{line};
+    if (line.rfind("! ", 0) == 0) {
+      std::string bang, tag;
+      failure f;
+      if (!(ls >> bang >> f.actor >> f.kind >> f.ms >> tag))
+        continue; // a line cut by a kill
+      kinds[f.kind] += 1;
+      slowest = std::max(slowest, f.ms);
+      if (max_failure_ms > 0 && f.ms > max_failure_ms)
+        fail(tag + " failed with " + f.kind + " only after "
+             + std::to_string(f.ms) + " ms");
+      failed[tag] = f;
+      continue;
+    }
     std::string actor, tag;
     int64_t version = 0;
     if (!(ls >> actor >> version >> tag))
       continue; // a line cut by the kill (never acknowledged to anyone)
     ++lines;
+    acked_tags.insert(tag);
     auto [it, fresh] = acked[actor].emplace(version, tag);
     if (!fresh && it->second != tag)
       fail(actor + " version " + std::to_string(version)
@@ -121,7 +225,8 @@ int check(const std::string& spec, const std::string& log_path) {
   caf::actor_system sys{cfg};
   auto ctx = store_context::make(sys, store);
   caf::scoped_actor self{sys};
-  size_t events = 0;
+  size_t events = 0, unknown_landed = 0, unknown_absent = 0;
+  std::set<std::string> stored_tags;
   for (int i = 0; i < actors; ++i) {
     auto id = "f-" + std::to_string(i);
     auto all = store->get_events(id, 1);
@@ -130,14 +235,20 @@ int check(const std::string& spec, const std::string& log_path) {
       continue;
     }
     events += all->size();
-    std::set<std::string> tags;
     for (size_t k = 0; k < all->size(); ++k) {
       auto& e = (*all)[k];
       if (e.version != static_cast<int64_t>(k + 1))
         fail(id + ": versions not contiguous at " + std::to_string(k + 1));
       auto tag = std::string{e.data.at("tag").as_string()};
-      if (!tags.insert(tag).second)
+      if (!stored_tags.insert(tag).second)
         fail(id + ": event " + tag + " stored twice");
+      auto f = failed.find(tag);
+      if (f != failed.end() && refused(f->second.kind))
+        fail(id + ": " + tag + " was refused (" + f->second.kind
+             + ") but is stored at version " + std::to_string(k + 1));
+      else if (strict && f == failed.end() && acked_tags.count(tag) == 0)
+        fail(id + ": " + tag + " is stored but was neither acknowledged "
+             + "nor failed with an unknown outcome (phantom)");
     }
     for (auto& [version, tag] : acked[id]) {
       if (version < 1 || version > static_cast<int64_t>(all->size()))
@@ -166,9 +277,18 @@ int check(const std::string& spec, const std::string& log_path) {
         });
     self->send_exit(a, caf::exit_reason::user_shutdown);
   }
+  for (auto& [tag, f] : failed)
+    if (!refused(f.kind))
+      ++(stored_tags.count(tag) ? unknown_landed : unknown_absent);
   std::cout << "fault check: " << lines << " acknowledged events in the log, "
-            << events << " events in the store, " << failures << " failures"
-            << std::endl;
+            << events << " events in the store";
+  for (auto& [kind, n] : kinds)
+    std::cout << ", " << n << " " << kind;
+  if (!failed.empty())
+    std::cout << " (unknown outcomes: " << unknown_landed << " landed once, "
+              << unknown_absent << " not at all; slowest failure " << slowest
+              << " ms)";
+  std::cout << ", " << failures << " failures" << std::endl;
   return failures == 0 && lines > 0 ? 0 : 1;
 }
 
@@ -177,12 +297,26 @@ int check(const std::string& spec, const std::string& log_path) {
 int main(int argc, char** argv) {
   try {
     std::string cmd = argc > 1 ? argv[1] : "";
-    if (cmd == "drive" && argc == 5)
-      return drive(argv[2], argv[3], argv[4]);
-    if (cmd == "check" && argc == 4)
-      return check(argv[2], argv[3]);
-    std::cerr << "usage: fault_driver drive <store> <log> <writer> | "
-                 "fault_driver check <store> <log>\n";
+    if (cmd == "drive" && (argc == 5 || argc == 6))
+      return drive(argv[2], argv[3], argv[4],
+                   argc == 6 ? std::stoi(argv[5]) : 0);
+    if (cmd == "check" && argc >= 4) {
+      bool strict = false;
+      int64_t max_failure_ms = 0;
+      for (int i = 4; i < argc; ++i) {
+        std::string flag = argv[i];
+        if (flag == "--strict")
+          strict = true;
+        else if (flag == "--max-failure-ms" && i + 1 < argc)
+          max_failure_ms = std::stoll(argv[++i]);
+        else
+          throw std::runtime_error("unknown flag " + flag);
+      }
+      return check(argv[2], argv[3], strict, max_failure_ms);
+    }
+    std::cerr << "usage: fault_driver drive <store> <log> <writer> [seconds] "
+                 "| fault_driver check <store> <log> [--strict] "
+                 "[--max-failure-ms N]\n";
     return 2;
   } catch (const std::exception& e) {
     std::cerr << "fault_driver: " << e.what() << "\n";

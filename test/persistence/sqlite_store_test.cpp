@@ -131,6 +131,40 @@ TEST_CASE("sqlite store: two processes never fork an actor's history") {
   CHECK(by0 == per_writer);
 }
 
+TEST_CASE("sqlite store: processes opening a new file at once all succeed") {
+  // Found by the two-writers fault test: switching a new file to WAL
+  // answered "database is locked" at once to one of two processes that
+  // opened it at the same moment.
+  int failed = 0;
+  for (int round = 0; round < 40 && failed == 0; ++round) {
+    aether::test::temp_dir dir;
+    auto path = dir.file("race.db");
+    int gate[2];
+    REQUIRE(pipe(gate) == 0);
+    std::vector<pid_t> children;
+    for (int w = 0; w < 4; ++w) {
+      auto pid = fork();
+      REQUIRE(pid >= 0);
+      if (pid == 0) {
+        close(gate[1]);
+        char c;
+        (void)!read(gate[0], &c, 1); // returns when the parent closes it
+        auto s = aether::sqlite_store::open(path);
+        _exit(s ? 0 : 1);
+      }
+      children.push_back(pid);
+    }
+    close(gate[0]);
+    close(gate[1]); // all start now
+    for (auto pid : children) {
+      int status = 0;
+      REQUIRE(waitpid(pid, &status, 0) == pid);
+      failed += !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+    }
+  }
+  CHECK(failed == 0);
+}
+
 TEST_CASE("sqlite store: clear errors for a bad file") {
   aether::test::temp_dir dir;
   SECTION("a missing folder") {

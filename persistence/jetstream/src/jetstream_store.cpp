@@ -371,9 +371,20 @@ bool jetstream_store::try_save_events_async(std::vector<event>& batch,
             + ".." + std::to_string(last)
             + " got no acknowledgement in time; it may or may not be "
               "stored; retrying with the same event ids is safe"));
-      else
+      else if (ack.js_error != 0 || ack.status == NATS_NO_RESPONDERS)
+        // The server refused it, or no stream received it: not stored.
         done(make_nats_error(ack.status, ack.js_error,
                              "cannot append to \"" + actor_id + "\""));
+      else
+        // The message left this process; whatever broke after that, the
+        // server may have stored it.
+        done(make_persistence_error(
+          persistence_error::unknown_outcome,
+          "append of \"" + actor_id + "\" versions " + std::to_string(first)
+            + ".." + std::to_string(last) + " got no acknowledgement ("
+            + natsStatus_GetText(static_cast<natsStatus>(ack.status))
+            + "); it may or may not be stored; retrying with the same event "
+              "ids is safe"));
     }
     finished();
   };

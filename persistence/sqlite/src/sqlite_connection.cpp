@@ -2,6 +2,8 @@
 
 #include "aether/persistence/error.hpp"
 
+#include <thread>
+
 namespace aether::detail {
 
 sqlite_connection::sqlite_connection(sqlite3* db, std::string path)
@@ -38,8 +40,19 @@ sqlite_connection::open(const std::string& path,
                                     + "\" is read-only");
   sqlite3_busy_timeout(db, static_cast<int>(busy_timeout.count()));
   sqlite3_extended_result_codes(db, 1);
-  if (auto err = conn->exec("PRAGMA journal_mode=WAL"))
-    return err;
+  // Switching to WAL needs a moment of exclusive access, and SQLite answers
+  // SQLITE_BUSY at once (no busy handler) while another process opens the
+  // same new file: retry within the busy timeout.
+  auto deadline = std::chrono::steady_clock::now() + busy_timeout;
+  for (;;) {
+    auto err = conn->exec("PRAGMA journal_mode=WAL");
+    if (!err)
+      break;
+    if (!is(err, persistence_error::unavailable)
+        || std::chrono::steady_clock::now() >= deadline)
+      return err;
+    std::this_thread::sleep_for(std::chrono::milliseconds{5});
+  }
   if (auto err = conn->exec(full_sync ? "PRAGMA synchronous=FULL"
                                       : "PRAGMA synchronous=NORMAL"))
     return err;
