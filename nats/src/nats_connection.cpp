@@ -19,6 +19,26 @@ caf::error option_error(natsStatus s, const char* what) {
                                   + natsStatus_GetText(s));
 }
 
+// Replaces every secret of the options (password, token, the user info of
+// URLs) in a text by "***".
+std::string redact(std::string text, const nats_options& o) {
+  std::vector<std::string> secrets{o.password, o.token};
+  for (auto& u : o.servers) {
+    auto scheme = u.find("://");
+    auto at = u.rfind('@');
+    if (scheme != std::string::npos && at != std::string::npos && at > scheme)
+      secrets.push_back(u.substr(scheme + 3, at - scheme - 3));
+  }
+  for (auto& secret : secrets) {
+    if (secret.empty())
+      continue;
+    for (auto i = text.find(secret); i != std::string::npos;
+         i = text.find(secret, i + 3))
+      text.replace(i, secret.size(), "***");
+  }
+  return text;
+}
+
 std::chrono::milliseconds ms(caf::timespan x) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(x);
 }
@@ -221,9 +241,23 @@ nats_connection::connect(const nats_options& o) {
     }
     what += "): ";
     what += natsStatus_GetText(s);
+    // nats.c's own detail (e.g. why a TLS handshake failed), without its
+    // "(file.c:123): " prefix and without any secret.
+    std::string detail = nats_GetLastError(nullptr);
+    if (auto p = detail.find("): ");
+        !detail.empty() && detail[0] == '(' && p != std::string::npos)
+      detail.erase(0, p + 3);
+    if (!detail.empty() && detail != natsStatus_GetText(s))
+      what += " (" + redact(detail, o) + ")";
     auto code = s == NATS_NOT_PERMITTED || s == NATS_CONNECTION_AUTH_FAILED
-                  ? persistence_error::invalid_argument
+                  ? persistence_error::not_authorized
                   : persistence_error::unavailable;
+    if (code == persistence_error::not_authorized)
+      what += "; check the user/password, token or credentials file";
+    else if (!o.tls && o.tls_ca.empty()
+             && (s == NATS_PROTOCOL_ERROR || s == NATS_SSL_ERROR
+                 || s == NATS_SECURE_CONNECTION_REQUIRED))
+      what += "; if the server requires TLS, set tls (and tls-ca)";
     return make_persistence_error(code, what);
   }
   result->conn_ = conn;
@@ -257,6 +291,7 @@ caf::error make_nats_error(int status, int js_error, const std::string& what) {
     case NATS_STALE_CONNECTION:
       return make_persistence_error(persistence_error::unavailable, text);
     case NATS_NOT_PERMITTED:
+      return make_persistence_error(persistence_error::not_authorized, text);
     case NATS_INVALID_ARG:
     case NATS_INVALID_SUBJECT:
     case NATS_MAX_PAYLOAD:

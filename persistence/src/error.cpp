@@ -16,6 +16,7 @@ std::string to_string(persistence_error x) {
     case persistence_error::unknown_outcome: return "unknown_outcome";
     case persistence_error::corrupt_data: return "corrupt_data";
     case persistence_error::store_failure: return "store_failure";
+    case persistence_error::not_authorized: return "not_authorized";
   }
   return "persistence_error(" + std::to_string(static_cast<int>(x)) + ")";
 }

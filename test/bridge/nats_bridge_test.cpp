@@ -9,6 +9,7 @@
 #include "aether/runtime/event_follower.hpp"
 #include "aether/runtime/event_stored.hpp"
 #include "catch.hpp"
+#include "eventually.hpp"
 #include "nats_server.hpp"
 #include "tally.hpp"
 
@@ -39,18 +40,6 @@ std::shared_ptr<nats_connection> connect(const std::string& url) {
   if (!c)
     FAIL(describe(c.error()));
   return *c;
-}
-
-// Waits for `pred` with a deadline (never a fixed sleep).
-bool eventually(const std::function<bool()>& pred,
-                std::chrono::milliseconds limit = 10s) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline)
-      return false;
-    std::this_thread::sleep_for(2ms);
-  }
-  return true;
 }
 
 struct quiet_config : aether::config {

@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <chrono>
 #include <csignal>
+#include <fstream>
 #include <netinet/in.h>
 #include <stdexcept>
 #include <string>
@@ -23,6 +24,23 @@ class nats_server {
 public:
   nats_server() : port_(free_port()) {
     start();
+  }
+
+  /// Starts the server from a configuration file: `listen` and the JetStream
+  /// store directory, then `extra_config` (authorization, tls, operator...).
+  explicit nats_server(const std::string& extra_config) : port_(free_port()) {
+    config_ = dir_.file("server.conf");
+    std::ofstream out{config_};
+    out << "listen: 127.0.0.1:" << port_ << "\n"
+        << "jetstream { store_dir: \"" << dir_.file("js") << "\" }\n"
+        << extra_config << "\n";
+    out.close();
+    start();
+  }
+
+  /// The temporary directory (for files the configuration refers to).
+  std::string file(const std::string& name) const {
+    return dir_.file(name);
   }
 
   ~nats_server() {
@@ -67,8 +85,12 @@ public:
       if (!freopen(log.c_str(), "a", stdout)
           || !freopen(log.c_str(), "a", stderr))
         _exit(126);
-      execl(bin.c_str(), bin.c_str(), "-a", "127.0.0.1", "-p", port.c_str(),
-            "-js", "-sd", store.c_str(), static_cast<char*>(nullptr));
+      if (!config_.empty())
+        execl(bin.c_str(), bin.c_str(), "-c", config_.c_str(),
+              static_cast<char*>(nullptr));
+      else
+        execl(bin.c_str(), bin.c_str(), "-a", "127.0.0.1", "-p", port.c_str(),
+              "-js", "-sd", store.c_str(), static_cast<char*>(nullptr));
       _exit(127);
     }
     // Wait until it accepts connections (deadline: 15 s).
@@ -124,6 +146,7 @@ private:
 
   temp_dir dir_;
   int port_;
+  std::string config_;
   pid_t pid_ = -1;
 };
 

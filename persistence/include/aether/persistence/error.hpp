@@ -35,6 +35,9 @@ enum class persistence_error : uint8_t {
   corrupt_data,
   /// The store failed in a way not covered above (I/O error, full disk).
   store_failure,
+  /// The server refused the credentials, or the permission for the
+  /// operation; retrying with the same credentials will not help.
+  not_authorized,
 };
 
 /// Returns the enumerator's name, e.g. "version_conflict".
