@@ -5,7 +5,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= 2
 FUZZ_SECONDS ?= 20
 
-.PHONY: all deps deps-build configure build demo test test-unit sanitize fuzz bench clean
+.PHONY: all deps deps-build configure build demo test test-unit sanitize tsan fuzz bench clean
 
 all: build
 
@@ -25,11 +25,12 @@ demo: deps-build
 	$(MAKE) build
 	bash scripts/demo $(BUILD)
 
-# Every test, then the tests again under ASan + UBSan, then 20 s of fuzzing
-# per libFuzzer target.
+# Every test, then the tests again under ASan + UBSan, the concurrent ones
+# under ThreadSanitizer, then 20 s of fuzzing per libFuzzer target.
 test: deps
 	$(MAKE) test-unit
 	$(MAKE) sanitize
+	$(MAKE) tsan
 	$(MAKE) fuzz
 
 test-unit:
@@ -37,7 +38,10 @@ test-unit:
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 
 sanitize:
-	bash scripts/sanitize $(BUILD)-asan
+	bash scripts/sanitize address $(BUILD)-asan
+
+tsan:
+	bash scripts/sanitize thread $(BUILD)-tsan
 
 fuzz:
 	bash scripts/fuzz $(FUZZ_SECONDS) $(BUILD)-fuzz

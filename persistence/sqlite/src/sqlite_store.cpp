@@ -191,8 +191,14 @@ sqlite_store::save_events(std::vector<event> batch) {
                                        group_queue_.end());
     group_queue_.clear();
     lock.unlock();
-    commit_group(group);
+    auto results = commit_group(group);
     lock.lock();
+    // Handed over under the lock: a waiting caller may wake at any time
+    // (spuriously, or from an earlier leader's notify) and look at its
+    // result (a data race that ThreadSanitizer found when the results were
+    // written during the commit).
+    for (size_t i = 0; i < group.size(); ++i)
+      group[i]->result = std::move(results[i]);
     leader_active_ = false;
     group_cv_.notify_all();
   }
@@ -233,13 +239,20 @@ sqlite_store::append_one(detail::sqlite_connection& w,
   return append_result{batch.back().version, 0};
 }
 
-void sqlite_store::commit_group(const std::vector<pending_append*>& group) {
+std::vector<caf::expected<append_result>>
+sqlite_store::commit_group(const std::vector<pending_append*>& group) {
+  std::vector<caf::expected<append_result>> results;
+  results.reserve(group.size());
   std::lock_guard<std::mutex> guard{writer_->mtx};
   auto& w = *writer_;
+  // Nothing of the group was stored: successes become `err`, batches that
+  // failed alone keep their own error.
   auto fail_all = [&](const caf::error& err) {
-    for (auto* p : group)
-      if (!p->result || *p->result)
-        p->result = err;
+    for (auto& r : results)
+      if (r)
+        r = err;
+    results.resize(group.size(), caf::expected<append_result>{err});
+    return std::move(results);
   };
   transaction tx{w};
   if (auto err = tx.begin())
@@ -254,10 +267,11 @@ void sqlite_store::commit_group(const std::vector<pending_append*>& group) {
     }
     if (auto err = w.exec("RELEASE aether_append"))
       return fail_all(err);
-    p->result = std::move(res);
+    results.push_back(std::move(res));
   }
   if (auto err = tx.commit())
-    fail_all(err); // nothing of the group was stored
+    return fail_all(err);
+  return results;
 }
 
 caf::expected<replay_result>

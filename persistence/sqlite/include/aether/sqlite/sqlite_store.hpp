@@ -88,7 +88,8 @@ private:
 
   struct pending_append;
 
-  void commit_group(const std::vector<pending_append*>& group);
+  std::vector<caf::expected<append_result>>
+  commit_group(const std::vector<pending_append*>& group);
   caf::expected<append_result>
   append_one(detail::sqlite_connection& w, const std::vector<event>& batch,
              const std::vector<std::string>& encoded);
