@@ -13,6 +13,9 @@
 //     // Overwrites the stored record of (actor, version) with `raw`.
 //     void corrupt_event(const std::string& actor, int64_t version,
 //                        const std::string& raw);
+//     // Stores `raw` as the snapshot of (actor, version).
+//     void corrupt_snapshot(const std::string& actor, int64_t version,
+//                           const std::string& raw);
 //   };
 //   using conformance_backends = std::tuple<my_backend>;
 //   #include "store_conformance.hpp"
@@ -355,6 +358,23 @@ AETHER_CONFORMANCE_CASE("an undecodable record is reported with its bytes") {
   CHECK(is(plain.error(), persistence_error::corrupt_data));
   // A read that does not touch the record still succeeds.
   CHECK(f.read(4) == vs{4, 5});
+}
+
+AETHER_CONFORMANCE_CASE("an undecodable snapshot names its version") {
+  events_fixture<TestType> f;
+  REQUIRE_FALSE(f.store().save_snapshot(snap(actor, 2)));
+  f.corrupt_snapshot(actor, 4, "{\"truncated");
+  auto res = f.store().get_latest_snapshot(actor);
+  REQUIRE_FALSE(res);
+  CHECK(is(res.error(), persistence_error::corrupt_data));
+  // The version lets recovery fall back to an older snapshot.
+  CHECK(get_corrupt_snapshot_version(res.error()) == int64_t{4});
+  snapshot_criteria older;
+  older.max_version = 3;
+  auto fallback = f.store().get_latest_snapshot(actor, older);
+  REQUIRE(fallback);
+  REQUIRE(*fallback);
+  CHECK((*fallback)->version == 2);
 }
 
 AETHER_CONFORMANCE_CASE("events and snapshots of different actors never mix") {

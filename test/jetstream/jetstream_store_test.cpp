@@ -82,6 +82,20 @@ struct jetstream_backend {
       natsMsg_Destroy(m);
     }
   }
+
+  // A snapshot message as the store writes it, with `raw` as its body.
+  void corrupt_snapshot(const std::string& actor, int64_t version,
+                        const std::string& raw) {
+    auto subject = first->snapshot_subject(actor);
+    natsMsg* m = nullptr;
+    natsMsg_Create(&m, subject.c_str(), nullptr, raw.data(),
+                   static_cast<int>(raw.size()));
+    natsMsgHeader_Set(m, "Aether-Version", std::to_string(version).c_str());
+    natsMsgHeader_Set(m, "Aether-Time", "0");
+    REQUIRE(js_PublishMsg(nullptr, conn->jetstream(), m, nullptr, nullptr)
+            == NATS_OK);
+    natsMsg_Destroy(m);
+  }
 };
 
 using conformance_backends = std::tuple<jetstream_backend>;

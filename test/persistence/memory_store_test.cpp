@@ -16,6 +16,10 @@ struct memory_backend {
                      const std::string& raw) {
     REQUIRE(instance.corrupt_event_for_testing(actor, version, raw));
   }
+  void corrupt_snapshot(const std::string& actor, int64_t version,
+                        const std::string& raw) {
+    instance.corrupt_snapshot_for_testing(actor, version, raw);
+  }
 };
 
 using conformance_backends = std::tuple<memory_backend>;

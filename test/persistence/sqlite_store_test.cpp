@@ -35,22 +35,35 @@ struct sqlite_backend {
   }
   void corrupt_event(const std::string& actor, int64_t version,
                      const std::string& raw) {
+    CHECK(write_raw("UPDATE events SET body = ?1 WHERE actor_id = ?2 AND "
+                    "version = ?3",
+                    actor, version, raw)
+          == 1);
+  }
+  void corrupt_snapshot(const std::string& actor, int64_t version,
+                        const std::string& raw) {
+    CHECK(write_raw("INSERT OR REPLACE INTO snapshots (body, actor_id, "
+                    "version, time_ns) VALUES (?1, ?2, ?3, 0)",
+                    actor, version, raw)
+          == 1);
+  }
+  // Runs `sql` with ?1 = raw, ?2 = actor, ?3 = version on a connection of
+  // its own; returns the rows changed.
+  int write_raw(const char* sql, const std::string& actor, int64_t version,
+                const std::string& raw) {
     sqlite3* db = nullptr;
     REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
     sqlite3_stmt* stmt = nullptr;
-    REQUIRE(sqlite3_prepare_v2(db,
-                               "UPDATE events SET body = ?1 WHERE actor_id = "
-                               "?2 AND version = ?3",
-                               -1, &stmt, nullptr)
-            == SQLITE_OK);
+    REQUIRE(sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr) == SQLITE_OK);
     sqlite3_bind_blob(stmt, 1, raw.data(), static_cast<int>(raw.size()),
                       SQLITE_STATIC);
     sqlite3_bind_text(stmt, 2, actor.c_str(), -1, SQLITE_STATIC);
     sqlite3_bind_int64(stmt, 3, version);
     CHECK(sqlite3_step(stmt) == SQLITE_DONE);
-    CHECK(sqlite3_changes(db) == 1);
+    auto changed = sqlite3_changes(db);
     sqlite3_finalize(stmt);
     sqlite3_close(db);
+    return changed;
   }
 };
 
