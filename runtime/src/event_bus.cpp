@@ -1,6 +1,7 @@
 #include "aether/runtime/event_bus.hpp"
 
 #include "aether/persistence/error.hpp"
+#include "call_gate.hpp"
 
 #include <algorithm>
 #include <caf/actor_system.hpp>
@@ -60,6 +61,21 @@ struct event_bus::subscription {
   std::atomic<uint64_t> dropped{0};
   std::shared_ptr<std::atomic<uint64_t>> errors
     = std::make_shared<std::atomic<uint64_t>>(0);
+  std::shared_ptr<detail::call_gate> gate; // callback subscriptions only
+
+  // Ends deliveries: wakes blocked publishers, waits for a running callback,
+  // stops the callback's actor.
+  void close() {
+    {
+      std::lock_guard<std::mutex> guard{m};
+      closed = true;
+    }
+    cv.notify_all();
+    if (gate)
+      gate->close();
+    if (owned)
+      caf::anon_send_exit(target, caf::exit_reason::user_shutdown);
+  }
 
   bool accepts(const std::string& ns, const event& ev) const {
     if (!pattern.matches(ns))
@@ -103,15 +119,8 @@ event_bus::~event_bus() {
     std::lock_guard<std::mutex> guard{mtx_};
     subs.swap(subs_);
   }
-  for (auto& kv : subs) {
-    {
-      std::lock_guard<std::mutex> guard{kv.second->m};
-      kv.second->closed = true;
-    }
-    kv.second->cv.notify_all();
-    if (kv.second->owned)
-      caf::anon_send_exit(kv.second->target, caf::exit_reason::user_shutdown);
-  }
+  for (auto& kv : subs)
+    kv.second->close();
 }
 
 event_bus::ns_counters& event_bus::counters_for(const std::string& name) {
@@ -239,26 +248,31 @@ event_bus::subscribe(const std::string& pattern, callback fn,
     return parsed.error();
   }
   auto errors = std::make_shared<std::atomic<uint64_t>>(0);
-  auto worker = sys_.spawn(
-    [fn{std::move(fn)}, errors](caf::event_based_actor*) -> caf::behavior {
-      return {
-        [fn, errors](bus_atom, const bus_event& e) {
-          try {
+  auto gate = std::make_shared<detail::call_gate>();
+  auto worker = sys_.spawn([fn{std::move(fn)}, errors,
+                            gate](caf::event_based_actor*) -> caf::behavior {
+    return {
+      [fn, errors, gate](bus_atom, const bus_event& e) {
+        try {
+          gate->call([&] {
             fn(e);
-          } catch (...) {
-            *errors += 1; // never let an exception end the subscription
-          }
-        },
-      };
-    });
+          }); // never again once unsubscribed
+        } catch (...) {
+          *errors += 1; // never let an exception end the subscription
+        }
+      },
+    };
+  });
   auto id = add(pattern, worker, true, std::move(opts));
   if (!id) {
     caf::anon_send_exit(worker, caf::exit_reason::user_shutdown);
     return id;
   }
   std::lock_guard<std::mutex> guard{mtx_};
-  if (auto i = subs_.find(*id); i != subs_.end())
+  if (auto i = subs_.find(*id); i != subs_.end()) {
     i->second->errors = errors;
+    i->second->gate = gate;
+  }
   return id;
 }
 
@@ -336,13 +350,7 @@ bool event_bus::unsubscribe(subscription_id id) {
     counters_for(sub->pattern.str()).subscriptions -= 1;
     listeners = listeners_;
   }
-  {
-    std::lock_guard<std::mutex> guard{sub->m};
-    sub->closed = true;
-  }
-  sub->cv.notify_all();
-  if (sub->owned)
-    caf::anon_send_exit(sub->target, caf::exit_reason::user_shutdown);
+  sub->close();
   if (last && !listeners.empty()) {
     std::lock_guard<std::mutex> guard{listener_mtx_};
     for (auto* l : listeners)

@@ -3,6 +3,7 @@
 #include "aether/persistence/error.hpp"
 #include "aether/runtime/event_stored.hpp"
 #include "aether/runtime/io_job.hpp"
+#include "call_gate.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
@@ -35,6 +36,7 @@ struct follower_env {
   event_follower::handler fn;
   follower_options opts;
   std::shared_ptr<event_follower::stats> stats;
+  std::shared_ptr<detail::call_gate> gate;
 };
 
 void handle(follower_actor* self, const follower_env& env, const bus_event& e);
@@ -43,13 +45,17 @@ void hand_over(const follower_env& env, const std::string& ns,
                const event& ev) {
   if (!env.opts.event_types.empty() && env.opts.event_types.count(ev.type) == 0)
     return;
+  bool called = false;
   try {
-    env.fn(ns, ev);
+    called = env.gate->call([&] {
+      env.fn(ns, ev);
+    });
   } catch (...) {
     env.stats->handler_errors += 1;
     return;
   }
-  env.stats->delivered += 1;
+  if (called)
+    env.stats->delivered += 1;
 }
 
 void drain_pending(follower_actor* self, const follower_env& env,
@@ -160,7 +166,8 @@ event_follower::start(std::shared_ptr<event_bus> bus,
     return make_persistence_error(persistence_error::invalid_argument,
                                   "follower: handler must not be empty");
   auto stats = std::make_shared<event_follower::stats>();
-  follower_env env{ctx, std::move(fn), opts, stats};
+  auto gate = std::make_shared<detail::call_gate>();
+  follower_env env{ctx, std::move(fn), opts, stats, gate};
   auto actor
     = bus->system().spawn([env](follower_actor* self) -> caf::behavior {
         return {
@@ -186,10 +193,13 @@ event_follower::start(std::shared_ptr<event_bus> bus,
   result->sub_ = *sub;
   result->actor_ = std::move(actor);
   result->stats_ = std::move(stats);
+  result->gate_ = std::move(gate);
   return result;
 }
 
 event_follower::~event_follower() {
+  if (gate_)
+    gate_->close(); // the handler is not running and never runs again
   if (bus_)
     bus_->unsubscribe(sub_);
   if (actor_)

@@ -152,9 +152,11 @@ struct fixture {
 } // namespace
 
 TEST_CASE_METHOD(fixture, "two nodes: delivery in order, no self-echo") {
+  // Declared before the nodes: they outlive the bridges and buses that
+  // call them.
+  recorder on_a, on_b;
   node a{sys, server().url(), "node-a"};
   node b{sys, server().url(), "node-b"};
-  recorder on_a, on_b;
   subscribe(a, "orders", on_a);
   subscribe(b, "orders", on_b);
   settle(a);
@@ -182,10 +184,10 @@ TEST_CASE_METHOD(fixture, "two nodes: delivery in order, no self-echo") {
 }
 
 TEST_CASE_METHOD(fixture, "three nodes: namespaces, wildcards, big events") {
+  recorder b_orders, c_billing, c_all;
   node a{sys, server().url(), "a"};
   node b{sys, server().url(), "b"};
   node c{sys, server().url(), "c"};
-  recorder b_orders, c_billing, c_all;
   subscribe(b, "orders.eu", b_orders);
   subscribe(c, "billing", c_billing);
   subscribe(c, "orders.>", c_all);
@@ -211,13 +213,13 @@ TEST_CASE_METHOD(fixture, "three nodes: namespaces, wildcards, big events") {
 }
 
 TEST_CASE_METHOD(fixture, "subscribers of one pattern share a subscription") {
+  std::vector<recorder> rs(10);
+  recorder other;
   node a{sys, server().url(), "a"};
   node b{sys, server().url(), "b"};
-  std::vector<recorder> rs(10);
   std::vector<event_bus::subscription_id> ids;
   for (auto& r : rs)
     ids.push_back(subscribe(b, "orders.*", r));
-  recorder other;
   auto other_id = subscribe(b, "orders.eu", other);
   CHECK(b.bridge->nats_subscriptions() == 2);
   settle(b);
@@ -239,8 +241,8 @@ TEST_CASE_METHOD(fixture, "subscribers of one pattern share a subscription") {
 }
 
 TEST_CASE_METHOD(fixture, "hostile envelopes are dropped and counted") {
-  node b{sys, server().url(), "b"};
   recorder r;
+  node b{sys, server().url(), "b"};
   subscribe(b, "orders", r);
   settle(b);
   auto raw = connect(server().url());

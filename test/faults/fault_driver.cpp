@@ -4,9 +4,12 @@
 // "! <actor> <kind> <milliseconds> <tag>" (flushed before the next command),
 // so a checker can compare the log with the store afterwards.
 //
-//   fault_driver drive <store> <log file> <writer id> [seconds]
+//   fault_driver drive <store> <log file> <writer id> [seconds [pause us]]
 //   fault_driver check <store> <log file> [--strict] [--max-failure-ms N]
 //
+// With a pause, each actor waits a random 0..pause microseconds between
+// commands (two writers on the same actors then take turns instead of the
+// faster one winning every race).
 // <store> is sqlite:PATH or jetstream:URL[,URL...]; with three or more URLs
 // (a cluster) the streams get 3 replicas. --strict (for runs that end
 // by themselves, not by a kill) also demands that every stored event was
@@ -26,6 +29,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <random>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -57,8 +61,11 @@ std::string kind_of(const caf::error& err) {
     return "unknown_outcome";
   if (is(err, runtime_error::persist_timeout))
     return "persist_timeout";
+  // The actor never ran the command: its recovery failed, or it had
+  // stopped before the command arrived (after a failed re-recovery).
   if (is(err, runtime_error::recovery_failed)
-      || is(err, runtime_error::recovery_timeout))
+      || is(err, runtime_error::recovery_timeout)
+      || err == caf::sec::request_receiver_down)
     return "not_started";
   return "other";
 }
@@ -70,7 +77,8 @@ bool refused(const std::string& kind) {
 }
 
 std::shared_ptr<event_store_with_snapshots>
-open_store(const std::string& spec) {
+open_store(const std::string& spec,
+           std::chrono::milliseconds timeout = request_timeout) {
   if (spec.rfind("sqlite:", 0) == 0) {
     auto s = sqlite_store::open(spec.substr(7));
     if (!s)
@@ -84,14 +92,14 @@ open_store(const std::string& spec) {
     for (std::string u; std::getline(urls, u, ',');)
       o.servers.push_back(u);
     o.reconnect_wait = 100ms;
-    o.request_timeout = request_timeout;
+    o.request_timeout = timeout;
     auto c = nats_connection::connect(o);
     if (!c)
       throw std::runtime_error(describe(c.error()));
     jetstream_store::options so;
     so.ns = "faults";
     so.replicas = o.servers.size() >= 3 ? 3 : 1;
-    so.timeout = request_timeout;
+    so.timeout = timeout;
     auto s = jetstream_store::open(*c, so);
     if (!s)
       throw std::runtime_error(describe(s.error()));
@@ -101,8 +109,19 @@ open_store(const std::string& spec) {
 }
 
 int drive(const std::string& spec, const std::string& log_path,
-          const std::string& writer, int seconds) {
-  auto store = open_store(spec);
+          const std::string& writer, int seconds, int max_pause_us) {
+  // As a node would: retry the first connection while the servers settle.
+  std::shared_ptr<event_store_with_snapshots> store;
+  for (auto until = std::chrono::steady_clock::now() + 30s; !store;) {
+    try {
+      store = open_store(spec);
+    } catch (const std::exception& e) {
+      if (std::chrono::steady_clock::now() > until)
+        throw;
+      std::cerr << writer << ": " << e.what() << "; retrying" << std::endl;
+      std::this_thread::sleep_for(200ms);
+    }
+  }
   aether::config cfg;
   cfg.set("logger.verbosity", caf::atom("quiet"));
   caf::actor_system sys{cfg};
@@ -136,7 +155,11 @@ int drive(const std::string& spec, const std::string& log_path,
       auto id = "f-" + std::to_string(i);
       auto a = sys.spawn<fault_actor>(id, ctx, opts);
       caf::scoped_actor self{sys};
+      std::minstd_rand rng{std::random_device{}()};
+      std::uniform_int_distribution<int> pause{0, max_pause_us};
       for (int64_t seq = 1; going(); ++seq) {
+        if (max_pause_us > 0)
+          std::this_thread::sleep_for(std::chrono::microseconds{pause(rng)});
         auto tag = writer + "-" + id + "-" + std::to_string(seq);
         auto start = std::chrono::steady_clock::now();
         self->request(a, 10s, add_atom::value, tag)
@@ -181,7 +204,8 @@ struct failure {
 
 int check(const std::string& spec, const std::string& log_path, bool strict,
           int64_t max_failure_ms) {
-  auto store = open_store(spec);
+  // Generous timeouts: a cluster may still be settling after the run.
+  auto store = open_store(spec, 10s);
   std::map<std::string, std::map<int64_t, std::string>> acked;
   std::set<std::string> acked_tags;
   std::map<std::string, failure> failed; // by tag
@@ -230,6 +254,8 @@ int check(const std::string& spec, const std::string& log_path, bool strict,
   for (int i = 0; i < actors; ++i) {
     auto id = "f-" + std::to_string(i);
     auto all = store->get_events(id, 1);
+    for (int attempt = 1; !all && attempt < 3; ++attempt)
+      all = store->get_events(id, 1);
     if (!all) {
       fail(id + ": " + describe(all.error()));
       continue;
@@ -297,9 +323,10 @@ int check(const std::string& spec, const std::string& log_path, bool strict,
 int main(int argc, char** argv) {
   try {
     std::string cmd = argc > 1 ? argv[1] : "";
-    if (cmd == "drive" && (argc == 5 || argc == 6))
+    if (cmd == "drive" && argc >= 5 && argc <= 7)
       return drive(argv[2], argv[3], argv[4],
-                   argc == 6 ? std::stoi(argv[5]) : 0);
+                   argc >= 6 ? std::stoi(argv[5]) : 0,
+                   argc == 7 ? std::stoi(argv[6]) : 0);
     if (cmd == "check" && argc >= 4) {
       bool strict = false;
       int64_t max_failure_ms = 0;
@@ -314,7 +341,8 @@ int main(int argc, char** argv) {
       }
       return check(argv[2], argv[3], strict, max_failure_ms);
     }
-    std::cerr << "usage: fault_driver drive <store> <log> <writer> [seconds] "
+    std::cerr << "usage: fault_driver drive <store> <log> <writer> [seconds "
+                 "[pause us]] "
                  "| fault_driver check <store> <log> [--strict] "
                  "[--max-failure-ms N]\n";
     return 2;

@@ -8,6 +8,7 @@
 #include "tally.hpp"
 
 #include <atomic>
+#include <future>
 #include <nats/nats.h>
 #include <sstream>
 
@@ -187,13 +188,14 @@ TEST_CASE("jetstream: a retried append does not create a second message") {
   REQUIRE(again);
   CHECK(again->version == 1);
   CHECK(subject_messages(*a, "retry") == 1);
-  // The server deduplicates by message id too.
+  // The server deduplicates by message id too: (actor, first version, last
+  // subject sequence).
   natsMsg* m = nullptr;
   auto body = json_codec::encode(e);
   auto subject = a->event_subject("retry");
   natsMsg_Create(&m, subject.c_str(), nullptr, body.data(),
                  static_cast<int>(body.size()));
-  natsMsgHeader_Set(m, "Nats-Msg-Id", e.id.c_str());
+  natsMsgHeader_Set(m, "Nats-Msg-Id", "retry/1/0");
   jsPubAck* ack = nullptr;
   REQUIRE(js_PublishMsg(&ack, a->connection()->jetstream(), m, nullptr, nullptr)
           == NATS_OK);
@@ -201,6 +203,48 @@ TEST_CASE("jetstream: a retried append does not create a second message") {
   jsPubAck_Destroy(ack);
   natsMsg_Destroy(m);
   CHECK(subject_messages(*a, "retry") == 1);
+}
+
+TEST_CASE("jetstream: an append whose slot another writer took is refused") {
+  // On a clustered stream, nats-server before 2.9.21 may accept two appends
+  // with the same expected last subject sequence; the message id (actor,
+  // first version, expected sequence) makes the second a duplicate. A single
+  // server never lets two racing appends get that far, so the test takes
+  // the slot's id with a message on another subject of the stream.
+  auto ns = fresh_namespace();
+  auto s = open_store(connect(), ns);
+  auto first = s->save_event(ev("slot", 1));
+  REQUIRE(first);
+  auto seq = first->position; // the stream sequence of version 1
+  natsMsg* m = nullptr;
+  auto other = s->event_subject("someone-else");
+  natsMsg_Create(&m, other.c_str(), nullptr, "{}", 2);
+  auto slot = "slot/2/" + std::to_string(seq);
+  natsMsgHeader_Set(m, "Nats-Msg-Id", slot.c_str());
+  REQUIRE(
+    js_PublishMsg(nullptr, s->connection()->jetstream(), m, nullptr, nullptr)
+    == NATS_OK);
+  natsMsg_Destroy(m);
+  SECTION("blocking path") {
+    auto res = s->save_event(ev("slot", 2));
+    REQUIRE_FALSE(res);
+    CHECK(is(res.error(), persistence_error::version_conflict));
+  }
+  SECTION("pipelined path") {
+    std::vector<event> batch{ev("slot", 2)};
+    std::promise<caf::expected<append_result>> p;
+    event_store::append_callback done = [&](caf::expected<append_result> r) {
+      p.set_value(std::move(r));
+    };
+    REQUIRE(s->try_save_events_async(batch, done));
+    auto res = p.get_future().get();
+    REQUIRE_FALSE(res);
+    CHECK(is(res.error(), persistence_error::version_conflict));
+  }
+  // Nothing was stored. (In a real race the winner's message lands on this
+  // subject, so the loser's next attempt names a new slot.)
+  CHECK(s->duplicates_refused() == 1);
+  CHECK(subject_messages(*s, "slot") == 1);
 }
 
 TEST_CASE("jetstream: namespaces and hostile ids stay apart") {

@@ -1,4 +1,5 @@
 #include "actor_fixture.hpp"
+#include "aether/persistence/memory_store.hpp"
 #include "aether/runtime/event_bus.hpp"
 #include "aether/runtime/event_follower.hpp"
 #include "aether/runtime/event_stored.hpp"
@@ -9,6 +10,7 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/event_based_actor.hpp>
 #include <chrono>
+#include <functional>
 #include <thread>
 
 using namespace aether;
@@ -362,4 +364,120 @@ TEST_CASE("block policy: the publisher waits for room, then drops") {
     kept.clear();
   }
   bus.reset();
+}
+
+// A handler whose first call blocks until released; it notes a call that
+// runs after its owner said the subscription is closed.
+struct blocking_handler {
+  std::atomic<bool> entered{false}, release{false}, closed{false};
+  std::atomic<bool> late{false};
+  std::atomic<int> calls{0}, finished{0};
+
+  static bool wait_for(const std::atomic<bool>& flag) {
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds{10};
+    while (!flag && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::microseconds{100});
+    return flag;
+  }
+
+  void operator()() {
+    ++calls;
+    entered = true;
+    wait_for(release);
+    if (closed)
+      late = true; // called after the close returned
+    ++finished;
+  }
+
+  // Closes (`close`) from another thread while the first call runs, then
+  // lets that call end. True if no call ran after `close` returned.
+  bool closes_synchronously(const std::function<void()>& close) {
+    REQUIRE(wait_for(entered));
+    std::atomic<bool> closing{false};
+    std::thread t{[&] {
+      closing = true;
+      close();
+      closed = true;
+    }};
+    while (!closing)
+      std::this_thread::yield();
+    // Give a wrong close the moment to return early, then let the running
+    // call end (calls made while a right close waits are fine).
+    std::this_thread::sleep_for(std::chrono::milliseconds{5});
+    release = true;
+    t.join();
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds{10};
+    while (finished == 0 && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::microseconds{100});
+    return !late;
+  }
+};
+
+TEST_CASE("after unsubscribe returns, a callback is neither running nor "
+          "called again") {
+  caf::actor_system_config cfg;
+  cfg.set("logger.verbosity", caf::atom("quiet"));
+  caf::actor_system sys{cfg};
+  auto bus = std::make_shared<event_bus>(sys);
+  auto deadline = [] {
+    return std::chrono::steady_clock::now() + std::chrono::seconds{10};
+  };
+  SECTION("unsubscribe waits for the running call") {
+    blocking_handler h;
+    auto id = bus->subscribe("x", [&](const bus_event&) {
+      h();
+    });
+    REQUIRE(id);
+    for (int64_t v = 1; v <= 50; ++v)
+      bus->publish("x", ev("t", "a", v));
+    CHECK(h.closes_synchronously([&] {
+      CHECK(bus->unsubscribe(*id));
+    }));
+    auto after = h.calls.load();
+    // Events still queued, and new ones, never reach the callback.
+    for (int64_t v = 51; v <= 60; ++v)
+      bus->publish("x", ev("t", "a", v));
+    bus.reset();
+    CHECK(h.calls == after);
+    CHECK(after < 50);
+  }
+  SECTION("a destroyed follower's handler is neither running nor called") {
+    auto ctx = store_context::make(sys, std::make_shared<memory_store>());
+    blocking_handler h;
+    auto f = event_follower::start(bus, "x", ctx,
+                                   [&](const std::string&, const event&) {
+                                     h();
+                                   });
+    REQUIRE(f);
+    for (int64_t v = 1; v <= 50; ++v)
+      bus->publish("x", ev("t", "a", v));
+    CHECK(h.closes_synchronously([&] {
+      f->reset();
+    }));
+    bus.reset();
+    CHECK(h.calls < 50);
+  }
+  SECTION("a callback may end its own subscription") {
+    std::atomic<int> calls{0};
+    std::atomic<bool> ended{false};
+    event_bus::subscription_id self = 0;
+    std::mutex m;
+    std::unique_lock<std::mutex> hold{m}; // `self` is set before the call
+    auto id = bus->subscribe("x", [&](const bus_event&) {
+      std::lock_guard<std::mutex> guard{m};
+      ++calls;
+      ended = bus->unsubscribe(self);
+    });
+    REQUIRE(id);
+    self = *id;
+    hold.unlock();
+    for (int64_t v = 1; v <= 20; ++v)
+      bus->publish("x", ev("t", "a", v));
+    auto until = deadline();
+    while (!ended && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::microseconds{100});
+    CHECK(ended);
+    bus.reset();
+    CHECK(calls == 1);
+  }
 }

@@ -20,6 +20,7 @@ constexpr const char* hdr_first = "Aether-First-Version";
 constexpr const char* hdr_version = "Aether-Version";
 constexpr const char* hdr_deleted_to = "Aether-Deleted-To";
 constexpr const char* hdr_time = "Aether-Time";
+constexpr const char* hdr_first_id = "Aether-First-Id";
 
 constexpr int js_wrong_last_sequence = 10071;
 constexpr int js_no_message_found = 10037;
@@ -285,6 +286,17 @@ namespace {
 
 /// The message of one append: the batch (one event: its JSON; several: a
 /// JSON array) with the headers that make the server check and deduplicate.
+///
+/// The server refuses it unless the subject's last message is `last_seq`
+/// (single writer). A clustered stream of nats-server before 2.9.21 checks
+/// that against the applied state only, so two appends proposed at the same
+/// moment with the same `last_seq` may both be stored (nats-server issue
+/// #4320): a forked history. Message deduplication is checked against what
+/// the leader has already accepted, so the message id names the slot, not
+/// the event: (actor, first version, last_seq). Two writers racing for one
+/// slot send the same id and the second is dropped as a duplicate; a later
+/// append never reuses a slot, since `last_seq` only grows. The first
+/// event's id travels in its own header (retries recognise themselves).
 msg_ptr append_message(const std::string& subject,
                        const std::vector<event>& batch,
                        std::vector<std::string>& encoded, uint64_t last_seq) {
@@ -303,7 +315,11 @@ msg_ptr append_message(const std::string& subject,
   natsMsg* raw = nullptr;
   natsMsg_Create(&raw, subject.c_str(), nullptr, body.data(),
                  static_cast<int>(body.size()));
-  natsMsgHeader_Set(raw, hdr_msg_id, batch.front().id.c_str());
+  auto slot = batch.front().actor_id + "/"
+              + std::to_string(batch.front().version) + "/"
+              + std::to_string(last_seq);
+  natsMsgHeader_Set(raw, hdr_msg_id, slot.c_str());
+  natsMsgHeader_Set(raw, hdr_first_id, batch.front().id.c_str());
   natsMsgHeader_Set(raw, hdr_expected_seq, std::to_string(last_seq).c_str());
   natsMsgHeader_Set(raw, hdr_first,
                     std::to_string(batch.front().version).c_str());
@@ -351,7 +367,16 @@ bool jetstream_store::try_save_events_async(std::vector<event>& batch,
   };
   auto cb = [this, actor_id, first, last, done,
              finished](const nats_connection::publish_ack& ack) {
-    if (ack.status == NATS_OK) {
+    if (ack.status == NATS_OK && ack.duplicate) {
+      // Another writer took this slot first (see append_message); nothing
+      // of ours was stored.
+      {
+        std::lock_guard<std::mutex> guard{cache_mtx_};
+        cache_.erase(actor_id);
+      }
+      duplicates_refused_ += 1;
+      done(make_version_conflict(actor_id, first, first));
+    } else if (ack.status == NATS_OK) {
       {
         std::lock_guard<std::mutex> guard{cache_mtx_};
         cache_[actor_id] = cache_entry{last, ack.sequence, true};
@@ -440,6 +465,22 @@ jetstream_store::save_events(std::vector<event> batch) {
   jsPubAck* ack = nullptr;
   jsErrCode jerr = static_cast<jsErrCode>(0);
   auto s = js_PublishMsg(&ack, conn_->jetstream(), raw, &po, &jerr);
+  if (s == NATS_OK && ack->Duplicate) {
+    // The slot is taken: by an earlier attempt of this very append (a retry
+    // after an unknown outcome), or by another writer (see append_message).
+    append_result res{last, ack->Sequence};
+    jsPubAck_Destroy(ack);
+    {
+      std::lock_guard<std::mutex> guard{cache_mtx_};
+      cache_.erase(actor_id);
+    }
+    if (is_own_retry(actor_id, batch))
+      return res;
+    duplicates_refused_ += 1;
+    auto fresh = read_last(actor_id);
+    return make_version_conflict(actor_id, first,
+                                 fresh ? fresh->version : first);
+  }
   if (s == NATS_OK) {
     append_result res{last, ack->Sequence};
     jsPubAck_Destroy(ack);
@@ -484,10 +525,13 @@ bool jetstream_store::is_own_retry(const std::string& actor_id,
   const char* id = nullptr;
   int64_t lo = 0;
   int64_t hi = 0;
-  return natsMsgHeader_Get(raw, hdr_msg_id, &id) == NATS_OK && id != nullptr
-         && batch.front().id == id && header_int(raw, hdr_first, lo)
-         && header_int(raw, hdr_version, hi) && lo == batch.front().version
-         && hi == batch.back().version;
+  // The first event's id: its own header, or (messages written before it
+  // existed) the message id.
+  if (natsMsgHeader_Get(raw, hdr_first_id, &id) != NATS_OK || id == nullptr)
+    natsMsgHeader_Get(raw, hdr_msg_id, &id);
+  return id != nullptr && batch.front().id == id
+         && header_int(raw, hdr_first, lo) && header_int(raw, hdr_version, hi)
+         && lo == batch.front().version && hi == batch.back().version;
 }
 
 caf::expected<replay_result>

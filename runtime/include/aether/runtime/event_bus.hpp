@@ -165,11 +165,16 @@ public:
 
   /// Subscribes a callback. It runs on an actor of its own (on CAF's
   /// scheduler threads), one event at a time, in order; it must not block.
+  /// Once `unsubscribe` (or the bus's destructor) returns, the callback is
+  /// not running and is never called again, so it may refer to objects
+  /// that die right after; `unsubscribe` waits for a running call to end
+  /// (a callback may end its own subscription).
   caf::expected<subscription_id> subscribe(const std::string& pattern,
                                            callback fn,
                                            subscription_options opts = {});
 
-  /// Ends a subscription; false if it did not exist.
+  /// Ends a subscription; false if it did not exist. For a callback it
+  /// waits until the callback is not running.
   bool unsubscribe(subscription_id id);
 
   /// Statistics of one subscription, if it exists.

@@ -14,6 +14,10 @@
 
 namespace aether {
 
+namespace detail {
+struct call_gate;
+} // namespace detail
+
 /// Options of an `event_follower`.
 struct follower_options {
   /// Actors to follow (NATS-style pattern over the actor id; empty: all).
@@ -67,7 +71,8 @@ public:
   start(std::shared_ptr<event_bus> bus, const std::string& pattern,
         store_context ctx, handler fn, follower_options opts = {});
 
-  /// Unsubscribes and stops the actor.
+  /// Unsubscribes and stops the actor. Once it returns, the handler is not
+  /// running and is never called again.
   ~event_follower();
 
   const stats& statistics() const {
@@ -85,6 +90,7 @@ private:
   event_bus::subscription_id sub_ = 0;
   caf::actor actor_;
   std::shared_ptr<stats> stats_;
+  std::shared_ptr<detail::call_gate> gate_;
 };
 
 } // namespace aether

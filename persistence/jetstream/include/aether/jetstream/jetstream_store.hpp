@@ -112,6 +112,13 @@ public:
     return async_appends_.load();
   }
 
+  /// Appends refused as duplicates of another writer's message for the same
+  /// slot (the guard against clustered servers storing both; see the
+  /// message id in the source).
+  uint64_t duplicates_refused() const {
+    return duplicates_refused_.load();
+  }
+
   const std::shared_ptr<nats_connection>& connection() const {
     return conn_;
   }
@@ -151,6 +158,7 @@ private:
   std::unordered_map<std::string, cache_entry> cache_;
   std::atomic<uint64_t> messages_read_{0};
   std::atomic<uint64_t> async_appends_{0};
+  std::atomic<uint64_t> duplicates_refused_{0};
   // Asynchronous appends in flight (the destructor waits for them).
   std::mutex inflight_mtx_;
   std::condition_variable inflight_cv_;
