@@ -206,7 +206,7 @@ TEST_CASE("jetstream: a retried append does not create a second message") {
 }
 
 TEST_CASE("jetstream: an append whose slot another writer took is refused") {
-  // On a clustered stream, nats-server before 2.9.21 may accept two appends
+  // On a clustered stream, nats-server 2.9 (issue #4320) may accept two appends
   // with the same expected last subject sequence; the message id (actor,
   // first version, expected sequence) makes the second a duplicate. A single
   // server never lets two racing appends get that far, so the test takes

@@ -288,15 +288,16 @@ namespace {
 /// JSON array) with the headers that make the server check and deduplicate.
 ///
 /// The server refuses it unless the subject's last message is `last_seq`
-/// (single writer). A clustered stream of nats-server before 2.9.21 checks
-/// that against the applied state only, so two appends proposed at the same
-/// moment with the same `last_seq` may both be stored (nats-server issue
-/// #4320): a forked history. Message deduplication is checked against what
-/// the leader has already accepted, so the message id names the slot, not
-/// the event: (actor, first version, last_seq). Two writers racing for one
-/// slot send the same id and the second is dropped as a duplicate; a later
-/// append never reuses a slot, since `last_seq` only grows. The first
-/// event's id travels in its own header (retries recognise themselves).
+/// (single writer). A clustered stream of nats-server 2.9 (Debian 12 ships
+/// 2.9.10) checks that against the applied state only, so two appends
+/// proposed at the same moment with the same `last_seq` may both be stored
+/// (nats-server issue #4320): a forked history. Message deduplication is
+/// checked against what the leader has already accepted, so the message id
+/// names the slot, not the event: (actor, first version, last_seq). Two
+/// writers racing for one slot send the same id and the second is dropped
+/// as a duplicate; a later append never reuses a slot, since `last_seq` only
+/// grows. The first event's id travels in its own header (retries recognise
+/// themselves).
 msg_ptr append_message(const std::string& subject,
                        const std::vector<event>& batch,
                        std::vector<std::string>& encoded, uint64_t last_seq) {
