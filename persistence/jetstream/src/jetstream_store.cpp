@@ -329,6 +329,18 @@ msg_ptr append_message(const std::string& subject,
   return own(raw);
 }
 
+/// An append that left this process without an acknowledgement.
+caf::error unknown_append(const std::string& actor_id, int64_t first,
+                          int64_t last, natsStatus why) {
+  return make_persistence_error(
+    persistence_error::unknown_outcome,
+    "append of \"" + actor_id + "\" versions " + std::to_string(first) + ".."
+      + std::to_string(last) + " got no acknowledgement ("
+      + natsStatus_GetText(why)
+      + "); it may or may not be stored; retrying with the same event ids is "
+        "safe");
+}
+
 } // namespace
 
 bool jetstream_store::try_save_events_async(std::vector<event>& batch,
@@ -390,27 +402,15 @@ bool jetstream_store::try_save_events_async(std::vector<event>& batch,
       }
       if (ack.js_error == js_wrong_last_sequence)
         done(make_version_conflict(actor_id, first, first));
-      else if (ack.status == NATS_TIMEOUT)
-        done(make_persistence_error(
-          persistence_error::unknown_outcome,
-          "append of \"" + actor_id + "\" versions " + std::to_string(first)
-            + ".." + std::to_string(last)
-            + " got no acknowledgement in time; it may or may not be "
-              "stored; retrying with the same event ids is safe"));
       else if (ack.js_error != 0 || ack.status == NATS_NO_RESPONDERS)
         // The server refused it, or no stream received it: not stored.
         done(make_nats_error(ack.status, ack.js_error,
                              "cannot append to \"" + actor_id + "\""));
       else
-        // The message left this process; whatever broke after that, the
-        // server may have stored it.
-        done(make_persistence_error(
-          persistence_error::unknown_outcome,
-          "append of \"" + actor_id + "\" versions " + std::to_string(first)
-            + ".." + std::to_string(last) + " got no acknowledgement ("
-            + natsStatus_GetText(static_cast<natsStatus>(ack.status))
-            + "); it may or may not be stored; retrying with the same event "
-              "ids is safe"));
+        // The message left this process (a timeout, or whatever broke
+        // after sending): the server may have stored it.
+        done(unknown_append(actor_id, first, last,
+                            static_cast<natsStatus>(ack.status)));
     }
     finished();
   };
@@ -500,13 +500,7 @@ jetstream_store::save_events(std::vector<event> batch) {
   }
   if (s == NATS_TIMEOUT || s == NATS_CONNECTION_DISCONNECTED
       || s == NATS_CONNECTION_CLOSED || s == NATS_IO_ERROR)
-    return make_persistence_error(
-      persistence_error::unknown_outcome,
-      "append of \"" + actor_id + "\" versions " + std::to_string(first) + ".."
-        + std::to_string(last) + " got no acknowledgement ("
-        + natsStatus_GetText(s)
-        + "); it may or may not be stored; retrying with the same event ids "
-          "is safe");
+    return unknown_append(actor_id, first, last, s);
   return make_nats_error(s, jerr, "cannot append to \"" + actor_id + "\"");
 }
 
