@@ -4,6 +4,7 @@
 #include "aether/runtime/event_follower.hpp"
 #include "aether/runtime/event_stored.hpp"
 #include "aether/runtime/subject_pattern.hpp"
+#include "eventually.hpp"
 #include "tally.hpp"
 
 #include <atomic>
@@ -337,9 +338,9 @@ TEST_CASE("block policy: the publisher waits for room, then drops") {
   REQUIRE(id);
   for (int64_t v = 1; v <= 200; ++v)
     bus->publish("x", ev("t", "a", v));
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{10};
-  while (n < 200 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds{1});
+  eventually([&] {
+    return n == 200;
+  });
   CHECK(n == 200);
   CHECK(bus->stats(*id)->dropped == 0);
   // A subscriber that holds on to its deliveries: the wait ends after
@@ -373,17 +374,12 @@ struct blocking_handler {
   std::atomic<bool> late{false};
   std::atomic<int> calls{0}, finished{0};
 
-  static bool wait_for(const std::atomic<bool>& flag) {
-    auto until = std::chrono::steady_clock::now() + std::chrono::seconds{10};
-    while (!flag && std::chrono::steady_clock::now() < until)
-      std::this_thread::sleep_for(std::chrono::microseconds{100});
-    return flag;
-  }
-
   void operator()() {
     ++calls;
     entered = true;
-    wait_for(release);
+    eventually([this] {
+      return release.load();
+    });
     if (closed)
       late = true; // called after the close returned
     ++finished;
@@ -392,7 +388,9 @@ struct blocking_handler {
   // Closes (`close`) from another thread while the first call runs, then
   // lets that call end. True if no call ran after `close` returned.
   bool closes_synchronously(const std::function<void()>& close) {
-    REQUIRE(wait_for(entered));
+    REQUIRE(eventually([this] {
+      return entered.load();
+    }));
     std::atomic<bool> closing{false};
     std::thread t{[&] {
       closing = true;
@@ -406,9 +404,9 @@ struct blocking_handler {
     std::this_thread::sleep_for(std::chrono::milliseconds{5});
     release = true;
     t.join();
-    auto until = std::chrono::steady_clock::now() + std::chrono::seconds{10};
-    while (finished == 0 && std::chrono::steady_clock::now() < until)
-      std::this_thread::sleep_for(std::chrono::microseconds{100});
+    eventually([this] {
+      return finished > 0;
+    });
     return !late;
   }
 };
@@ -419,9 +417,6 @@ TEST_CASE("after unsubscribe returns, a callback is neither running nor "
   cfg.set("logger.verbosity", caf::atom("quiet"));
   caf::actor_system sys{cfg};
   auto bus = std::make_shared<event_bus>(sys);
-  auto deadline = [] {
-    return std::chrono::steady_clock::now() + std::chrono::seconds{10};
-  };
   SECTION("unsubscribe waits for the running call") {
     blocking_handler h;
     auto id = bus->subscribe("x", [&](const bus_event&) {
@@ -473,10 +468,9 @@ TEST_CASE("after unsubscribe returns, a callback is neither running nor "
     hold.unlock();
     for (int64_t v = 1; v <= 20; ++v)
       bus->publish("x", ev("t", "a", v));
-    auto until = deadline();
-    while (!ended && std::chrono::steady_clock::now() < until)
-      std::this_thread::sleep_for(std::chrono::microseconds{100});
-    CHECK(ended);
+    CHECK(eventually([&] {
+      return ended.load();
+    }));
     bus.reset();
     CHECK(calls == 1);
   }
