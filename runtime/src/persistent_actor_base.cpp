@@ -23,6 +23,8 @@ namespace {
 using restart_atom = caf::atom_constant<caf::atom("ae_restart")>;
 using persist_done_atom = caf::atom_constant<caf::atom("ae_pdone")>;
 using persist_timeout_atom = caf::atom_constant<caf::atom("ae_ptime")>;
+using stop_atom = caf::atom_constant<caf::atom("ae_stop")>;
+using exit_timeout_atom = caf::atom_constant<caf::atom("ae_exitto")>;
 
 /// Carries the result of an asynchronous append back to the actor.
 struct async_append : io_job {
@@ -65,14 +67,34 @@ void persistent_actor_base::recovery_completed(int64_t) {
 
 caf::behavior persistent_actor_base::make_behavior() {
   if (auto err = validate_actor_id(persistence_id_)) {
+    // Requests already queued get this error (not CAF's generic
+    // request_receiver_down): the actor stops once it answered them.
     stop_with(err);
-    return {};
+    return {[](stop_atom) {
+      // nop: consume() handles every message of a stopping actor
+    }};
   }
   start_recovery();
   return make_commands();
 }
 
-const caf::actor& persistent_actor_base::worker() const {
+caf::error persistent_actor_base::user_code_error(const std::string& what,
+                                                  std::exception_ptr ex) const {
+  std::string text = "a non-standard exception";
+  try {
+    if (ex)
+      std::rethrow_exception(ex);
+  } catch (const std::exception& e) {
+    text = e.what();
+  } catch (...) {
+    // keep the generic text
+  }
+  return make_runtime_error(runtime_error::user_code_failed,
+                            "actor \"" + persistence_id_ + "\": " + what
+                              + " threw: " + text);
+}
+
+caf::actor persistent_actor_base::worker() const {
   return ctx_.io->worker_for(persistence_id_);
 }
 
@@ -85,16 +107,35 @@ void persistent_actor_base::log(const std::string& line) const {
 
 caf::invoke_message_result
 persistent_actor_base::consume(caf::mailbox_element& x) {
-  if (x.content().match_elements<restart_atom>()) {
+  auto& msg = x.content();
+  if (stop_reason_) {
+    // Stopping: answer every request with the reason until the stop
+    // message (queued behind them) arrives.
+    if (msg.match_elements<stop_atom>()) {
+      quit(stop_reason_);
+    } else if (msg.match_elements<caf::exit_msg>()
+               && msg.get_as<caf::exit_msg>(0).reason
+                    == caf::exit_reason::kill) {
+      quit(caf::exit_reason::kill);
+    } else if (!x.mid.is_response()) {
+      reply_error(x, stop_reason_);
+    }
+    return caf::invoke_message_result::consumed;
+  }
+  if (msg.match_elements<restart_atom>()) {
     if (restarting_) {
       restarting_ = false;
       start_recovery();
     }
     return caf::invoke_message_result::consumed;
   }
-  if (x.content().match_elements<persist_done_atom, uint64_t, io_job_ptr>()
-      || x.content().match_elements<persist_timeout_atom, uint64_t>()) {
-    auto& msg = x.content();
+  if (msg.match_elements<exit_timeout_atom, uint64_t>()) {
+    if (held_exit_ && msg.get_as<uint64_t>(1) == held_exit_id_)
+      process_held_exit();
+    return caf::invoke_message_result::consumed;
+  }
+  if (msg.match_elements<persist_done_atom, uint64_t, io_job_ptr>()
+      || msg.match_elements<persist_timeout_atom, uint64_t>()) {
     if (msg.get_as<uint64_t>(1) == pending_persist_id_ && pending_persist_) {
       auto finish = std::move(pending_persist_);
       pending_persist_ = nullptr;
@@ -114,15 +155,46 @@ persistent_actor_base::consume(caf::mailbox_element& x) {
         else
           finish(res.error(), 0);
       }
+      if (held_exit_)
+        process_held_exit();
       drain();
     }
     return caf::invoke_message_result::consumed;
   }
-  if (!x.mid.is_response() && (busy() || !stash_.empty())) {
+  if (msg.match_elements<caf::exit_msg>()) {
+    // Kill acts at once; any other exit waits for the store call in flight
+    // (bounded by exit_timeout), so a persist is not cut off half-way.
+    if (msg.get_as<caf::exit_msg>(0).reason != caf::exit_reason::kill
+        && store_call_in_flight() && !held_exit_) {
+      held_exit_ = caf::make_mailbox_element(std::move(x.sender), x.mid,
+                                             std::move(x.stages),
+                                             x.move_content_to_message());
+      held_exit_id_ += 1;
+      delayed_send(this, opts_.exit_timeout, exit_timeout_atom::value,
+                   held_exit_id_);
+      return caf::invoke_message_result::consumed;
+    }
+    return caf::event_based_actor::consume(x);
+  }
+  if (x.mid.is_response() && own_requests_.erase(x.mid.integer_value()) > 0) {
+    // The answer of one of this actor's own store calls.
+    auto result = caf::event_based_actor::consume(x);
+    if (held_exit_ && !stop_reason_)
+      process_held_exit();
+    drain();
+    return result;
+  }
+  if (busy() || !stash_.empty()) {
+    // Commands, and responses to the command handlers' own requests (their
+    // continuations read the state), wait until the state is complete.
     stash_.push_back(caf::make_mailbox_element(std::move(x.sender), x.mid,
                                                std::move(x.stages),
                                                x.move_content_to_message()));
     ctx_.metrics->commands_waiting += 1;
+    // Not busy: the stash holds skipped messages; this one (the awaited
+    // response, say) may be what they wait for.
+    if (!busy())
+      drain();
     return caf::invoke_message_result::consumed;
   }
   auto result = caf::event_based_actor::consume(x);
@@ -130,42 +202,97 @@ persistent_actor_base::consume(caf::mailbox_element& x) {
   return result;
 }
 
+void persistent_actor_base::process_held_exit() {
+  auto exit = std::move(held_exit_);
+  held_exit_ = nullptr;
+  auto* previous = current_mailbox_element();
+  current_mailbox_element(exit.get());
+  caf::event_based_actor::consume(*exit);
+  current_mailbox_element(previous);
+}
+
 void persistent_actor_base::drain() {
   if (draining_)
     return;
   draining_ = true;
-  while (!busy() && !stash_.empty() && !stop_reason_) {
+  // Messages the behavior skipped (a handler awaiting a response, a skip
+  // default handler) stay, in order, and get another chance after every
+  // message that was consumed.
+  std::deque<caf::mailbox_element_ptr> skipped;
+  while (!busy() && !stash_.empty() && !stop_reason_ && has_behavior()) {
     auto next = std::move(stash_.front());
     stash_.pop_front();
-    ctx_.metrics->commands_waiting -= 1;
     auto* previous = current_mailbox_element();
     current_mailbox_element(next.get());
-    caf::event_based_actor::consume(*next);
+    auto res = caf::event_based_actor::consume(*next);
     current_mailbox_element(previous);
+    if (res == caf::invoke_message_result::skipped) {
+      skipped.push_back(std::move(next));
+      continue;
+    }
+    ctx_.metrics->commands_waiting -= 1;
+    while (!skipped.empty()) {
+      stash_.push_front(std::move(skipped.back()));
+      skipped.pop_back();
+    }
+  }
+  while (!skipped.empty()) {
+    stash_.push_front(std::move(skipped.back()));
+    skipped.pop_back();
   }
   draining_ = false;
 }
 
+void persistent_actor_base::reply_error(caf::mailbox_element& x,
+                                        const caf::error& err) {
+  if (!x.mid.is_request())
+    return;
+  if (auto& dest = x.sender)
+    dest->enqueue(caf::make_mailbox_element(caf::strong_actor_ptr{ctrl()},
+                                            x.mid.response_id(), {}, err),
+                  context());
+}
+
+void persistent_actor_base::answer_waiting(const caf::error& err) {
+  for (auto& e : stash_)
+    reply_error(*e, err);
+  ctx_.metrics->commands_waiting -= static_cast<int64_t>(stash_.size());
+  stash_.clear();
+  if (persist_reply_) {
+    auto reply = std::move(persist_reply_);
+    persist_reply_ = nullptr;
+    reply(err);
+  }
+}
+
 void persistent_actor_base::stop_with(const caf::error& err) {
+  if (stop_reason_)
+    return;
+  log("\"" + persistence_id_ + "\" stops: " + describe(err));
   stop_reason_ = err;
-  quit(err);
+  answer_waiting(err);
+  held_exit_ = nullptr;
+  caf::anon_send(caf::actor_cast<caf::actor>(this), stop_atom::value);
 }
 
 void persistent_actor_base::on_exit() {
-  auto reason = stop_reason_ ? stop_reason_
-                             : caf::make_error(caf::sec::request_receiver_down);
-  for (auto& e : stash_) {
-    if (e->mid.is_request() && e->sender)
-      e->sender->enqueue(
-        caf::make_mailbox_element(caf::strong_actor_ptr{ctrl()},
-                                  e->mid.response_id(), {}, reason),
-        caf::event_based_actor::context());
+  if (ctx_.metrics) {
+    auto reason = stop_reason_;
+    if (!reason)
+      reason = make_runtime_error(
+        runtime_error::actor_stopped,
+        "actor \"" + persistence_id_ + "\" stopped ("
+          + (fail_state() ? caf::to_string(fail_state()) : "normal exit")
+          + ") before it answered"
+          + (persist_reply_ ? "; a persist was in flight: its events may or "
+                              "may not be stored"
+                            : ""));
+    answer_waiting(reason);
   }
-  ctx_.metrics->commands_waiting -= static_cast<int64_t>(stash_.size());
-  stash_.clear();
   // A terminated actor may live on for a while (a pending delayed message
   // holds a reference to it); release the store, workers and bus now.
   pending_persist_ = nullptr;
+  held_exit_ = nullptr;
   ctx_ = store_context{};
 }
 
@@ -179,17 +306,35 @@ void persistent_actor_base::start_recovery() {
   position_ = 0;
   replayed_ = 0;
   recovered_snapshot_ = 0;
-  std::shared_ptr<state_box> box = codec().make_box();
+  // The state decoded from the snapshot that recovery starts from: a fresh
+  // state per attempt, so a snapshot that fails half-way (or throws) leaves
+  // nothing behind in the state decoded from an older one.
+  auto box = std::make_shared<std::unique_ptr<state_box>>();
+  auto make_box = codec().make_box;
   auto decode = codec().decode;
   auto store = ctx_.store;
   auto id = persistence_id_;
-  auto job = make_io_job([store, id, box, decode] {
+  auto job = make_io_job([store, id, box, make_box, decode] {
     snapshot_step step;
     step.latest = store->get_latest_version(id);
     step.loaded = load_snapshot_with_fallback(
       *store, id, std::numeric_limits<int64_t>::max(),
-      [&](const actor_snapshot& s) {
-        return decode(*box, s.state);
+      [&](const actor_snapshot& s) -> caf::error {
+        auto fresh = make_box();
+        try {
+          if (auto err = decode(*fresh, s.state))
+            return err;
+        } catch (const std::exception& e) {
+          return make_runtime_error(runtime_error::user_code_failed,
+                                    std::string{"from_snapshot threw: "}
+                                      + e.what());
+        } catch (...) {
+          return make_runtime_error(runtime_error::user_code_failed,
+                                    "from_snapshot threw a non-standard "
+                                    "exception");
+        }
+        *box = std::move(fresh);
+        return caf::none;
       });
     return step;
   });
@@ -208,8 +353,8 @@ void persistent_actor_base::start_recovery() {
           log("snapshot fallback: " + reason);
       }
       recovery_target_ = *step.latest;
-      if (loaded.snapshot) {
-        adopt_state(*box);
+      if (loaded.snapshot && *box) {
+        adopt_state(**box);
         version_ = loaded.snapshot->version;
         position_ = loaded.snapshot->store_position;
         recovered_snapshot_ = version_;
@@ -249,8 +394,16 @@ void persistent_actor_base::replay_next() {
       auto checked = check_replay_batch(persistence_id_, *batch, version_ + 1);
       if (!checked)
         return fail_recovery(checked.error());
-      for (auto& e : batch->events)
-        apply_event(e);
+      for (auto& e : batch->events) {
+        try {
+          apply_event(e);
+        } catch (...) {
+          return fail_recovery(user_code_error(
+            "apply of event " + std::to_string(e.version) + " (\"" + e.type
+              + "\", id " + e.id + ") during recovery",
+            std::current_exception()));
+        }
+      }
       version_ = batch->events.back().version;
       position_ = batch->last_position;
       replayed_ += static_cast<int64_t>(batch->events.size());
@@ -274,7 +427,11 @@ void persistent_actor_base::finish_recovery() {
   auto limit = opts_.snapshots.max_replay();
   if (limit && replayed_ > *limit)
     take_snapshot();
-  recovery_completed(version_);
+  try {
+    recovery_completed(version_);
+  } catch (...) {
+    stop_with(user_code_error("recovery_completed", std::current_exception()));
+  }
 }
 
 void persistent_actor_base::fail_recovery(caf::error err) {
@@ -329,6 +486,7 @@ void persistent_actor_base::start_persist(const command_context& cmd,
     events->push_back(std::move(e));
   }
   persist_in_flight_ = true;
+  persist_reply_ = done;
   auto store = ctx_.store;
   auto job = make_io_job([store, events] {
     return store->save_events(*events);
@@ -336,6 +494,7 @@ void persistent_actor_base::start_persist(const command_context& cmd,
   auto start = clock::now();
   auto finish = [this, events, done, start](caf::error err, uint64_t pos) {
     persist_in_flight_ = false;
+    persist_reply_ = nullptr;
     auto& m = *ctx_.metrics;
     if (err) {
       m.persist_failures += 1;
@@ -355,7 +514,22 @@ void persistent_actor_base::start_persist(const command_context& cmd,
     m.events_persisted += events->size();
     for (size_t i = 0; i < events->size(); ++i) {
       auto& e = (*events)[i];
-      apply_event(e);
+      try {
+        apply_event(e);
+      } catch (...) {
+        // Stored but not applied: the command fails, and the state is
+        // rebuilt from the store (a deterministic throw fails that
+        // recovery too, and the actor stops with this error).
+        auto err = user_code_error("apply of event " + std::to_string(e.version)
+                                     + " (\"" + e.type + "\", id " + e.id
+                                     + ") after it was stored",
+                                   std::current_exception());
+        log(describe(err));
+        publish_stored(*events);
+        done(err);
+        start_recovery();
+        return;
+      }
       version_ = e.version;
       if (i + 1 == events->size())
         position_ = pos;
@@ -401,24 +575,26 @@ void persistent_actor_base::start_persist(const command_context& cmd,
       return;
     }
   }
-  request(worker(), opts_.persist_timeout, io_atom::value, io_job_ptr{job})
-    .then(
-      [job, finish]() mutable {
-        auto& res = job->result();
-        if (res)
-          finish(caf::none, res->position);
-        else
-          finish(res.error(), 0);
-      },
-      [this, finish](caf::error& err) mutable {
-        if (err == caf::sec::request_timeout)
-          err = make_runtime_error(
-            runtime_error::persist_timeout,
-            "actor \"" + persistence_id_ + "\": the store did not answer "
-              + "within " + std::to_string(opts_.persist_timeout.count())
-              + " ms; the events may or may not be stored");
-        finish(err, 0);
-      });
+  auto hdl = request(worker(), opts_.persist_timeout, io_atom::value,
+                     io_job_ptr{job});
+  own_requests_.insert(hdl.id().integer_value());
+  hdl.then(
+    [job, finish]() mutable {
+      auto& res = job->result();
+      if (res)
+        finish(caf::none, res->position);
+      else
+        finish(res.error(), 0);
+    },
+    [this, finish](caf::error& err) mutable {
+      if (err == caf::sec::request_timeout)
+        err = make_runtime_error(
+          runtime_error::persist_timeout,
+          "actor \"" + persistence_id_ + "\": the store did not answer "
+            + "within " + std::to_string(opts_.persist_timeout.count())
+            + " ms; the events may or may not be stored");
+      finish(err, 0);
+    });
 }
 
 void persistent_actor_base::publish_stored(const std::vector<event>& events) {
@@ -439,7 +615,6 @@ void persistent_actor_base::publish_stored(const std::vector<event>& events) {
 void persistent_actor_base::on_unknown_outcome(const caf::error& err) {
   if (opts_.on_unknown_outcome == failure_mode::stop
       || restarts_ >= opts_.max_restarts) {
-    log("\"" + persistence_id_ + "\" stops: " + describe(err));
     stop_with(err);
     return;
   }
@@ -468,7 +643,15 @@ void persistent_actor_base::take_snapshot() {
   actor_snapshot snap;
   snap.actor_id = persistence_id_;
   snap.version = version_;
-  snap.state = encode_state();
+  try {
+    snap.state = encode_state();
+  } catch (...) {
+    ctx_.metrics->snapshot_failures += 1;
+    log(describe(
+      user_code_error("to_snapshot at version " + std::to_string(version_),
+                      std::current_exception())));
+    return;
+  }
   snap.time = last_snapshot_time_;
   snap.store_position = position_;
   auto store = ctx_.store;
@@ -489,10 +672,17 @@ void persistent_actor_base::take_snapshot() {
           break;
         auto older = store->get_latest_snapshot(snap.actor_id, c);
         int64_t v = 0;
-        if (older && *older)
+        if (older && *older) {
           v = (*older)->version;
-        else if (!older)
-          v = get_corrupt_snapshot_version(older.error()).value_or(0);
+        } else if (!older) {
+          // An undecodable snapshot still counts as one; a failed read
+          // (unavailable, ...) proves nothing: delete nothing this time
+          // (the next snapshot tries again).
+          auto bad = get_corrupt_snapshot_version(older.error());
+          if (!bad)
+            return older.error();
+          v = *bad;
+        }
         if (v == 0)
           break;
         oldest_kept = v;

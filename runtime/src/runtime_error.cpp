@@ -12,6 +12,9 @@ std::string to_string(runtime_error x) {
     case runtime_error::recovery_timeout: return "recovery_timeout";
     case runtime_error::persist_in_flight: return "persist_in_flight";
     case runtime_error::persist_timeout: return "persist_timeout";
+    case runtime_error::user_code_failed: return "user_code_failed";
+    case runtime_error::actor_stopped: return "actor_stopped";
+    case runtime_error::invalid_option: return "invalid_option";
   }
   return "runtime_error(" + std::to_string(static_cast<int>(x)) + ")";
 }

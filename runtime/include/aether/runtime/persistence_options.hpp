@@ -35,6 +35,11 @@ struct persistence_options {
   /// and counts as an unknown outcome.
   std::chrono::milliseconds persist_timeout = std::chrono::seconds{30};
 
+  /// An exit message (other than `exit_reason::kill`, which acts at once)
+  /// that arrives while a store call is in flight waits for that call to
+  /// return, at most this long.
+  std::chrono::milliseconds exit_timeout = std::chrono::seconds{5};
+
   /// Use the store's non-blocking appends when it has them (JetStream:
   /// pipelined asynchronous publishes); otherwise, and always for stores
   /// without them, appends run on the store's I/O worker. Tests that drive

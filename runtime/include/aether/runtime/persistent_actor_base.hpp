@@ -4,6 +4,7 @@
 #include "aether/runtime/command_context.hpp"
 #include "aether/runtime/io_job.hpp"
 #include "aether/runtime/persistence_options.hpp"
+#include "aether/runtime/runtime_error.hpp"
 #include "aether/runtime/store_context.hpp"
 
 #include <boost/json/value.hpp>
@@ -12,11 +13,13 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <string>
 #include <type_traits>
 #include <typeindex>
+#include <unordered_set>
 #include <vector>
 
 namespace aether {
@@ -89,11 +92,18 @@ public:
 
   caf::behavior make_behavior() final;
 
-  /// Holds back commands while the actor recovers, persists or restarts, and
-  /// hands them to the command behavior afterwards in arrival order.
+  /// Holds back commands (and responses to the handlers' own requests)
+  /// while the actor recovers, persists or restarts, and hands them to the
+  /// command behavior afterwards in arrival order. An exit message with
+  /// `exit_reason::kill` acts at once; any other exit message that arrives
+  /// while a store call is in flight acts when that call returns, at most
+  /// `persistence_options::exit_timeout` later. Once the actor stops with an
+  /// error, every request is answered with that error.
   caf::invoke_message_result consume(caf::mailbox_element& x) override;
 
-  /// Fails the requests still held back.
+  /// Answers every request still held back, and the persist in flight, with
+  /// an error (`runtime_error::actor_stopped`, or the error the actor
+  /// stopped with).
   void on_exit() override;
 
   // -- persisting -------------------------------------------------------------
@@ -131,14 +141,24 @@ public:
     auto rp = make_response_promise();
     start_persist(
       cmd, std::move(drafts),
-      [rp, reply{std::move(reply)}](const caf::error& err) mutable {
+      [this, rp, reply{std::move(reply)}](const caf::error& err) mutable {
         if (err) {
           rp.deliver(err);
-        } else if constexpr (std::is_void_v<std::invoke_result_t<F&>>) {
-          reply();
-          rp.deliver(caf::unit);
-        } else {
-          rp.deliver(reply());
+          return;
+        }
+        // The reply function is user code: if it throws, the requester
+        // gets an error (the events are stored and applied).
+        try {
+          if constexpr (std::is_void_v<std::invoke_result_t<F&>>) {
+            reply();
+            rp.deliver(caf::unit);
+          } else {
+            rp.deliver(reply());
+          }
+        } catch (...) {
+          rp.deliver(user_code_error("the reply function (after the events "
+                                     "were stored and applied)",
+                                     std::current_exception()));
         }
       });
     return rp;
@@ -166,6 +186,11 @@ protected:
   virtual const void* state_address() const = 0;
   virtual std::type_index state_type() const = 0;
 
+  /// The error for user code that threw: names the actor, `what` (the
+  /// function and event or snapshot) and the exception's text.
+  caf::error user_code_error(const std::string& what,
+                             std::exception_ptr ex) const;
+
 private:
   using done_fn = std::function<void(const caf::error&)>;
 
@@ -190,16 +215,27 @@ private:
       return;
     }
     auto t = timeout.count() > 0 ? caf::duration{timeout} : caf::infinite;
-    request(worker(), t, io_atom::value, io_job_ptr{job})
-      .then(std::move(done), std::move(failed));
+    auto hdl = request(worker(), t, io_atom::value, io_job_ptr{job});
+    own_requests_.insert(hdl.id().integer_value());
+    hdl.then(std::move(done), std::move(failed));
   }
   bool busy() const {
     return recovering_ || persist_in_flight_ || restarting_;
   }
+  /// A store call of this actor is in flight (an exit waits for it).
+  bool store_call_in_flight() const {
+    return recovering_ || persist_in_flight_;
+  }
   void drain();
+  /// Stops the actor with `err`: answers what waits, answers every request
+  /// that arrives until the stop message (queued behind them) quits.
   void stop_with(const caf::error& err);
+  /// Answers the held-back requests and the persist in flight with `err`.
+  void answer_waiting(const caf::error& err);
+  void reply_error(caf::mailbox_element& x, const caf::error& err);
+  void process_held_exit();
   void log(const std::string& line) const;
-  const caf::actor& worker() const;
+  caf::actor worker() const;
 
   std::string persistence_id_;
   store_context ctx_;
@@ -223,6 +259,13 @@ private:
   // The persist waiting for an asynchronous store completion, if any.
   std::function<void(caf::error, uint64_t)> pending_persist_;
   uint64_t pending_persist_id_ = 0;
+  // The reply of the persist in flight (answered with an error on exit).
+  done_fn persist_reply_;
+  // Response ids of this actor's own store requests (not user requests).
+  std::unordered_set<uint64_t> own_requests_;
+  // An exit message waiting for the store call in flight.
+  caf::mailbox_element_ptr held_exit_;
+  uint64_t held_exit_id_ = 0;
   caf::error stop_reason_;
 };
 

@@ -22,6 +22,17 @@ enum class runtime_error : uint8_t {
   /// The store did not answer a persist within the configured time; the
   /// events may or may not have been stored.
   persist_timeout,
+  /// User code (a state's `apply` or `from_snapshot`, a reply function)
+  /// threw; the description names the actor, the event or snapshot, and the
+  /// exception's text.
+  user_code_failed,
+  /// The actor stopped before it could answer this request (it was killed,
+  /// quit, or failed); for a persist in flight the events may or may not
+  /// be stored.
+  actor_stopped,
+  /// A configuration option has a value that breaks its rule (the
+  /// description names the option and the rule).
+  invalid_option,
 };
 
 std::string to_string(runtime_error x);

@@ -3,6 +3,8 @@
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 #include <cstddef>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -36,15 +38,20 @@ public:
   store_io(const store_io&) = delete;
   store_io& operator=(const store_io&) = delete;
 
-  /// The worker that runs the store calls of `actor_id`.
-  const caf::actor& worker_for(const std::string& actor_id) const;
+  /// The worker that runs the store calls of `actor_id`. A job that throws
+  /// makes its request fail with `runtime_error::user_code_failed`; the
+  /// worker goes on. A worker that terminates anyway is replaced at once.
+  caf::actor worker_for(const std::string& actor_id) const;
 
-  size_t size() const {
-    return workers_.size();
-  }
+  size_t size() const;
+
+  /// Workers replaced after they terminated (0 in a healthy system).
+  size_t workers_replaced() const;
+
+  struct shared;
 
 private:
-  std::vector<caf::actor> workers_;
+  std::shared_ptr<shared> state_;
 };
 
 } // namespace aether
