@@ -37,7 +37,12 @@ int main(int argc, char** argv) {
     return 1;
   }
   auto ctx = aether::store_context::make(sys, std::move(*store));
-  auto opts = aether::persistence_options::from_config(cfg);
+  auto parsed = aether::persistence_options::from_config(cfg);
+  if (!parsed) {
+    std::cerr << "error: " << aether::describe(parsed.error()) << "\n";
+    return 1;
+  }
+  auto opts = *parsed;
   if (!opts.snapshots.enabled())
     opts.snapshots.every_events(1000).keep_newest(2);
   caf::scoped_actor self{sys};

@@ -98,9 +98,14 @@ caf::expected<event> event_from_json(const json::value& v) {
   if (!get_int64(*o, "version", ev.version))
     return missing("version", "an integer");
   auto* data = o->if_contains("data");
-  if (!data || !data->is_object())
-    return missing("data", "an object");
-  ev.data = *data;
+  if (data && data->is_null()) {
+    // Go's encoding/json writes a nil map as null: no data.
+    ev.data = json::object{};
+  } else {
+    if (!data || !data->is_object())
+      return missing("data", "an object");
+    ev.data = *data;
+  }
   if (auto* md = o->if_contains("metadata")) {
     if (md->is_object()) {
       for (auto& kv : md->get_object()) {

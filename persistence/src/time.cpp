@@ -134,8 +134,15 @@ caf::expected<timestamp> parse_rfc3339(std::string_view s) {
       || (s[10] != 'T' && s[10] != 't') || !digits(s, 11, 2, h) || s[13] != ':'
       || !digits(s, 14, 2, mi) || s[16] != ':' || !digits(s, 17, 2, sec))
     return bad_time(s, "expected YYYY-MM-DDThh:mm:ss");
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+  // As strict as Go's time.Parse: no second 60, no day past the month's
+  // end (Feb 29 only in leap years).
+  static constexpr int month_days[] = {31, 28, 31, 30, 31, 30,
+                                       31, 31, 30, 31, 30, 31};
+  if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || sec > 59)
     return bad_time(s, "field out of range");
+  bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  if (d > month_days[mo - 1] + (mo == 2 && leap ? 1 : 0))
+    return bad_time(s, "day out of range for its month");
   size_t pos = 19;
   int64_t frac = 0;
   if (pos < s.size() && s[pos] == '.') {
@@ -160,6 +167,8 @@ caf::expected<timestamp> parse_rfc3339(std::string_view s) {
     if (!digits(s, pos + 1, 2, oh) || pos + 3 >= s.size() || s[pos + 3] != ':'
         || !digits(s, pos + 4, 2, om))
       return bad_time(s, "bad zone offset");
+    if (oh > 23 || om > 59)
+      return bad_time(s, "zone offset out of range");
     offset = (oh * 3600 + om * 60) * (s[pos] == '-' ? -1 : 1);
     pos += 6;
   } else {
@@ -167,6 +176,11 @@ caf::expected<timestamp> parse_rfc3339(std::string_view s) {
   }
   if (pos != s.size())
     return bad_time(s, "trailing characters");
+  // Go's zero time (what the Go aether writes for an unset timestamp) is
+  // "no time": aether's zero timestamp.
+  if (y == 1 && mo == 1 && d == 1 && h == 0 && mi == 0 && sec == 0 && frac == 0
+      && offset == 0)
+    return timestamp{};
   int64_t secs = days_from_civil(y, static_cast<unsigned>(mo),
                                  static_cast<unsigned>(d))
                    * 86400

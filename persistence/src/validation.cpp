@@ -16,7 +16,57 @@ caf::error invalid(std::string text) {
                                 std::move(text));
 }
 
-/// Walks a JSON value without recursion (hostile inputs nest deeply).
+/// The offset of the first byte that breaks UTF-8 (overlong forms,
+/// surrogates and code points above U+10FFFF included), or npos.
+size_t utf8_error(std::string_view s) {
+  size_t i = 0;
+  auto n = s.size();
+  auto at = [&](size_t k) {
+    return static_cast<unsigned char>(s[k]);
+  };
+  auto cont = [&](size_t k) {
+    return k < n && (at(k) & 0xC0) == 0x80;
+  };
+  while (i < n) {
+    auto c = at(i);
+    if (c < 0x80) {
+      ++i;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      if (!cont(i + 1))
+        return i;
+      i += 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      if (!cont(i + 1) || !cont(i + 2))
+        return i;
+      auto c1 = at(i + 1);
+      if ((c == 0xE0 && c1 < 0xA0) || (c == 0xED && c1 > 0x9F))
+        return i; // overlong, or a UTF-16 surrogate
+      i += 3;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      if (!cont(i + 1) || !cont(i + 2) || !cont(i + 3))
+        return i;
+      auto c1 = at(i + 1);
+      if ((c == 0xF0 && c1 < 0x90) || (c == 0xF4 && c1 > 0x8F))
+        return i; // overlong, or above U+10FFFF
+      i += 4;
+    } else {
+      return i;
+    }
+  }
+  return std::string_view::npos;
+}
+
+caf::error check_utf8(std::string_view s, const std::string& field) {
+  auto bad = utf8_error(s);
+  if (bad == std::string_view::npos)
+    return caf::none;
+  return invalid(field + ": must be valid UTF-8 (byte "
+                 + std::to_string(static_cast<unsigned char>(s[bad]))
+                 + " at offset " + std::to_string(bad) + ")");
+}
+
+/// Walks a JSON value without recursion (hostile inputs nest deeply):
+/// depth, finite numbers, and UTF-8 in every key and string.
 caf::error check_json(const boost::json::value& root, const char* field) {
   struct frame {
     const boost::json::value* v;
@@ -35,9 +85,17 @@ caf::error check_json(const boost::json::value& root, const char* field) {
           return invalid(std::string{field}
                          + ": numbers must be finite (no NaN or infinity)");
         break;
+      case boost::json::kind::string:
+        if (auto err = check_utf8(v->get_string(),
+                                  std::string{field} + " (a string)"))
+          return err;
+        break;
       case boost::json::kind::object:
-        for (auto& kv : v->get_object())
+        for (auto& kv : v->get_object()) {
+          if (auto err = check_utf8(kv.key(), std::string{field} + " (a key)"))
+            return err;
           stack.push_back({&kv.value(), depth + 1});
+        }
         break;
       case boost::json::kind::array:
         for (auto& x : v->get_array())
@@ -80,6 +138,19 @@ caf::error validate_event(const event& ev) {
   if (ev.type.size() > max_event_type_bytes)
     return invalid("type: must be at most "
                    + std::to_string(max_event_type_bytes) + " bytes");
+  // Every stored string is UTF-8, so that an accepted write always decodes.
+  if (auto err = check_utf8(ev.type, "type"))
+    return err;
+  if (auto err = check_utf8(ev.id, "id"))
+    return err;
+  if (auto err = check_utf8(ev.command_id, "command_id"))
+    return err;
+  for (auto& [key, value] : ev.metadata) {
+    if (auto err = check_utf8(key, "metadata (a key)"))
+      return err;
+    if (auto err = check_utf8(value, "metadata[" + key + "]"))
+      return err;
+  }
   if (ev.version <= 0)
     return invalid("version: must be positive (is " + std::to_string(ev.version)
                    + ")");

@@ -1,5 +1,7 @@
 #include "aether/runtime/persistence_options.hpp"
 
+#include "aether/runtime/runtime_error.hpp"
+
 #include <caf/actor_system_config.hpp>
 #include <caf/config_option_adder.hpp>
 #include <caf/config_option_set.hpp>
@@ -15,7 +17,7 @@ std::chrono::milliseconds ms(caf::timespan x) {
 
 } // namespace
 
-persistence_options
+caf::expected<persistence_options>
 persistence_options::from_config(const caf::actor_system_config& cfg) {
   persistence_options o;
   o.snapshots = snapshot_policy::from_config(cfg);
@@ -25,10 +27,48 @@ persistence_options::from_config(const caf::actor_system_config& cfg) {
                                       caf::timespan{o.recovery_timeout}));
   o.persist_timeout = ms(caf::get_or(cfg, "aether.persist.timeout",
                                      caf::timespan{o.persist_timeout}));
-  auto mode = caf::get_or(cfg, "aether.persist.on-unknown-outcome", "stop");
-  o.on_unknown_outcome = mode == "restart" ? failure_mode::restart
-                                           : failure_mode::stop;
+  std::string mode = caf::get_or(cfg, "aether.persist.on-unknown-outcome",
+                                 "stop");
+  if (mode == "restart")
+    o.on_unknown_outcome = failure_mode::restart;
+  else if (mode == "stop")
+    o.on_unknown_outcome = failure_mode::stop;
+  else
+    return make_runtime_error(runtime_error::invalid_option,
+                              "aether.persist.on-unknown-outcome: must be "
+                              "\"stop\" or \"restart\" (is \""
+                                + mode + "\")");
+  if (auto err = o.validate())
+    return err;
   return o;
+}
+
+caf::error persistence_options::validate() const {
+  auto bad = [](const char* option, const std::string& rule) {
+    return make_runtime_error(runtime_error::invalid_option,
+                              std::string{option} + ": " + rule);
+  };
+  if (recovery_batch_size == 0)
+    return bad("aether.recovery.batch-size (recovery_batch_size)",
+               "must be at least 1 (is 0)");
+  auto positive = [&](const char* option, std::chrono::milliseconds x) {
+    return x.count() > 0 ? caf::error{}
+                         : bad(option, "must be positive (is "
+                                         + std::to_string(x.count()) + " ms)");
+  };
+  if (auto err = positive("aether.recovery.timeout (recovery_timeout)",
+                          recovery_timeout))
+    return err;
+  if (auto err = positive("aether.persist.timeout (persist_timeout)",
+                          persist_timeout))
+    return err;
+  if (auto err = positive("exit_timeout", exit_timeout))
+    return err;
+  if (auto err = positive("restart_backoff", restart_backoff))
+    return err;
+  if (restart_max_backoff < restart_backoff)
+    return bad("restart_max_backoff", "must be at least restart_backoff");
+  return caf::none;
 }
 
 void add_persistence_options(caf::config_option_set& options) {

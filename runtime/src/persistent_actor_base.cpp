@@ -66,7 +66,10 @@ void persistent_actor_base::recovery_completed(int64_t) {
 }
 
 caf::behavior persistent_actor_base::make_behavior() {
-  if (auto err = validate_actor_id(persistence_id_)) {
+  auto err = validate_actor_id(persistence_id_);
+  if (!err)
+    err = opts_.validate();
+  if (err) {
     // Requests already queued get this error (not CAF's generic
     // request_receiver_down): the actor stops once it answered them.
     stop_with(err);

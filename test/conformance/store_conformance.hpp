@@ -26,6 +26,7 @@
 #include "aether/persistence/error.hpp"
 #include "aether/persistence/event.hpp"
 #include "aether/persistence/snapshot_store.hpp"
+#include "aether/snapshot/recovery.hpp"
 #include "catch.hpp"
 
 #include <atomic>
@@ -200,6 +201,142 @@ AETHER_CONFORMANCE_CASE("deleting events keeps the latest version") {
       CHECK(f.store().save_event(ev(actor, 6)));
       CHECK(f.read(1) == vs{6});
     }
+  }
+}
+
+AETHER_CONFORMANCE_CASE("deleting a lower range again changes nothing") {
+  events_fixture<TestType> f;
+  REQUIRE_FALSE(f.store().delete_events_to(actor, 5));
+  REQUIRE_FALSE(f.store().delete_events_to(actor, 2));
+  REQUIRE_FALSE(f.store().delete_events_to(actor, 3));
+  CHECK(f.store().get_latest_version(actor) == int64_t{5});
+  CHECK(is(f.store().save_event(ev(actor, 5)).error(),
+           persistence_error::version_conflict));
+  CHECK(f.store().save_event(ev(actor, 6)));
+  CHECK(f.read(1) == vs{6});
+}
+
+AETHER_CONFORMANCE_CASE("batches read back with every count limit") {
+  // Two batches of three: [1..3], [4..6]. Every max_count from 1 to 4
+  // (batch size + 1), read the way recovery reads: from the next version,
+  // after the position the previous read reported.
+  TestType f;
+  auto& s = f.store();
+  const std::string id = "batched";
+  REQUIRE(s.save_events({ev(id, 1), ev(id, 2), ev(id, 3)}));
+  REQUIRE(s.save_events({ev(id, 4), ev(id, 5), ev(id, 6)}));
+  for (size_t max = 1; max <= 4; ++max) {
+    CAPTURE(max);
+    auto first = s.get_events(id, 1, INT64_MAX, max);
+    REQUIRE(first);
+    CHECK(versions(*first).size() == max);
+    vs got;
+    int64_t next = 1;
+    uint64_t after = 0;
+    for (int round = 0; round < 10 && next <= 6; ++round) {
+      event_range r;
+      r.from_version = next;
+      r.max_count = max;
+      r.after_position = after;
+      auto res = s.get_events_with_errors(id, r);
+      REQUIRE(res);
+      REQUIRE(res->errors.empty());
+      if (res->events.empty())
+        break;
+      for (auto& e : res->events)
+        got.push_back(e.version);
+      next = res->events.back().version + 1;
+      after = res->last_position;
+    }
+    CHECK(got == vs{1, 2, 3, 4, 5, 6});
+  }
+  // replay_events (recovery's loop) with a batch size below the batches'.
+  vs replayed;
+  auto n = replay_events(s, id, 1, 6, 2, [&](const event& e) {
+    replayed.push_back(e.version);
+  });
+  REQUIRE(n);
+  CHECK(*n == 6);
+  CHECK(replayed == vs{1, 2, 3, 4, 5, 6});
+}
+
+AETHER_CONFORMANCE_CASE("a wrong position hint loses no event") {
+  events_fixture<TestType> f;
+  for (uint64_t hint :
+       {uint64_t{1}, uint64_t{2}, uint64_t{3}, uint64_t{4}, uint64_t{1000}}) {
+    CAPTURE(hint);
+    event_range r;
+    r.from_version = 2;
+    r.after_position = hint;
+    auto res = f.store().get_events_with_errors(actor, r);
+    REQUIRE(res);
+    CHECK(versions(res->events) == vs{2, 3, 4, 5});
+  }
+}
+
+AETHER_CONFORMANCE_CASE("strings that are not UTF-8 are refused") {
+  TestType f;
+  auto& s = f.store();
+  const std::string bad = "caf\xe9";
+  auto refused = [&](event e, const std::string& field) {
+    auto res = s.save_event(std::move(e));
+    REQUIRE_FALSE(res);
+    CHECK(is(res.error(), persistence_error::invalid_argument));
+    CHECK(describe(res.error()).find(field) != std::string::npos);
+    CHECK(s.get_latest_version("utf") == int64_t{0});
+  };
+  auto e = ev("utf", 1);
+  SECTION("type") {
+    e.type = bad;
+    refused(e, "type");
+  }
+  SECTION("command id") {
+    e.command_id = bad;
+    refused(e, "command_id");
+  }
+  SECTION("metadata value") {
+    e.metadata["note"] = bad;
+    refused(e, "metadata");
+  }
+  SECTION("metadata key") {
+    e.metadata[bad] = "x";
+    refused(e, "metadata");
+  }
+  SECTION("data string") {
+    e.data = boost::json::object{{"name", bad}};
+    refused(e, "data");
+  }
+  SECTION("data key") {
+    e.data = boost::json::object{{bad, 1}};
+    refused(e, "data");
+  }
+  SECTION("nested data, overlong and surrogate forms") {
+    for (auto x :
+         {std::string{"\xc0\xaf"}, std::string{"\xed\xa0\x80"},
+          std::string{"\xf4\x90\x80\x80"}, std::string{"ok\xe2\x82"}}) {
+      e.data = boost::json::object{
+        {"list", boost::json::array{1, boost::json::object{{"s", x}}}}};
+      refused(e, "data");
+    }
+  }
+  SECTION("snapshot state") {
+    auto sn = snap("utf", 1);
+    sn.state = boost::json::object{{"name", bad}};
+    auto err = s.save_snapshot(sn);
+    CHECK(is(err, persistence_error::invalid_argument));
+    CHECK(describe(err).find("state") != std::string::npos);
+    auto latest = s.get_latest_snapshot("utf");
+    REQUIRE(latest);
+    CHECK_FALSE(latest->has_value());
+  }
+  SECTION("valid UTF-8 round-trips") {
+    e.data = boost::json::object{{"name", "caf\xc3\xa9 \xf0\x9f\x98\x80"}};
+    e.metadata["who"] = "J\xc3\xbcrgen";
+    REQUIRE(s.save_event(e));
+    auto back = s.get_events("utf", 1);
+    REQUIRE(back);
+    REQUIRE(back->size() == 1);
+    CHECK(back->front() == e);
   }
 }
 

@@ -354,6 +354,126 @@ TEST_CASE("jetstream: wrong credentials and bad stream configs are clear") {
     CHECK(describe(again.error()).find("max messages per subject")
           != std::string::npos);
   }
+  SECTION("every setting the guarantees rely on is compared") {
+    // Streams made by hand (an operator, an older aether) with one setting
+    // off each; opening them names the setting and both values.
+    auto conn = connect();
+    auto check = [&](const std::string& field,
+                     const std::function<void(jsStreamConfig&)>& tweak) {
+      CAPTURE(field);
+      auto ns = fresh_namespace();
+      auto name = ns + "_events";
+      auto subject = "aether." + ns + ".events.>";
+      const char* subjects[] = {subject.c_str()};
+      jsStreamConfig cfg;
+      jsStreamConfig_Init(&cfg);
+      cfg.Name = name.c_str();
+      cfg.Subjects = subjects;
+      cfg.SubjectsLen = 1;
+      cfg.Storage = js_FileStorage;
+      tweak(cfg);
+      jsStreamInfo* si = nullptr;
+      REQUIRE(js_AddStream(&si, conn->jetstream(), &cfg, nullptr, nullptr)
+              == NATS_OK);
+      jsStreamInfo_Destroy(si);
+      jetstream_store::options so;
+      so.ns = ns;
+      auto st = jetstream_store::open(conn, so);
+      REQUIRE_FALSE(st);
+      CHECK(is(st.error(), persistence_error::store_failure));
+      CHECK(describe(st.error()).find(field) != std::string::npos);
+      CHECK(describe(st.error()).find("expected") != std::string::npos);
+    };
+    check("max age", [](jsStreamConfig& c) {
+      c.MaxAge = int64_t{365} * 24 * 3600 * 1000000000;
+    });
+    check("max messages", [](jsStreamConfig& c) {
+      c.MaxMsgs = 1000;
+    });
+    check("max bytes", [](jsStreamConfig& c) {
+      c.MaxBytes = 1 << 20;
+    });
+    check("max messages per subject", [](jsStreamConfig& c) {
+      c.MaxMsgsPerSubject = 10;
+    });
+    check("discard policy", [](jsStreamConfig& c) {
+      c.Discard = js_DiscardNew;
+    });
+    check("duplicates window", [](jsStreamConfig& c) {
+      c.Duplicates = 1000000000;
+    });
+    check("deny delete", [](jsStreamConfig& c) {
+      c.DenyDelete = true;
+    });
+    check("deny purge", [](jsStreamConfig& c) {
+      c.DenyPurge = true;
+    });
+    check("storage", [](jsStreamConfig& c) {
+      c.Storage = js_MemoryStorage;
+    });
+  }
+}
+
+TEST_CASE("jetstream: events never expire by default; a chosen age limit "
+          "never restarts a history at 1") {
+  auto conn = connect();
+  SECTION("the default event stream has no limits") {
+    auto st = open_store(conn, fresh_namespace());
+    jsStreamInfo* si = nullptr;
+    REQUIRE(js_GetStreamInfo(&si, conn->jetstream(),
+                             st->event_stream_name().c_str(), nullptr, nullptr)
+            == NATS_OK);
+    CHECK(si->Config->MaxAge == 0);
+    CHECK(si->Config->MaxMsgs <= 0);
+    CHECK(si->Config->MaxBytes <= 0);
+    jsStreamInfo_Destroy(si);
+  }
+  SECTION("limits are opt-in and reported") {
+    jetstream_store::options so;
+    so.ns = fresh_namespace();
+    so.event_limits.max_age = std::chrono::hours{24};
+    auto opened = jetstream_store::open(conn, so);
+    REQUIRE(opened);
+    jsStreamInfo* si = nullptr;
+    REQUIRE(js_GetStreamInfo(&si, conn->jetstream(),
+                             (*opened)->event_stream_name().c_str(), nullptr,
+                             nullptr)
+            == NATS_OK);
+    CHECK(si->Config->MaxAge == int64_t{24} * 3600 * 1000000000);
+    jsStreamInfo_Destroy(si);
+    // Opened without the limit: refused, not silently accepted.
+    so.event_limits.max_age = std::chrono::seconds{0};
+    auto again = jetstream_store::open(conn, so);
+    REQUIRE_FALSE(again);
+    CHECK(describe(again.error()).find("max age") != std::string::npos);
+  }
+}
+
+TEST_CASE("jetstream: an actor recovers with a batch size below its batches") {
+  std::shared_ptr<jetstream_store> js = open_store(connect(),
+                                                   fresh_namespace());
+  test::actor_fixture f{js};
+  persistence_options opts;
+  opts.log = [](const std::string&) {};
+  opts.async_appends = false;
+  auto a = f.spawn_actor<test::tally_actor>("batches", f.ctx, opts);
+  for (int64_t i = 0; i < 4; ++i) {
+    auto r = f.ask<int64_t>(a, test::add_many_atom::value,
+                            std::vector<int64_t>{1, 1, 1});
+    REQUIRE(r);
+  }
+  caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  f.run();
+  for (size_t batch : {size_t{1}, size_t{2}, size_t{4}, size_t{5}}) {
+    CAPTURE(batch);
+    opts.recovery_batch_size = batch;
+    auto b = f.spawn_actor<test::tally_actor>("batches", f.ctx, opts);
+    auto stats = f.ask<std::vector<int64_t>>(b, test::stats_atom::value);
+    REQUIRE(stats);
+    CHECK(*stats == std::vector<int64_t>{12, 0, 12, 12});
+    caf::anon_send_exit(b, caf::exit_reason::user_shutdown);
+    f.run();
+  }
 }
 
 TEST_CASE("jetstream: persistent actors recover from a snapshot's position") {

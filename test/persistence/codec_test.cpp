@@ -141,3 +141,32 @@ TEST_CASE("time: RFC 3339 formatting and parsing") {
   REQUIRE(late);
   CHECK(format_rfc3339(*late) == "2261-12-31T23:59:59.999999999Z");
 }
+
+TEST_CASE("codec: reads what Go's encoding/json writes for empty values") {
+  // Go writes a nil map as null and an unset time.Time as its zero time.
+  auto text = R"({"id":"6f1c2a9e-1f0b-4c5e-9a4d-2b7e8c1d0f3a",)"
+              R"("eventType":"Pinged","actorId":"a-1","commandId":"",)"
+              R"("version":1,"data":null,"metadata":null,)"
+              R"("timestamp":"0001-01-01T00:00:00Z"})";
+  auto e = json_codec::decode_event(text);
+  REQUIRE(e);
+  CHECK(e->data == boost::json::value(boost::json::object{}));
+  CHECK(e->metadata.empty());
+  CHECK(e->time.time_since_epoch().count() == 0);
+}
+
+TEST_CASE("time: parsing is as strict as Go's") {
+  // Refused by Go's time.Parse(time.RFC3339, ...), so refused here.
+  for (auto bad :
+       {"2023-02-29T00:00:00Z", "2024-02-30T00:00:00Z", "2024-04-31T00:00:00Z",
+        "2024-01-01T00:00:60Z", "2024-01-01T00:00:00+24:00",
+        "2024-01-01T00:00:00+05:60", "1900-02-29T00:00:00Z"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(parse_rfc3339(bad));
+  }
+  for (auto good : {"2024-02-29T00:00:00Z", "2000-02-29T00:00:00Z",
+                    "2024-01-31T23:59:59+23:59"}) {
+    CAPTURE(good);
+    CHECK(parse_rfc3339(good));
+  }
+}

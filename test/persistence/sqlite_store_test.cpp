@@ -180,6 +180,17 @@ TEST_CASE("sqlite store: processes opening a new file at once all succeed") {
 
 TEST_CASE("sqlite store: clear errors for a bad file") {
   aether::test::temp_dir dir;
+  SECTION("an in-memory or temporary database is refused") {
+    // The store has two connections; each would see its own database.
+    for (auto path :
+         {"", ":memory:", "file::memory:?cache=shared", "file:x?mode=memory"}) {
+      CAPTURE(path);
+      auto s = aether::sqlite_store::open(path);
+      REQUIRE_FALSE(s);
+      CHECK(aether::is(s.error(), aether::persistence_error::invalid_argument));
+      CHECK(aether::describe(s.error()).find("path") != std::string::npos);
+    }
+  }
   SECTION("a missing folder") {
     auto s = aether::sqlite_store::open(dir.file("no/such/dir/x.db"));
     REQUIRE_FALSE(s);

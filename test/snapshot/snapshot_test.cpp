@@ -2,6 +2,7 @@
 #include "aether/persistence/memory_store.hpp"
 #include "aether/runtime/config.hpp"
 #include "aether/runtime/persistence_options.hpp"
+#include "aether/runtime/runtime_error.hpp"
 #include "aether/snapshot/capture.hpp"
 #include "aether/snapshot/snapshot_policy.hpp"
 #include "catch.hpp"
@@ -118,7 +119,9 @@ TEST_CASE("options from CAF's command line and config file") {
     std::istringstream no_file;
     REQUIRE_FALSE(
       cfg.parse(static_cast<int>(argv.size()), argv.data(), no_file));
-    auto opts = persistence_options::from_config(cfg);
+    auto parsed = persistence_options::from_config(cfg);
+    REQUIRE(parsed);
+    auto& opts = *parsed;
     CHECK(opts.snapshots.max_replay() == int64_t{100});
     CHECK(opts.snapshots.retention() == 3);
     CHECK(opts.on_unknown_outcome == failure_mode::restart);
@@ -141,7 +144,9 @@ TEST_CASE("options from CAF's command line and config file") {
     char prog[] = "prog";
     char* argv[] = {prog, nullptr};
     REQUIRE_FALSE(cfg.parse(1, argv, ini));
-    auto opts = persistence_options::from_config(cfg);
+    auto parsed = persistence_options::from_config(cfg);
+    REQUIRE(parsed);
+    auto& opts = *parsed;
     CHECK(opts.snapshots.max_replay() == int64_t{80});
     CHECK(opts.snapshots.deletes_events());
     CHECK(opts.persist_timeout == std::chrono::seconds{5});
@@ -152,6 +157,37 @@ TEST_CASE("options from CAF's command line and config file") {
     c.at = c.last + std::chrono::seconds{30};
     CHECK(c.fires(51, 1));
   }
+}
+
+TEST_CASE("options that break a rule are refused, naming the option") {
+  auto parse = [](std::vector<std::string> args) {
+    aether::config cfg;
+    args.insert(args.begin(), "prog");
+    std::vector<char*> argv;
+    for (auto& a : args)
+      argv.push_back(a.data());
+    std::istringstream no_file;
+    REQUIRE_FALSE(
+      cfg.parse(static_cast<int>(argv.size()), argv.data(), no_file));
+    return persistence_options::from_config(cfg);
+  };
+  auto refused = [&](std::string arg, std::string option) {
+    CAPTURE(arg);
+    auto res = parse({arg});
+    REQUIRE_FALSE(res);
+    CHECK(is(res.error(), runtime_error::invalid_option));
+    CHECK(describe(res.error()).find(option) != std::string::npos);
+  };
+  refused("--aether.recovery.batch-size=0", "aether.recovery.batch-size");
+  refused("--aether.recovery.timeout=0s", "aether.recovery.timeout");
+  refused("--aether.persist.timeout=0s", "aether.persist.timeout");
+  refused("--aether.persist.on-unknown-outcome=retry",
+          "aether.persist.on-unknown-outcome");
+  CHECK(parse({"--aether.recovery.batch-size=1"}));
+  persistence_options o;
+  CHECK_FALSE(o.validate());
+  o.recovery_batch_size = 0;
+  CHECK(is(o.validate(), runtime_error::invalid_option));
 }
 
 TEST_CASE("capture_state rebuilds the state outside the actor") {

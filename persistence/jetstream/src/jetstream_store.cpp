@@ -119,26 +119,40 @@ jetstream_store::open(std::shared_ptr<nats_connection> conn, options opts) {
                                   "jetstream_store: no connection");
   std::unique_ptr<jetstream_store> st{
     new jetstream_store(std::move(conn), std::move(opts))};
-  auto max_age_ns = static_cast<int64_t>(
-    std::chrono::duration_cast<std::chrono::nanoseconds>(st->opts_.max_age)
-      .count());
+  auto& o = st->opts_;
+  auto ns_of = [](auto d) {
+    return static_cast<int64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(d).count());
+  };
+  if (o.event_limits.max_age.count() < 0 || o.duplicates_window.count() <= 0)
+    return make_persistence_error(
+      persistence_error::invalid_argument,
+      "jetstream_store options: event_limits.max_age must be >= 0 (0: "
+      "forever) and duplicates_window > 0");
   auto prefix = "aether." + st->ns_ + ".";
-  if (auto err = st->ensure_stream(
-        st->event_stream_, prefix + sanitize_namespace(st->opts_.stream) + ".>",
-        -1, max_age_ns))
+  stream_limits events;
+  events.name = st->event_stream_;
+  events.subject = prefix + sanitize_namespace(o.stream) + ".>";
+  events.max_per_subject = -1;
+  events.max_age_ns = ns_of(o.event_limits.max_age);
+  events.max_msgs = o.event_limits.max_msgs > 0 ? o.event_limits.max_msgs : -1;
+  events.max_bytes = o.event_limits.max_bytes > 0 ? o.event_limits.max_bytes
+                                                  : -1;
+  events.duplicates_ns = ns_of(o.duplicates_window);
+  if (auto err = st->ensure_stream(events))
     return err;
-  if (auto err = st->ensure_stream(
-        st->snapshot_stream_,
-        prefix + sanitize_namespace(st->opts_.snapshot_stream) + ".>",
-        st->opts_.snapshots_per_actor, 0))
+  stream_limits snapshots;
+  snapshots.name = st->snapshot_stream_;
+  snapshots.subject = prefix + sanitize_namespace(o.snapshot_stream) + ".>";
+  snapshots.max_per_subject = o.snapshots_per_actor;
+  snapshots.duplicates_ns = ns_of(o.duplicates_window);
+  if (auto err = st->ensure_stream(snapshots))
     return err;
   return st;
 }
 
-caf::error jetstream_store::ensure_stream(const std::string& name,
-                                          const std::string& subject,
-                                          int64_t max_per_subject,
-                                          int64_t max_age_ns) {
+caf::error jetstream_store::ensure_stream(const stream_limits& want) {
+  auto& name = want.name;
   auto jo = js_opts(opts_.timeout);
   jsStreamInfo* si = nullptr;
   jsErrCode jerr = static_cast<jsErrCode>(0);
@@ -147,24 +161,51 @@ caf::error jetstream_store::ensure_stream(const std::string& name,
     std::unique_ptr<jsStreamInfo, void (*)(jsStreamInfo*)> guard{
       si, jsStreamInfo_Destroy};
     auto* c = si->Config;
-    auto incompatible = [&](const std::string& field) {
+    // Every setting the guarantees rely on: an existing stream that differs
+    // is refused, naming the setting, its value and the expected value.
+    auto incompatible = [&](const std::string& field, const std::string& is,
+                            const std::string& expected) {
       return make_persistence_error(
         persistence_error::store_failure,
-        "stream \"" + name + "\" exists with an incompatible config: " + field);
+        "stream \"" + name + "\" exists with an incompatible config: " + field
+          + " is " + is + ", expected " + expected);
+    };
+    auto num = [](int64_t x) {
+      return std::to_string(x);
     };
     bool has_subject = false;
     for (int i = 0; i < c->SubjectsLen; ++i)
-      has_subject = has_subject || subject == c->Subjects[i];
+      has_subject = has_subject || want.subject == c->Subjects[i];
     if (!has_subject)
-      return incompatible("subjects do not include \"" + subject + "\"");
+      return incompatible("subjects", "without \"" + want.subject + "\"",
+                          "to include it");
     if (c->Storage != js_FileStorage)
-      return incompatible("storage is not file");
-    if (c->MaxMsgsPerSubject != max_per_subject)
-      return incompatible("max messages per subject is "
-                          + std::to_string(c->MaxMsgsPerSubject) + ", expected "
-                          + std::to_string(max_per_subject));
+      return incompatible("storage", "memory", "file");
     if (c->Retention != js_LimitsPolicy)
-      return incompatible("retention is not limits");
+      return incompatible("retention", num(c->Retention), "limits");
+    auto unlimited = [](int64_t x) {
+      return x <= 0 ? int64_t{-1} : x;
+    };
+    if (unlimited(c->MaxMsgsPerSubject) != unlimited(want.max_per_subject))
+      return incompatible("max messages per subject", num(c->MaxMsgsPerSubject),
+                          num(want.max_per_subject));
+    if (unlimited(c->MaxAge) != unlimited(want.max_age_ns))
+      return incompatible("max age (ns)", num(c->MaxAge), num(want.max_age_ns));
+    if (unlimited(c->MaxMsgs) != unlimited(want.max_msgs))
+      return incompatible("max messages", num(c->MaxMsgs), num(want.max_msgs));
+    if (unlimited(c->MaxBytes) != unlimited(want.max_bytes))
+      return incompatible("max bytes", num(c->MaxBytes), num(want.max_bytes));
+    if (c->Discard != js_DiscardOld)
+      return incompatible("discard policy", "new", "old");
+    if (c->Duplicates != want.duplicates_ns)
+      return incompatible("duplicates window (ns)", num(c->Duplicates),
+                          num(want.duplicates_ns));
+    if (c->Replicas != opts_.replicas)
+      return incompatible("replicas", num(c->Replicas), num(opts_.replicas));
+    if (c->DenyDelete)
+      return incompatible("deny delete", "true", "false");
+    if (c->DenyPurge)
+      return incompatible("deny purge", "true", "false");
     return caf::none;
   }
   if (s != NATS_NOT_FOUND && jerr != js_stream_not_found)
@@ -172,13 +213,17 @@ caf::error jetstream_store::ensure_stream(const std::string& name,
   jsStreamConfig cfg;
   jsStreamConfig_Init(&cfg);
   cfg.Name = name.c_str();
-  const char* subjects[] = {subject.c_str()};
+  const char* subjects[] = {want.subject.c_str()};
   cfg.Subjects = subjects;
   cfg.SubjectsLen = 1;
   cfg.Storage = js_FileStorage;
   cfg.Replicas = opts_.replicas;
-  cfg.MaxAge = max_age_ns;
-  cfg.MaxMsgsPerSubject = max_per_subject;
+  cfg.MaxAge = want.max_age_ns;
+  cfg.MaxMsgs = want.max_msgs;
+  cfg.MaxBytes = want.max_bytes;
+  cfg.MaxMsgsPerSubject = want.max_per_subject;
+  cfg.Duplicates = want.duplicates_ns;
+  cfg.Discard = js_DiscardOld;
   s = js_AddStream(&si, conn_->jetstream(), &cfg, &jo, &jerr);
   if (s != NATS_OK)
     return make_nats_error(s, jerr, "cannot create stream \"" + name + "\"");
@@ -543,60 +588,86 @@ jetstream_store::get_events_with_errors(const std::string& actor_id,
   if (last->seq == 0)
     return result;
   auto subject = event_subject(actor_id);
-  auto start = range.after_position > 0 ? range.after_position + 1 : 1;
-  caf::error decode_err;
-  auto err = walk(
-    event_stream_, subject, start, last->seq, false,
-    [&](natsMsg* m, uint64_t seq) {
-      ++messages_read_;
-      int64_t marker = 0;
-      if (header_int(m, hdr_deleted_to, marker))
-        return true;
-      int64_t lo = 0;
-      int64_t hi = 0;
-      bool has_range = header_int(m, hdr_first, lo)
-                       && header_int(m, hdr_version, hi);
-      if (has_range && hi < range.from_version)
-        return true;
-      if (has_range && lo > range.to_version)
-        return false;
-      auto body = body_of(m);
-      auto add = [&](event&& e) {
-        if (e.version >= range.from_version && e.version <= range.to_version
-            && result.events.size() < range.max_count) {
-          result.events.push_back(std::move(e));
-          result.last_position = seq;
+  auto read = [&](uint64_t start) -> caf::error {
+    result = replay_result{};
+    // The position of the last message read whole; a message that
+    // `max_count` cuts is read again by the next call.
+    uint64_t whole = start - 1;
+    return walk(
+      event_stream_, subject, start, last->seq, false,
+      [&](natsMsg* m, uint64_t seq) {
+        ++messages_read_;
+        int64_t marker = 0;
+        if (header_int(m, hdr_deleted_to, marker)) {
+          whole = seq;
+          result.last_position = whole;
+          return true;
         }
-      };
-      auto fail = [&](const std::string& reason) {
-        result.errors.push_back(replay_error{seq, body, reason});
-      };
-      if (!body.empty() && body.front() == '[') {
-        auto v = json_codec::parse(body);
-        if (!v || !v->is_array()) {
-          fail(v ? "batch is not a JSON array" : describe(v.error()));
-        } else {
-          for (auto& x : v->get_array()) {
-            auto e = json_codec::event_from_json(x);
-            if (!e) {
-              fail(describe(e.error()));
-              break;
+        int64_t lo = 0;
+        int64_t hi = 0;
+        bool has_range = header_int(m, hdr_first, lo)
+                         && header_int(m, hdr_version, hi);
+        if (has_range && hi < range.from_version) {
+          whole = seq;
+          result.last_position = whole;
+          return true;
+        }
+        if (has_range && lo > range.to_version)
+          return false;
+        auto body = body_of(m);
+        bool cut = false;
+        auto add = [&](event&& e) {
+          if (e.version < range.from_version || e.version > range.to_version)
+            return;
+          if (result.events.size() < range.max_count)
+            result.events.push_back(std::move(e));
+          else
+            cut = true;
+        };
+        auto fail = [&](const std::string& reason) {
+          result.errors.push_back(replay_error{seq, body, reason});
+        };
+        if (!body.empty() && body.front() == '[') {
+          auto v = json_codec::parse(body);
+          if (!v || !v->is_array()) {
+            fail(v ? "batch is not a JSON array" : describe(v.error()));
+          } else {
+            for (auto& x : v->get_array()) {
+              auto e = json_codec::event_from_json(x);
+              if (!e) {
+                fail(describe(e.error()));
+                break;
+              }
+              add(std::move(*e));
             }
-            add(std::move(*e));
           }
+        } else {
+          auto e = json_codec::decode_event(body);
+          if (e)
+            add(std::move(*e));
+          else
+            fail(describe(e.error()));
         }
-      } else {
-        auto e = json_codec::decode_event(body);
-        if (e)
-          add(std::move(*e));
-        else
-          fail(describe(e.error()));
-      }
-      return result.events.size() < range.max_count
-             && (!has_range || hi < range.to_version);
-    });
-  if (err)
+        if (!cut)
+          whole = seq;
+        result.last_position = whole;
+        return !cut && result.events.size() < range.max_count
+               && (!has_range || hi < range.to_version);
+      });
+  };
+  auto hinted = range.after_position > 0 && range.after_position < last->seq;
+  if (auto err = read(hinted ? range.after_position + 1 : 1))
     return err;
+  // A position hint saves reading what comes before it, but it is only a
+  // hint (a snapshot's position, say, may come from a server that
+  // renumbered after a leader change): if the read after it does not start
+  // at the first version asked for, read from the start instead of
+  // reporting a gap that is not there.
+  if (hinted && result.errors.empty()
+      && (result.events.empty()
+          || result.events.front().version > range.from_version))
+    if (auto err = read(1))
+      return err;
   return result;
 }
 
@@ -664,8 +735,14 @@ caf::error jetstream_store::delete_events_to(const std::string& actor_id,
                   [&](natsMsg* m, uint64_t seq) {
                     int64_t hi = 0;
                     int64_t marker = 0;
-                    if (header_int(m, hdr_deleted_to, marker)
-                        || (header_int(m, hdr_version, hi) && hi <= version))
+                    if (header_int(m, hdr_deleted_to, marker)) {
+                      // An older marker goes; the subject's last message
+                      // stays (it keeps the latest version knowable).
+                      if (seq != last->seq || version >= last->version)
+                        doomed.push_back(seq);
+                      return true;
+                    }
+                    if (header_int(m, hdr_version, hi) && hi <= version)
                       doomed.push_back(seq);
                     return hi <= version;
                   });

@@ -123,6 +123,19 @@ sqlite_store::open(std::string path) {
 }
 
 caf::expected<std::unique_ptr<sqlite_store>> sqlite_store::open(options opts) {
+  // The store opens the file twice (a writer and a reader connection): an
+  // in-memory or temporary database would be two different databases.
+  auto& p = opts.path;
+  if (p.empty() || p == ":memory:"
+      || (p.rfind("file:", 0) == 0
+          && (p.find("mode=memory") != std::string::npos
+              || p.find(":memory:") != std::string::npos)))
+    return make_persistence_error(
+      persistence_error::invalid_argument,
+      "path: must name a file (\"" + p
+        + "\" is an in-memory or temporary database, which each of the "
+          "store's connections would see as a different, empty database; "
+          "use memory_store for a store without a file)");
   auto writer = sqlite_connection::open(opts.path, opts.busy_timeout,
                                         opts.full_sync);
   if (!writer)

@@ -2,6 +2,8 @@
 
 #include "aether/snapshot/snapshot_policy.hpp"
 
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
 #include <caf/fwd.hpp>
 #include <chrono>
 #include <cstddef>
@@ -67,8 +69,16 @@ struct persistence_options {
   /// Reads the options from CAF's config: `aether.snapshot.*` (see
   /// `snapshot_policy::from_config`) and `aether.recovery.batch-size`,
   /// `aether.recovery.timeout`, `aether.persist.timeout`,
-  /// `aether.persist.on-unknown-outcome` ("stop" or "restart").
-  static persistence_options from_config(const caf::actor_system_config& cfg);
+  /// `aether.persist.on-unknown-outcome` ("stop" or "restart"). A value
+  /// that breaks a rule is refused with `runtime_error::invalid_option`
+  /// naming the option and the rule.
+  static caf::expected<persistence_options>
+  from_config(const caf::actor_system_config& cfg);
+
+  /// Checks the rules: `recovery_batch_size` >= 1, every timeout and backoff
+  /// > 0. A persistent actor spawned with options that break one stops at
+  /// once with this error (and answers its requests with it).
+  caf::error validate() const;
 };
 
 /// Declares every `aether.*` option in a CAF config option set.

@@ -39,8 +39,24 @@ public:
     std::string ns = "default";
     std::string stream = "events";
     std::string snapshot_stream = "snapshots";
-    /// Retention of events (0: unlimited).
-    std::chrono::seconds max_age = std::chrono::hours{24 * 365};
+    /// Limits of the event stream. By default there are none: events are
+    /// kept forever. Setting one is an explicit choice to lose events: an
+    /// actor whose first events expired and that no snapshot covers fails
+    /// recovery (`corrupt_data`); one whose events all expired, with no
+    /// snapshot, cannot be told from a new actor (see docs/stores.md).
+    struct limits_of_events {
+      /// Age after which the server drops an event (0: forever).
+      std::chrono::seconds max_age{0};
+      /// Messages (batches) the stream keeps at most (0: unlimited).
+      int64_t max_msgs = 0;
+      /// Bytes the stream keeps at most (0: unlimited).
+      int64_t max_bytes = 0;
+    };
+    limits_of_events event_limits;
+    /// The server's deduplication window of both streams: a retried append
+    /// and two writers racing for one slot are recognised within it (the
+    /// guard against forks on clustered streams relies on it).
+    std::chrono::seconds duplicates_window{120};
     int replicas = 1;
     /// Snapshots kept per actor by the server.
     int64_t snapshots_per_actor = 16;
@@ -51,8 +67,10 @@ public:
   };
 
   /// Creates the streams if missing, reuses them if present, and fails with
-  /// `store_failure` naming the field if an existing stream's config is
-  /// incompatible.
+  /// `store_failure` naming the setting, its value and the expected value if
+  /// an existing stream differs in any setting the guarantees rely on
+  /// (storage, retention, limits, discard policy, duplicates window,
+  /// replicas, deny delete/purge).
   static caf::expected<std::unique_ptr<jetstream_store>>
   open(std::shared_ptr<nats_connection> conn, options opts);
 
@@ -134,8 +152,18 @@ private:
 
   jetstream_store(std::shared_ptr<nats_connection> conn, options opts);
 
-  caf::error ensure_stream(const std::string& name, const std::string& subject,
-                           int64_t max_per_subject, int64_t max_age_ns);
+  /// The settings a stream is created with and checked against.
+  struct stream_limits {
+    std::string name;
+    std::string subject;
+    int64_t max_per_subject = -1;
+    int64_t max_age_ns = 0;
+    int64_t max_msgs = -1;
+    int64_t max_bytes = -1;
+    int64_t duplicates_ns = 0;
+  };
+
+  caf::error ensure_stream(const stream_limits& want);
   caf::expected<cache_entry> read_last(const std::string& actor_id);
   bool is_own_retry(const std::string& actor_id,
                     const std::vector<event>& batch);
