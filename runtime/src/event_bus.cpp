@@ -306,13 +306,12 @@ event_bus::add(const std::string& pattern, caf::actor subscriber, bool owned,
   sub->capacity = opts.buffer;
   sub->overflow = opts.overflow;
   sub->max_block = opts.max_block;
-  bool first = false;
   std::vector<bus_listener*> listeners;
   {
     std::lock_guard<std::mutex> guard{mtx_};
     sub->id = ++next_id_;
     subs_.emplace(sub->id, sub);
-    first = pattern_refs_[pattern]++ == 0;
+    pattern_refs_[pattern]++;
     counters_for(pattern).subscriptions += 1;
     listeners = listeners_;
   }
@@ -324,11 +323,11 @@ event_bus::add(const std::string& pattern, caf::actor subscriber, bool owned,
         bus->unsubscribe(id);
     });
   }
-  if (first && !listeners.empty()) {
-    std::lock_guard<std::mutex> guard{listener_mtx_};
-    for (auto* l : listeners)
-      l->pattern_added(pattern);
-  }
+  // Also when not the first subscriber: the first one's call may not have
+  // reached the listeners yet. When subscribe returns, the listeners (the
+  // NATS bridge) know the pattern.
+  if (!listeners.empty())
+    sync_listeners(pattern);
   return sub->id;
 }
 
@@ -351,12 +350,31 @@ bool event_bus::unsubscribe(subscription_id id) {
     listeners = listeners_;
   }
   sub->close();
-  if (last && !listeners.empty()) {
-    std::lock_guard<std::mutex> guard{listener_mtx_};
-    for (auto* l : listeners)
-      l->pattern_removed(sub->pattern.str());
-  }
+  if (last && !listeners.empty())
+    sync_listeners(sub->pattern.str());
   return true;
+}
+
+void event_bus::sync_listeners(const std::string& pattern) {
+  // Listeners learn the pattern's state as it is when they are told, not as
+  // it was when the change happened: a last unsubscribe racing with a new
+  // subscribe may reach this point after it, and must not remove what the
+  // new subscriber needs. Calls are serialised by listener_mtx_, and each
+  // reads the current state under it, so the last call wins with the truth.
+  std::lock_guard<std::mutex> guard{listener_mtx_};
+  std::vector<bus_listener*> listeners;
+  bool present = false;
+  {
+    std::lock_guard<std::mutex> state{mtx_};
+    present = pattern_refs_.count(pattern) > 0;
+    listeners = listeners_;
+  }
+  for (auto* l : listeners) {
+    if (present)
+      l->pattern_added(pattern);
+    else
+      l->pattern_removed(pattern);
+  }
 }
 
 std::optional<event_bus::subscription_stats>

@@ -5,12 +5,15 @@
 #include "aether/runtime/io_job.hpp"
 #include "call_gate.hpp"
 
+#include <algorithm>
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 #include <deque>
 #include <iostream>
 #include <map>
+#include <set>
+#include <vector>
 
 namespace aether {
 
@@ -22,11 +25,17 @@ struct track {
   int64_t last = 0;
   bool seen = false;
   bool catching_up = false;
+  uint64_t last_used = 0;
   std::deque<bus_event> pending;
 };
 
 struct follower_state {
   std::map<std::pair<std::string, std::string>, track> actors;
+  // Actors forgotten by eviction: seen again, they do not start over at
+  // version 1 (that would hand their history over twice).
+  std::set<std::pair<std::string, std::string>> forgotten;
+  std::deque<std::pair<std::string, std::string>> forgotten_order;
+  uint64_t tick = 0;
 };
 
 using follower_actor = caf::stateful_actor<follower_state>;
@@ -72,16 +81,27 @@ void catch_up(follower_actor* self, const follower_env& env,
               const std::pair<std::string, std::string>& key, int64_t through) {
   auto& t = self->state.actors[key];
   t.catching_up = true;
-  auto store = env.ctx.store;
+  std::shared_ptr<event_store> store = env.ctx.store;
+  if (env.opts.store_for)
+    store = env.opts.store_for(key.first);
+  if (!store) {
+    env.stats->read_failures += 1;
+    self->delayed_send(self, env.opts.retry_delay, retry_atom::value, key.first,
+                       key.second, through);
+    return;
+  }
   auto actor_id = key.second;
   auto from = t.last + 1;
-  auto job = make_io_job([store, actor_id, from] {
-    return store->get_events(actor_id, from);
+  auto batch = std::max<size_t>(env.opts.catch_up_batch, 1);
+  auto job = make_io_job([store, actor_id, from, through, batch] {
+    return store->get_events(actor_id, from, through, batch);
   });
-  auto worker = env.ctx.io->worker_for(actor_id);
+  // Not the worker of the actor itself: a follower's reads never queue
+  // behind (or in front of) that actor's persists.
+  auto worker = env.ctx.io->worker_for("follower/" + actor_id);
   self->request(worker, env.opts.read_timeout, io_atom::value, io_job_ptr{job})
     .then(
-      [self, env, key, job, through] {
+      [self, env, key, job, through, batch] {
         auto& res = job->result();
         auto& t = self->state.actors[key];
         if (!res) {
@@ -98,6 +118,11 @@ void catch_up(follower_actor* self, const follower_env& env,
           t.last = ev.version;
           env.stats->caught_up += 1;
           hand_over(env, key.first, ev);
+        }
+        if (t.last < through && res->size() == batch) {
+          // A full batch: read the next one right away.
+          catch_up(self, env, key, through);
+          return;
         }
         if (t.last < through) {
           // The store does not have them (yet, or any more): a later
@@ -117,16 +142,47 @@ void catch_up(follower_actor* self, const follower_env& env,
       });
 }
 
+/// Forgets the least recently seen tenth of the idle actors when the map is
+/// full (a scan per eviction round, not per event).
+void evict_if_full(follower_state& st, const follower_env& env) {
+  auto cap = std::max<size_t>(env.opts.max_tracked_actors, 1);
+  if (st.actors.size() < cap)
+    return;
+  std::vector<std::pair<uint64_t, std::pair<std::string, std::string>>> idle;
+  for (auto& [key, t] : st.actors)
+    if (!t.catching_up && t.pending.empty())
+      idle.emplace_back(t.last_used, key);
+  auto n = std::min(idle.size(), std::max<size_t>(cap / 10, 1));
+  std::nth_element(idle.begin(), idle.begin() + static_cast<ptrdiff_t>(n),
+                   idle.end());
+  for (size_t k = 0; k < n; ++k) {
+    st.actors.erase(idle[k].second);
+    if (st.forgotten.insert(idle[k].second).second)
+      st.forgotten_order.push_back(idle[k].second);
+    env.stats->evicted += 1;
+  }
+  // The names of forgotten actors (no versions, no queues) are kept for ten
+  // times as many actors, oldest out first.
+  while (st.forgotten_order.size() > 10 * cap) {
+    st.forgotten.erase(st.forgotten_order.front());
+    st.forgotten_order.pop_front();
+  }
+}
+
 void handle(follower_actor* self, const follower_env& env, const bus_event& e) {
   auto& ev = e.event();
   std::pair<std::string, std::string> key{e.ns(), ev.actor_id};
-  auto i = self->state.actors.find(key);
-  if (i == self->state.actors.end()) {
+  auto& st = self->state;
+  auto i = st.actors.find(key);
+  if (i == st.actors.end()) {
+    evict_if_full(st, env);
     track fresh;
-    fresh.last = env.opts.from_start ? 0 : ev.version - 1;
-    i = self->state.actors.emplace(key, std::move(fresh)).first;
+    fresh.last
+      = env.opts.from_start && !st.forgotten.count(key) ? 0 : ev.version - 1;
+    i = st.actors.emplace(key, std::move(fresh)).first;
   }
   auto& t = i->second;
+  t.last_used = ++st.tick;
   bool first_sight = !t.seen;
   t.seen = true;
   if (t.catching_up) {
@@ -165,6 +221,12 @@ event_follower::start(std::shared_ptr<event_bus> bus,
   if (!fn)
     return make_persistence_error(persistence_error::invalid_argument,
                                   "follower: handler must not be empty");
+  if (pattern.find_first_of("*>") != std::string::npos && !opts.store_for)
+    return make_persistence_error(
+      persistence_error::invalid_argument,
+      "pattern: \"" + pattern
+        + "\" spans namespaces, and each namespace has its own store; set "
+          "follower_options::store_for to name the store of a namespace");
   auto stats = std::make_shared<event_follower::stats>();
   auto gate = std::make_shared<detail::call_gate>();
   follower_env env{ctx, std::move(fn), opts, stats, gate};

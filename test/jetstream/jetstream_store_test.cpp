@@ -587,3 +587,27 @@ TEST_CASE("connection errors never show credentials") {
   CHECK(text.find("s3cret") == std::string::npos);
   CHECK(text.find("127.0.0.1:1") != std::string::npos);
 }
+
+TEST_CASE("jetstream: the version cache stays within its bound") {
+  jetstream_store::options so;
+  so.ns = fresh_namespace();
+  so.max_cached_actors = 5;
+  auto opened = jetstream_store::open(connect(), so);
+  REQUIRE(opened);
+  auto& js = **opened;
+  for (int round = 1; round <= 2; ++round)
+    for (int a = 0; a < 20; ++a) {
+      auto id = "c-" + std::to_string(a);
+      REQUIRE(js.save_event(conformance::ev(id, round)));
+      CHECK(js.version_cache_size() <= 5);
+    }
+  // Remote notifications for many actors do not grow it either.
+  for (int a = 100; a < 200; ++a)
+    js.update_version_cache("r-" + std::to_string(a), 3);
+  CHECK(js.version_cache_size() <= 5);
+  // A forgotten actor still appends (after one read) and still refuses a
+  // stale version.
+  CHECK(js.save_event(conformance::ev("c-0", 3)));
+  CHECK(is(js.save_event(conformance::ev("c-0", 3)).error(),
+           persistence_error::version_conflict));
+}

@@ -12,6 +12,9 @@
 #include <caf/event_based_actor.hpp>
 #include <chrono>
 #include <functional>
+#include <map>
+#include <mutex>
+#include <set>
 #include <thread>
 
 using namespace aether;
@@ -474,4 +477,159 @@ TEST_CASE("after unsubscribe returns, a callback is neither running nor "
     bus.reset();
     CHECK(calls == 1);
   }
+}
+
+namespace {
+
+// Records what the bus tells its listeners (as the NATS bridge keeps one
+// NATS subscription per pattern).
+struct recording_listener : bus_listener {
+  std::mutex mtx;
+  std::set<std::string> patterns;
+
+  void pattern_added(const std::string& p) override {
+    std::lock_guard<std::mutex> guard{mtx};
+    patterns.insert(p);
+  }
+  void pattern_removed(const std::string& p) override {
+    std::lock_guard<std::mutex> guard{mtx};
+    patterns.erase(p);
+  }
+  void published(const std::string&,
+                 const std::shared_ptr<const event>&) override {
+    // nop
+  }
+  bool has(const std::string& p) {
+    std::lock_guard<std::mutex> guard{mtx};
+    return patterns.count(p) > 0;
+  }
+};
+
+} // namespace
+
+TEST_CASE("a new subscriber racing the last unsubscriber keeps its pattern") {
+  // Issue 12 item 13: the last unsubscriber's "removed" could reach the
+  // listeners after a new subscriber's "added", leaving the new subscriber
+  // without a NATS subscription.
+  aether::config cfg;
+  caf::actor_system sys{cfg};
+  auto bus = std::make_shared<event_bus>(sys);
+  recording_listener listener;
+  bus->add_listener(&listener);
+  auto a = sys.spawn([](caf::event_based_actor*) -> caf::behavior {
+    return {[](bus_atom, const bus_event&) {}};
+  });
+  std::atomic<int> violations{0};
+  std::atomic<int> refused{0};
+  auto churn = [&] {
+    for (int i = 0; i < 20000; ++i) {
+      auto id = bus->subscribe("orders.*", a);
+      if (!id) {
+        ++refused;
+        continue;
+      }
+      // While this subscription exists, the listener must have the pattern.
+      if (!listener.has("orders.*"))
+        ++violations;
+      std::this_thread::yield();
+      if (!listener.has("orders.*"))
+        ++violations;
+      bus->unsubscribe(*id);
+    }
+  };
+  std::thread t1{churn};
+  std::thread t2{churn};
+  t1.join();
+  t2.join();
+  CHECK(refused == 0);
+  CHECK(violations == 0);
+  CHECK_FALSE(listener.has("orders.*")); // nobody subscribes any more
+  bus->remove_listener(&listener);
+  caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE_METHOD(bus_fixture, "a follower reads a long tail in batches") {
+  std::vector<int64_t> seen;
+  follower_options o;
+  o.catch_up_batch = 100;
+  auto f = event_follower::start(
+    bus, "bank", ctx,
+    [&](const std::string&, const event& e) {
+      seen.push_back(e.version);
+    },
+    o);
+  REQUIRE(f);
+  for (int64_t v = 1; v <= 1050; ++v)
+    REQUIRE(memory->save_event(ev("added", "long", v)));
+  bus->publish("bank", ev("added", "long", 1050));
+  run();
+  REQUIRE(seen.size() == 1050);
+  for (size_t i = 0; i < seen.size(); ++i)
+    CHECK(seen[i] == static_cast<int64_t>(i + 1));
+  CHECK((*f)->statistics().read_failures == 0);
+}
+
+TEST_CASE_METHOD(bus_fixture, "a follower forgets idle actors within its "
+                              "bound and never hands an event over twice") {
+  std::map<std::string, std::vector<int64_t>> seen;
+  follower_options o;
+  o.max_tracked_actors = 10;
+  auto f = event_follower::start(
+    bus, "bank", ctx,
+    [&](const std::string&, const event& e) {
+      seen[e.actor_id].push_back(e.version);
+    },
+    o);
+  REQUIRE(f);
+  for (int64_t v = 1; v <= 3; ++v) {
+    for (int a = 0; a < 30; ++a) {
+      auto id = "acc-" + std::to_string(a);
+      auto e = ev("added", id, v);
+      REQUIRE(memory->save_event(e));
+      bus->publish("bank", e);
+    }
+    run();
+  }
+  CHECK((*f)->statistics().evicted > 0);
+  CHECK((*f)->statistics().duplicates == 0);
+  for (int a = 0; a < 30; ++a) {
+    auto id = "acc-" + std::to_string(a);
+    CAPTURE(id);
+    CHECK(seen[id] == std::vector<int64_t>{1, 2, 3});
+  }
+}
+
+TEST_CASE_METHOD(bus_fixture, "a follower refuses a pattern spanning "
+                              "namespaces without a store per namespace") {
+  auto handler = [](const std::string&, const event&) {};
+  auto refused = event_follower::start(bus, "bank.*", ctx, handler);
+  REQUIRE_FALSE(refused);
+  CHECK(is(refused.error(), persistence_error::invalid_argument));
+  CHECK(describe(refused.error()).find("store_for") != std::string::npos);
+  // With a store per namespace, each namespace is read from its own.
+  auto other = std::make_shared<memory_store>();
+  follower_options o;
+  o.store_for = [&](const std::string& ns) -> std::shared_ptr<event_store> {
+    return ns == "bank.eu" ? std::static_pointer_cast<event_store>(other)
+                           : std::static_pointer_cast<event_store>(memory);
+  };
+  std::vector<std::pair<std::string, int64_t>> seen;
+  auto f = event_follower::start(
+    bus, "bank.*", ctx,
+    [&](const std::string& ns, const event& e) {
+      seen.emplace_back(ns, e.data.at("n").as_int64());
+    },
+    o);
+  REQUIRE(f);
+  auto in_eu = make_event("added", "acc", 1, boost::json::object{{"n", 100}});
+  auto in_us = make_event("added", "acc", 1, boost::json::object{{"n", 200}});
+  REQUIRE(other->save_event(in_eu));
+  REQUIRE(memory->save_event(in_us));
+  bus->publish("bank.eu", make_event_stored("bank.eu", in_eu));
+  bus->publish("bank.us", make_event_stored("bank.us", in_us));
+  run();
+  std::sort(seen.begin(), seen.end());
+  CHECK(seen
+        == std::vector<std::pair<std::string, int64_t>>{{"bank.eu", 100},
+                                                        {"bank.us", 200}});
 }

@@ -4,6 +4,7 @@
 #include "aether/persistence/json_codec.hpp"
 #include "aether/persistence/uuid.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <map>
@@ -260,7 +261,7 @@ jetstream_store::read_last(const std::string& actor_id) {
                                       + ") has no Aether-Version header");
   }
   std::lock_guard<std::mutex> guard{cache_mtx_};
-  cache_[actor_id] = e;
+  cache_put(actor_id, e);
   return e;
 }
 
@@ -437,7 +438,7 @@ bool jetstream_store::try_save_events_async(std::vector<event>& batch,
     } else if (ack.status == NATS_OK) {
       {
         std::lock_guard<std::mutex> guard{cache_mtx_};
-        cache_[actor_id] = cache_entry{last, ack.sequence, true};
+        cache_put(actor_id, cache_entry{last, ack.sequence, true});
       }
       done(append_result{last, ack.sequence});
     } else {
@@ -531,7 +532,7 @@ jetstream_store::save_events(std::vector<event> batch) {
     append_result res{last, ack->Sequence};
     jsPubAck_Destroy(ack);
     std::lock_guard<std::mutex> guard{cache_mtx_};
-    cache_[actor_id] = cache_entry{last, res.position, true};
+    cache_put(actor_id, cache_entry{last, res.position, true});
     return res;
   }
   {
@@ -684,11 +685,24 @@ jetstream_store::get_latest_version(const std::string& actor_id) {
 void jetstream_store::update_version_cache(const std::string& actor_id,
                                            int64_t version) {
   std::lock_guard<std::mutex> guard{cache_mtx_};
-  auto& e = cache_[actor_id];
-  if (version > e.version) {
-    e.version = version;
-    e.seq_known = false; // the sequence of that version is unknown here
+  auto i = cache_.find(actor_id);
+  if (i == cache_.end()) {
+    cache_put(actor_id, cache_entry{version, 0, false});
+  } else if (version > i->second.version) {
+    i->second.version = version;
+    i->second.seq_known = false; // the sequence of that version is unknown
   }
+}
+
+void jetstream_store::cache_put(const std::string& actor_id,
+                                cache_entry entry) {
+  // Bounded: an actor forgotten here costs its next append one read of its
+  // last message (and a stale writer's fail-fast; the server still refuses
+  // it), nothing else.
+  if (cache_.size() >= std::max<size_t>(opts_.max_cached_actors, 1)
+      && cache_.count(actor_id) == 0)
+    cache_.erase(cache_.begin());
+  cache_[actor_id] = entry;
 }
 
 caf::error jetstream_store::delete_events_to(const std::string& actor_id,
@@ -726,7 +740,7 @@ caf::error jetstream_store::delete_events_to(const std::string& actor_id,
         s, jerr, "cannot mark the deletion of \"" + actor_id + "\"");
     {
       std::lock_guard<std::mutex> guard{cache_mtx_};
-      cache_[actor_id] = cache_entry{last->version, ack->Sequence, true};
+      cache_put(actor_id, cache_entry{last->version, ack->Sequence, true});
     }
     jsPubAck_Destroy(ack);
   }

@@ -8,6 +8,8 @@
 #include "aether/runtime/subject_pattern.hpp"
 
 #include <boost/json.hpp>
+#include <chrono>
+#include <condition_variable>
 #include <nats/nats.h>
 #include <sstream>
 
@@ -62,6 +64,10 @@ struct nats_bridge::core {
   mutable std::mutex mtx;
   std::map<std::string, natsSubscription*> subs;
   bool closed = false;
+  // NATS subscriptions whose message handler may still run (until nats.c
+  // calls on_complete); the destructor waits for them.
+  size_t open_handlers = 0;
+  std::condition_variable handlers_done;
 };
 
 namespace {
@@ -103,7 +109,14 @@ void on_message(natsConnection*, natsSubscription*, natsMsg* msg,
 }
 
 void on_complete(void* closure) {
-  delete static_cast<sub_closure*>(closure);
+  // nats.c calls this after the subscription closed and its handler
+  // returned for the last time.
+  auto* c = static_cast<sub_closure*>(closure);
+  auto core = c->core;
+  delete c;
+  std::lock_guard<std::mutex> guard{core->mtx};
+  core->open_handlers -= 1;
+  core->handlers_done.notify_all();
 }
 
 void close_sub(natsSubscription* sub) {
@@ -145,6 +158,12 @@ nats_bridge::~nats_bridge() {
   }
   for (auto& kv : subs)
     close_sub(kv.second);
+  // No message handler runs after the destructor returned (bounded: a
+  // handler blocked in user code does not hang the shutdown forever).
+  std::unique_lock<std::mutex> guard{core_->mtx};
+  core_->handlers_done.wait_for(guard, std::chrono::seconds{5}, [this] {
+    return core_->open_handlers == 0;
+  });
 }
 
 const std::string& nats_bridge::node_id() const {
@@ -183,10 +202,12 @@ void nats_bridge::pattern_added(const std::string& pattern) {
                                   core_->opts.subject_prefix + "."};
   auto subject = closure->prefix + pattern;
   natsSubscription* sub = nullptr;
+  core_->open_handlers += 1; // until on_complete
   auto s = natsConnection_Subscribe(&sub, core_->conn->handle(),
                                     subject.c_str(), on_message, closure);
   if (s != NATS_OK) {
     delete closure;
+    core_->open_handlers -= 1;
     core_->counters.subscribe_errors += 1;
     return;
   }

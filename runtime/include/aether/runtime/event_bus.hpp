@@ -99,9 +99,12 @@ struct subscription_options {
 class bus_listener {
 public:
   virtual ~bus_listener();
-  /// A pattern got its first local subscriber.
+  /// A pattern has local subscribers (it got its first one). Calls for one
+  /// pattern are serialised and tell the state current when they are made;
+  /// a listener may be told the same state twice, so both calls must be
+  /// idempotent.
   virtual void pattern_added(const std::string& pattern) = 0;
-  /// A pattern lost its last local subscriber.
+  /// A pattern has no local subscriber any more.
   virtual void pattern_removed(const std::string& pattern) = 0;
   /// An event was published on this node (not one received from another
   /// node).
@@ -198,6 +201,8 @@ public:
   }
 
 private:
+  /// Tells every listener the current state of `pattern`.
+  void sync_listeners(const std::string& pattern);
   struct subscription;
   using subscription_ptr = std::shared_ptr<subscription>;
   struct ns_counters;

@@ -35,6 +35,21 @@ struct follower_options {
   std::chrono::milliseconds retry_delay{500};
   /// Timeout of one catch-up read.
   std::chrono::milliseconds read_timeout{30000};
+  /// Events read per catch-up store call (a long tail is read in batches,
+  /// so no single read holds an I/O worker for long).
+  size_t catch_up_batch = 1000;
+  /// Actors tracked at most. Past it, the actors seen least recently (and
+  /// not catching up) are forgotten: such an actor's next event is taken as
+  /// it comes (like `from_start = false`), so a gap that opened while it
+  /// was forgotten and ends at that event is not noticed. The names of
+  /// forgotten actors are kept for 10 x this many actors; one forgotten
+  /// longer than that is new again (with `from_start`, its history is handed
+  /// over again). Counted in `stats::evicted`.
+  size_t max_tracked_actors = 100000;
+  /// The store of each namespace, for a pattern that spans namespaces (has
+  /// a wildcard): catch-up reads go to the namespace's own store. Without
+  /// it such a pattern is refused (one store cannot answer for them all).
+  std::function<std::shared_ptr<event_store>(const std::string& ns)> store_for;
 };
 
 /// Follows the events of actors through the bus and hands them to a handler
@@ -62,6 +77,8 @@ public:
     std::atomic<uint64_t> lost{0};
     /// Handler calls that threw (caught).
     std::atomic<uint64_t> handler_errors{0};
+    /// Actors forgotten to stay within `max_tracked_actors`.
+    std::atomic<uint64_t> evicted{0};
   };
 
   /// Starts following `pattern` (a namespace pattern) on `bus`, reading

@@ -64,6 +64,11 @@ public:
     /// (nothing sent) or `unknown_outcome` (an append may have landed).
     std::chrono::milliseconds timeout{5000};
     store_limits limits;
+    /// Actors whose latest version and sequence the store remembers (to
+    /// append without a read first, and to refuse stale writers known from
+    /// other nodes' notifications). Past it an arbitrary one is forgotten:
+    /// its next append reads its last message first.
+    size_t max_cached_actors = 100000;
   };
 
   /// Creates the streams if missing, reuses them if present, and fails with
@@ -137,6 +142,12 @@ public:
     return duplicates_refused_.load();
   }
 
+  /// Actors in the version cache (tests assert the bound).
+  size_t version_cache_size() {
+    std::lock_guard<std::mutex> guard{cache_mtx_};
+    return cache_.size();
+  }
+
   const std::shared_ptr<nats_connection>& connection() const {
     return conn_;
   }
@@ -165,6 +176,8 @@ private:
 
   caf::error ensure_stream(const stream_limits& want);
   caf::expected<cache_entry> read_last(const std::string& actor_id);
+  /// Stores `entry` (with cache_mtx_ held), within `max_cached_actors`.
+  void cache_put(const std::string& actor_id, cache_entry entry);
   bool is_own_retry(const std::string& actor_id,
                     const std::vector<event>& batch);
   template <class F>
