@@ -301,4 +301,29 @@ caf::error make_nats_error(int status, int js_error, const std::string& what) {
   }
 }
 
+caf::error make_publish_error(int status, int js_error,
+                              const std::string& what) {
+  auto s = static_cast<natsStatus>(status);
+  std::string text = what + ": " + natsStatus_GetText(s);
+  if (js_error != 0) {
+    text += " (JetStream error " + std::to_string(js_error) + ")";
+    // The server answered: nothing was stored.
+    return make_persistence_error(persistence_error::store_failure, text);
+  }
+  switch (s) {
+    case NATS_NO_RESPONDERS:
+      return make_persistence_error(persistence_error::unavailable,
+                                    text + "; no stream received it");
+    case NATS_NOT_PERMITTED:
+      return make_persistence_error(persistence_error::not_authorized, text);
+    case NATS_INVALID_ARG:
+    case NATS_INVALID_SUBJECT:
+    case NATS_MAX_PAYLOAD:
+      return make_persistence_error(persistence_error::invalid_argument, text);
+    default:
+      return make_persistence_error(persistence_error::unknown_outcome,
+                                    text + "; it may or may not be stored");
+  }
+}
+
 } // namespace aether

@@ -611,3 +611,43 @@ TEST_CASE("jetstream: the version cache stays within its bound") {
   CHECK(is(js.save_event(conformance::ev("c-0", 3)).error(),
            persistence_error::version_conflict));
 }
+
+TEST_CASE("jetstream: a batch over the server's max_payload is refused "
+          "clearly and the connection survives") {
+  // Issue 12 item 17: an event just under the 1 MiB event limit passes
+  // validation; with the headers it is over the server's default
+  // max_payload (1 MiB), which would make the server drop the connection.
+  auto conn = connect();
+  auto js = open_store(conn, fresh_namespace());
+  auto big = conformance::ev("big", 1);
+  auto encoded_without_pad = json_codec::encode(big).size();
+  big.data = boost::json::object{
+    {"pad", std::string(1024 * 1024 - encoded_without_pad - 64, 'x')}};
+  REQUIRE(json_codec::encode(big).size() < 1024 * 1024);
+  auto res = js->save_event(big);
+  REQUIRE_FALSE(res);
+  CHECK(is(res.error(), persistence_error::invalid_argument));
+  CHECK(describe(res.error()).find("max_payload") != std::string::npos);
+  CHECK(js->get_latest_version("big") == int64_t{0});
+  CHECK(conn->connected());
+  CHECK(js->save_event(conformance::ev("big", 1)));
+}
+
+TEST_CASE("jetstream: one classifier for publish outcomes") {
+  // Issue 12 item 18: after a publish was attempted, only a server answer
+  // or no responders prove that nothing was stored.
+  auto kind = [](natsStatus s, int js_error = 0) {
+    return make_publish_error(s, js_error, "publish");
+  };
+  for (auto s :
+       {NATS_TIMEOUT, NATS_NO_SERVER, NATS_STALE_CONNECTION,
+        NATS_CONNECTION_CLOSED, NATS_CONNECTION_DISCONNECTED, NATS_IO_ERROR}) {
+    CAPTURE(natsStatus_GetText(s));
+    CHECK(is(kind(s), persistence_error::unknown_outcome));
+  }
+  CHECK(is(kind(NATS_NO_RESPONDERS), persistence_error::unavailable));
+  CHECK(is(kind(NATS_ERR, 10071), persistence_error::store_failure));
+  CHECK(is(kind(NATS_OK, 10060), persistence_error::store_failure));
+  CHECK(is(kind(NATS_MAX_PAYLOAD), persistence_error::invalid_argument));
+  CHECK(is(kind(NATS_NOT_PERMITTED), persistence_error::not_authorized));
+}

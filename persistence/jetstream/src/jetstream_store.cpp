@@ -5,6 +5,7 @@
 #include "aether/persistence/uuid.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <map>
@@ -387,6 +388,42 @@ caf::error unknown_append(const std::string& actor_id, int64_t first,
         "safe");
 }
 
+/// The bytes a message takes on the wire against the server's max_payload:
+/// its data plus its header block ("NATS/1.0\r\n", "Key: Value\r\n" per
+/// value, "\r\n").
+int64_t wire_size(natsMsg* m) {
+  int64_t n = natsMsg_GetDataLength(m);
+  const char** keys = nullptr;
+  int count = 0;
+  if (natsMsgHeader_Keys(m, &keys, &count) == NATS_OK && count > 0) {
+    n += 12;
+    for (int i = 0; i < count; ++i) {
+      const char** values = nullptr;
+      int nv = 0;
+      if (natsMsgHeader_Values(m, keys[i], &values, &nv) == NATS_OK) {
+        for (int k = 0; k < nv; ++k)
+          n += static_cast<int64_t>(std::strlen(keys[i])
+                                    + std::strlen(values[k]) + 4);
+        free(static_cast<void*>(values));
+      }
+    }
+    free(static_cast<void*>(keys));
+  }
+  return n;
+}
+
+/// A failed append, classified by the one publish classifier (the same for
+/// the synchronous and the asynchronous path).
+caf::error append_error(const std::string& actor_id, int64_t first,
+                        int64_t last, int status, int js_error) {
+  auto err = make_publish_error(status, js_error,
+                                "cannot append to \"" + actor_id + "\"");
+  if (is(err, persistence_error::unknown_outcome))
+    return unknown_append(actor_id, first, last,
+                          static_cast<natsStatus>(status));
+  return err;
+}
+
 } // namespace
 
 bool jetstream_store::try_save_events_async(std::vector<event>& batch,
@@ -414,6 +451,10 @@ bool jetstream_store::try_save_events_async(std::vector<event>& batch,
     return true;
   }
   auto m = append_message(event_subject(actor_id), batch, *encoded, entry.seq);
+  if (auto err = check_payload(m.get(), actor_id, first, last)) {
+    done(err);
+    return true;
+  }
   auto* raw = m.release();
   {
     std::lock_guard<std::mutex> guard{inflight_mtx_};
@@ -448,15 +489,8 @@ bool jetstream_store::try_save_events_async(std::vector<event>& batch,
       }
       if (ack.js_error == js_wrong_last_sequence)
         done(make_version_conflict(actor_id, first, first));
-      else if (ack.js_error != 0 || ack.status == NATS_NO_RESPONDERS)
-        // The server refused it, or no stream received it: not stored.
-        done(make_nats_error(ack.status, ack.js_error,
-                             "cannot append to \"" + actor_id + "\""));
       else
-        // The message left this process (a timeout, or whatever broke
-        // after sending): the server may have stored it.
-        done(unknown_append(actor_id, first, last,
-                            static_cast<natsStatus>(ack.status)));
+        done(append_error(actor_id, first, last, ack.status, ack.js_error));
     }
     finished();
   };
@@ -506,6 +540,8 @@ jetstream_store::save_events(std::vector<event> batch) {
   }
   auto m = append_message(event_subject(actor_id), batch, *encoded, entry.seq);
   auto* raw = m.get();
+  if (auto err = check_payload(raw, actor_id, first, last))
+    return err;
   jsPubOptions po;
   jsPubOptions_Init(&po);
   po.MaxWait = opts_.timeout.count();
@@ -544,10 +580,26 @@ jetstream_store::save_events(std::vector<event> batch) {
     auto current = fresh ? fresh->version : entry.version + 1;
     return make_version_conflict(actor_id, first, current);
   }
-  if (s == NATS_TIMEOUT || s == NATS_CONNECTION_DISCONNECTED
-      || s == NATS_CONNECTION_CLOSED || s == NATS_IO_ERROR)
-    return unknown_append(actor_id, first, last, s);
-  return make_nats_error(s, jerr, "cannot append to \"" + actor_id + "\"");
+  return append_error(actor_id, first, last, s, jerr);
+}
+
+caf::error jetstream_store::check_payload(natsMsg* m,
+                                          const std::string& actor_id,
+                                          int64_t first, int64_t last) const {
+  // The server drops the connection of a client that sends more than its
+  // max_payload (headers included): refuse such a batch here, clearly.
+  auto max = natsConnection_GetMaxPayload(conn_->handle());
+  auto size = wire_size(m);
+  if (max > 0 && size > max)
+    return make_persistence_error(
+      persistence_error::invalid_argument,
+      "events: the batch of \"" + actor_id + "\" (versions "
+        + std::to_string(first) + ".." + std::to_string(last) + ") is "
+        + std::to_string(size)
+        + " bytes with its headers, more than the NATS server's max_payload "
+          "of "
+        + std::to_string(max) + " bytes; nothing was stored");
+  return caf::none;
 }
 
 bool jetstream_store::is_own_retry(const std::string& actor_id,
@@ -736,7 +788,7 @@ caf::error jetstream_store::delete_events_to(const std::string& actor_id,
     jsPubAck* ack = nullptr;
     auto s = js_PublishMsg(&ack, conn_->jetstream(), raw, &po, &jerr);
     if (s != NATS_OK)
-      return make_nats_error(
+      return make_publish_error(
         s, jerr, "cannot mark the deletion of \"" + actor_id + "\"");
     {
       std::lock_guard<std::mutex> guard{cache_mtx_};
@@ -812,8 +864,8 @@ caf::error jetstream_store::publish_snapshot(const std::string& actor_id,
   jsErrCode jerr = static_cast<jsErrCode>(0);
   auto st = js_PublishMsg(&ack, conn_->jetstream(), raw, &po, &jerr);
   if (st != NATS_OK)
-    return make_nats_error(st, jerr,
-                           "cannot save the snapshot of \"" + actor_id + "\"");
+    return make_publish_error(
+      st, jerr, "cannot save the snapshot of \"" + actor_id + "\"");
   jsPubAck_Destroy(ack);
   return caf::none;
 }

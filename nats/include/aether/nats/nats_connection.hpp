@@ -93,4 +93,16 @@ private:
 /// whose description starts with `what`.
 caf::error make_nats_error(int status, int js_error, const std::string& what);
 
+/// The one classifier of a JetStream publish's outcome (synchronous and
+/// asynchronous appends, snapshots, deletion markers), for a publish that
+/// was attempted: a JetStream error means the server answered and stored
+/// nothing (its code decides the kind, never `unknown_outcome`); no
+/// responders means no stream received it (`unavailable`); a refusal of the
+/// client library before sending (bad argument, payload over the server's
+/// `max_payload`, not permitted) keeps its kind; anything else (a timeout, a
+/// connection lost, closed or stale, no server) may have happened after the
+/// message left the process: `unknown_outcome`.
+caf::error make_publish_error(int status, int js_error,
+                              const std::string& what);
+
 } // namespace aether

@@ -178,6 +178,8 @@ private:
   caf::expected<cache_entry> read_last(const std::string& actor_id);
   /// Stores `entry` (with cache_mtx_ held), within `max_cached_actors`.
   void cache_put(const std::string& actor_id, cache_entry entry);
+  caf::error check_payload(__natsMsg* m, const std::string& actor_id,
+                           int64_t first, int64_t last) const;
   bool is_own_retry(const std::string& actor_id,
                     const std::vector<event>& batch);
   template <class F>
