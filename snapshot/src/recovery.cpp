@@ -2,6 +2,9 @@
 
 #include "aether/persistence/error.hpp"
 
+#include <algorithm>
+#include <limits>
+
 namespace aether {
 
 namespace {
@@ -19,6 +22,8 @@ caf::expected<snapshot_load_result> load_snapshot_with_fallback(
   int64_t max_version,
   const std::function<caf::error(const actor_snapshot&)>& decode) {
   snapshot_load_result result;
+  if (max_version <= 0)
+    return result; // the state before the first event: nothing to load
   snapshot_criteria criteria;
   criteria.max_version = max_version;
   while (criteria.max_version > 0) {
@@ -100,6 +105,14 @@ caf::expected<int64_t> replay_events(event_store& store,
                                      uint64_t after_position) {
   int64_t count = 0;
   int64_t next = from;
+  {
+    // The end is at most the latest version, and a replay must reach it
+    // (stopping short would silently return an older state).
+    auto latest = store.get_latest_version(actor_id);
+    if (!latest)
+      return latest.error();
+    to = std::min(to, *latest);
+  }
   while (next <= to) {
     event_range range;
     range.from_version = next;
@@ -120,6 +133,9 @@ caf::expected<int64_t> replay_events(event_store& store,
       f(ev);
     count += static_cast<int64_t>(batch->events.size());
   }
+  if (next <= to)
+    return unrecoverable(actor_id, "events " + std::to_string(next) + " to "
+                                     + std::to_string(to) + " are missing");
   return count;
 }
 

@@ -345,12 +345,12 @@ namespace {
 /// as a duplicate; a later append never reuses a slot, since `last_seq` only
 /// grows. The first event's id travels in its own header (retries recognise
 /// themselves).
-msg_ptr append_message(const std::string& subject,
-                       const std::vector<event>& batch,
-                       std::vector<std::string>& encoded, uint64_t last_seq) {
+msg_ptr
+append_message(const std::string& subject, const std::vector<event>& batch,
+               const std::vector<std::string>& encoded, uint64_t last_seq) {
   std::string body;
   if (encoded.size() == 1) {
-    body = std::move(encoded.front());
+    body = encoded.front();
   } else {
     body = "[";
     for (size_t i = 0; i < encoded.size(); ++i) {
@@ -538,49 +538,58 @@ jetstream_store::save_events(std::vector<event> batch) {
       return append_result{last, entry.seq};
     return make_version_conflict(actor_id, first, entry.version);
   }
-  auto m = append_message(event_subject(actor_id), batch, *encoded, entry.seq);
-  auto* raw = m.get();
-  if (auto err = check_payload(raw, actor_id, first, last))
-    return err;
-  jsPubOptions po;
-  jsPubOptions_Init(&po);
-  po.MaxWait = opts_.timeout.count();
-  jsPubAck* ack = nullptr;
-  jsErrCode jerr = static_cast<jsErrCode>(0);
-  auto s = js_PublishMsg(&ack, conn_->jetstream(), raw, &po, &jerr);
-  if (s == NATS_OK && ack->Duplicate) {
-    // The slot is taken: by an earlier attempt of this very append (a retry
-    // after an unknown outcome), or by another writer (see append_message).
-    append_result res{last, ack->Sequence};
-    jsPubAck_Destroy(ack);
+  for (int attempt = 0;; ++attempt) {
+    auto m = append_message(event_subject(actor_id), batch, *encoded,
+                            entry.seq);
+    auto* raw = m.get();
+    if (auto err = check_payload(raw, actor_id, first, last))
+      return err;
+    jsPubOptions po;
+    jsPubOptions_Init(&po);
+    po.MaxWait = opts_.timeout.count();
+    jsPubAck* ack = nullptr;
+    jsErrCode jerr = static_cast<jsErrCode>(0);
+    auto s = js_PublishMsg(&ack, conn_->jetstream(), raw, &po, &jerr);
+    if (s == NATS_OK && ack->Duplicate) {
+      // The slot is taken: by an earlier attempt of this very append (a retry
+      // after an unknown outcome), or by another writer (see append_message).
+      append_result res{last, ack->Sequence};
+      jsPubAck_Destroy(ack);
+      {
+        std::lock_guard<std::mutex> guard{cache_mtx_};
+        cache_.erase(actor_id);
+      }
+      if (is_own_retry(actor_id, batch))
+        return res;
+      duplicates_refused_ += 1;
+      auto fresh = read_last(actor_id);
+      return make_version_conflict(actor_id, first,
+                                   fresh ? fresh->version : first);
+    }
+    if (s == NATS_OK) {
+      append_result res{last, ack->Sequence};
+      jsPubAck_Destroy(ack);
+      std::lock_guard<std::mutex> guard{cache_mtx_};
+      cache_put(actor_id, cache_entry{last, res.position, true});
+      return res;
+    }
     {
       std::lock_guard<std::mutex> guard{cache_mtx_};
       cache_.erase(actor_id);
     }
-    if (is_own_retry(actor_id, batch))
-      return res;
-    duplicates_refused_ += 1;
-    auto fresh = read_last(actor_id);
-    return make_version_conflict(actor_id, first,
-                                 fresh ? fresh->version : first);
+    if (jerr == js_wrong_last_sequence) {
+      auto fresh = read_last(actor_id);
+      if (fresh && fresh->version == first - 1 && attempt == 0) {
+        // The version is right, only the subject's last sequence moved (a
+        // deletion marker written since): append again, once.
+        entry = *fresh;
+        continue;
+      }
+      auto current = fresh ? fresh->version : entry.version + 1;
+      return make_version_conflict(actor_id, first, current);
+    }
+    return append_error(actor_id, first, last, s, jerr);
   }
-  if (s == NATS_OK) {
-    append_result res{last, ack->Sequence};
-    jsPubAck_Destroy(ack);
-    std::lock_guard<std::mutex> guard{cache_mtx_};
-    cache_put(actor_id, cache_entry{last, res.position, true});
-    return res;
-  }
-  {
-    std::lock_guard<std::mutex> guard{cache_mtx_};
-    cache_.erase(actor_id);
-  }
-  if (jerr == js_wrong_last_sequence) {
-    auto fresh = read_last(actor_id);
-    auto current = fresh ? fresh->version : entry.version + 1;
-    return make_version_conflict(actor_id, first, current);
-  }
-  return append_error(actor_id, first, last, s, jerr);
 }
 
 caf::error jetstream_store::check_payload(natsMsg* m,

@@ -92,7 +92,10 @@ public:
     = 0;
 
   /// Deletes the events of `actor_id` up to and including `version`. The
-  /// latest version stays what it was, even when every event is deleted.
+  /// latest version stays what it was, even when every event is deleted;
+  /// deleting a lower range again changes nothing. A store that keeps a
+  /// batch as one record (JetStream) deletes whole batches: the events of a
+  /// batch that straddles `version` stay readable.
   virtual caf::error
   delete_events_to(const std::string& actor_id, int64_t version)
     = 0;

@@ -37,7 +37,9 @@ caf::expected<snapshot_load_result> load_snapshot_with_fallback(
 /// Reads the events `from..to` of `actor_id` in batches of `batch_size` and
 /// calls `f` for each, checking that versions are contiguous. A record that
 /// does not decode or a missing version fails with `corrupt_data`. Returns
-/// the number of events passed to `f`.
+/// the number of events passed to `f`. `to` is capped at the latest
+/// version; a replay that cannot reach it fails with `corrupt_data` (it
+/// never returns an older state silently).
 caf::expected<int64_t> replay_events(event_store& store,
                                      const std::string& actor_id, int64_t from,
                                      int64_t to, size_t batch_size,
