@@ -55,3 +55,27 @@ store_spec() {
     *) echo "unknown store $1" >&2; return 2 ;;
   esac
 }
+
+# finish <exit status> <dir> <pid...>: the one cleanup of every fault script.
+# Stops the processes (SIGTERM; SIGKILL after 10 s) and waits until each has
+# exited, so nothing writes into <dir> any more; then removes <dir>, or, if
+# the script failed, keeps it (logs, acks, the servers' store directories)
+# under $AETHER_FAULT_KEEP (default /tmp) and prints where.
+finish() {
+  local status=$1 dir=$2 p
+  shift 2
+  for p in "$@"; do [[ -n "$p" ]] && { kill "$p" 2>/dev/null || true; }; done
+  for p in "$@"; do
+    [[ -z "$p" ]] && continue
+    for _ in $(seq 1 200); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
+    kill -9 "$p" 2>/dev/null || true
+    while kill -0 "$p" 2>/dev/null; do sleep 0.05; done
+  done
+  if [[ $status -ne 0 && -d $dir ]]; then
+    local keep
+    keep="${AETHER_FAULT_KEEP:-/tmp}/aether-fault-$(basename "$0")-$(date +%s)-$$"
+    mv "$dir" "$keep" && echo "$(basename "$0"): failed; its files are in $keep" >&2
+  else
+    rm -rf "$dir"
+  fi
+}
