@@ -5,6 +5,7 @@
 #include "aether/runtime/config.hpp"
 #include "aether/snapshot/capture.hpp"
 #include "catch.hpp"
+#include "eventually.hpp"
 #include "nats_server.hpp"
 #include "tally.hpp"
 
@@ -428,6 +429,38 @@ TEST_CASE("jetstream: events never expire by default; a chosen age limit "
     CHECK(si->Config->MaxMsgs <= 0);
     CHECK(si->Config->MaxBytes <= 0);
     jsStreamInfo_Destroy(si);
+  }
+  SECTION("an actor whose events all expired never starts over at 1") {
+    jetstream_store::options so;
+    so.ns = fresh_namespace();
+    so.event_limits.max_age = std::chrono::seconds{1};
+    auto opened = jetstream_store::open(conn, so);
+    REQUIRE(opened);
+    std::shared_ptr<jetstream_store> js = std::move(*opened);
+    for (int64_t v = 1; v <= 3; ++v)
+      REQUIRE(js->save_event(conformance::ev("old", v)));
+    // Wait (bounded) until the server expired them.
+    REQUIRE(test::eventually(
+      [&] {
+        auto left = js->get_events("old", 1);
+        return left && left->empty();
+      },
+      std::chrono::seconds{15}));
+    // Another store instance (no cache) still knows version 3.
+    auto fresh = jetstream_store::open(connect(), so);
+    REQUIRE(fresh);
+    CHECK((*fresh)->get_latest_version("old") == int64_t{3});
+    auto again = (*fresh)->save_event(conformance::ev("old", 1));
+    REQUIRE_FALSE(again);
+    CHECK(is(again.error(), persistence_error::version_conflict));
+    // Recovery fails clearly instead of starting a new history.
+    auto state = capture_state<test::tally>(**fresh, "old");
+    REQUIRE_FALSE(state);
+    CHECK(is(state.error(), persistence_error::corrupt_data));
+    CHECK(describe(state.error()).find("first events were deleted")
+          != std::string::npos);
+    CHECK((*fresh)->save_event(conformance::ev("old", 4)));
+    CHECK(js->head_failures() == 0);
   }
   SECTION("limits are opt-in and reported") {
     jetstream_store::options so;

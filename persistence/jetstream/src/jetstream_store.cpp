@@ -94,6 +94,9 @@ jetstream_store::jetstream_store(std::shared_ptr<nats_connection> conn,
   ns_ = sanitize_namespace(opts_.ns);
   event_stream_ = ns_ + "_" + sanitize_namespace(opts_.stream);
   snapshot_stream_ = ns_ + "_" + sanitize_namespace(opts_.snapshot_stream);
+  heads_stream_ = event_stream_ + "_heads";
+  auto& l = opts_.event_limits;
+  heads_ = l.max_age.count() > 0 || l.max_msgs > 0 || l.max_bytes > 0;
 }
 
 jetstream_store::~jetstream_store() {
@@ -141,8 +144,22 @@ jetstream_store::open(std::shared_ptr<nats_connection> conn, options opts) {
   events.max_bytes = o.event_limits.max_bytes > 0 ? o.event_limits.max_bytes
                                                   : -1;
   events.duplicates_ns = ns_of(o.duplicates_window);
+  if (events.max_age_ns > 0) // the server wants the window within the age
+    events.duplicates_ns = std::min(events.duplicates_ns, events.max_age_ns);
   if (auto err = st->ensure_stream(events))
     return err;
+  if (st->heads_) {
+    // With limits, events can expire; each actor's latest version is kept
+    // in a stream without limits (one message per actor), so an actor whose
+    // events all expired is not taken for a new one.
+    stream_limits heads;
+    heads.name = st->heads_stream_;
+    heads.subject = prefix + sanitize_namespace(o.stream) + "_heads.>";
+    heads.max_per_subject = 1;
+    heads.duplicates_ns = ns_of(o.duplicates_window);
+    if (auto err = st->ensure_stream(heads))
+      return err;
+  }
   stream_limits snapshots;
   snapshots.name = st->snapshot_stream_;
   snapshots.subject = prefix + sanitize_namespace(o.snapshot_stream) + ".>";
@@ -244,7 +261,14 @@ jetstream_store::read_last(const std::string& actor_id) {
   cache_entry e;
   e.seq_known = true;
   if (s == NATS_NOT_FOUND || jerr == js_no_message_found) {
-    // no message: version 0, sequence 0
+    // No message: sequence 0, and version 0 unless the actor's head says
+    // that its events expired.
+    if (heads_) {
+      auto head = read_head(actor_id);
+      if (!head)
+        return head.error();
+      e.version = *head;
+    }
   } else if (s != NATS_OK) {
     auto err = make_nats_error(
       s, jerr, "cannot read the latest event of \"" + actor_id + "\"");
@@ -264,6 +288,48 @@ jetstream_store::read_last(const std::string& actor_id) {
   std::lock_guard<std::mutex> guard{cache_mtx_};
   cache_put(actor_id, e);
   return e;
+}
+
+std::string jetstream_store::head_subject(const std::string& actor_id) const {
+  return "aether." + ns_ + "." + sanitize_namespace(opts_.stream) + "_heads."
+         + subject_token(actor_id);
+}
+
+caf::expected<int64_t> jetstream_store::read_head(const std::string& actor_id) {
+  auto jo = js_opts(opts_.timeout);
+  natsMsg* raw = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  auto subject = head_subject(actor_id);
+  auto s = js_GetLastMsg(&raw, conn_->jetstream(), heads_stream_.c_str(),
+                         subject.c_str(), &jo, &jerr);
+  if (s == NATS_NOT_FOUND || jerr == js_no_message_found)
+    return int64_t{0};
+  if (s != NATS_OK)
+    return make_persistence_error(
+      persistence_error::unavailable,
+      describe(make_nats_error(
+        s, jerr, "cannot read the head of \"" + actor_id + "\"")));
+  auto m = own(raw);
+  int64_t version = 0;
+  header_int(raw, hdr_version, version);
+  return version;
+}
+
+void jetstream_store::write_head(const std::string& actor_id, int64_t version) {
+  if (!heads_)
+    return;
+  auto subject = head_subject(actor_id);
+  natsMsg* raw = nullptr;
+  natsMsg_Create(&raw, subject.c_str(), nullptr, "", 0);
+  auto m = own(raw);
+  natsMsgHeader_Set(raw, hdr_version, std::to_string(version).c_str());
+  jsPubOptions po;
+  jsPubOptions_Init(&po);
+  po.MaxWait = opts_.timeout.count();
+  // A head that could not be written lags; the actor's next append writes
+  // it again (it matters only once every event of the actor expired).
+  if (js_PublishMsg(nullptr, conn_->jetstream(), raw, &po, nullptr) != NATS_OK)
+    head_failures_ += 1;
 }
 
 caf::expected<uint64_t>
@@ -433,6 +499,8 @@ bool jetstream_store::try_save_events_async(std::vector<event>& batch,
     done(encoded.error());
     return true;
   }
+  if (heads_)
+    return false; // the head is written after the append, blocking
   auto actor_id = batch.front().actor_id;
   auto first = batch.front().version;
   auto last = batch.back().version;
@@ -569,8 +637,11 @@ jetstream_store::save_events(std::vector<event> batch) {
     if (s == NATS_OK) {
       append_result res{last, ack->Sequence};
       jsPubAck_Destroy(ack);
-      std::lock_guard<std::mutex> guard{cache_mtx_};
-      cache_put(actor_id, cache_entry{last, res.position, true});
+      {
+        std::lock_guard<std::mutex> guard{cache_mtx_};
+        cache_put(actor_id, cache_entry{last, res.position, true});
+      }
+      write_head(actor_id, last);
       return res;
     }
     {

@@ -42,8 +42,9 @@ public:
     /// Limits of the event stream. By default there are none: events are
     /// kept forever. Setting one is an explicit choice to lose events: an
     /// actor whose first events expired and that no snapshot covers fails
-    /// recovery (`corrupt_data`); one whose events all expired, with no
-    /// snapshot, cannot be told from a new actor (see docs/stores.md).
+    /// recovery (`corrupt_data`), also when all of its events expired (its
+    /// latest version is kept in a stream `<events>_heads` without limits,
+    /// so it never starts over at 1; see docs/stores.md).
     struct limits_of_events {
       /// Age after which the server drops an event (0: forever).
       std::chrono::seconds max_age{0};
@@ -142,6 +143,12 @@ public:
     return duplicates_refused_.load();
   }
 
+  /// With event limits: head messages that could not be written (each is
+  /// written again by the actor's next append).
+  uint64_t head_failures() const {
+    return head_failures_.load();
+  }
+
   /// Actors in the version cache (tests assert the bound).
   size_t version_cache_size() {
     std::lock_guard<std::mutex> guard{cache_mtx_};
@@ -176,6 +183,11 @@ private:
 
   caf::error ensure_stream(const stream_limits& want);
   caf::expected<cache_entry> read_last(const std::string& actor_id);
+  /// With event limits: the actor's latest version from its head message.
+  caf::expected<int64_t> read_head(const std::string& actor_id);
+  /// With event limits: records `version` as the actor's head.
+  void write_head(const std::string& actor_id, int64_t version);
+  std::string head_subject(const std::string& actor_id) const;
   /// Stores `entry` (with cache_mtx_ held), within `max_cached_actors`.
   void cache_put(const std::string& actor_id, cache_entry entry);
   caf::error check_payload(__natsMsg* m, const std::string& actor_id,
@@ -197,6 +209,11 @@ private:
   std::string ns_;
   std::string event_stream_;
   std::string snapshot_stream_;
+  // With event limits: a stream of one head message per actor (its latest
+  // version), kept without limits.
+  std::string heads_stream_;
+  bool heads_ = false;
+  std::atomic<uint64_t> head_failures_{0};
   std::mutex cache_mtx_;
   std::unordered_map<std::string, cache_entry> cache_;
   std::atomic<uint64_t> messages_read_{0};
