@@ -315,11 +315,11 @@ caf::error make_publish_error(int status, int js_error,
       return make_persistence_error(persistence_error::unavailable,
                                     text + "; no stream received it");
     case NATS_NOT_PERMITTED:
-      return make_persistence_error(persistence_error::not_authorized, text);
     case NATS_INVALID_ARG:
     case NATS_INVALID_SUBJECT:
     case NATS_MAX_PAYLOAD:
-      return make_persistence_error(persistence_error::invalid_argument, text);
+      // Refused before it was stored: as any other call.
+      return make_nats_error(status, 0, what);
     default:
       return make_persistence_error(persistence_error::unknown_outcome,
                                     text + "; it may or may not be stored");

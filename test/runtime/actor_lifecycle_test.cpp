@@ -541,6 +541,22 @@ public:
   std::atomic<bool> returned{false};
 };
 
+/// The reason of the next down message, or a failure named `what` after
+/// `limit`.
+caf::error down_within(caf::scoped_actor& self, caf::timespan limit,
+                       const char* what) {
+  caf::error reason;
+  self->receive(
+    [&](caf::down_msg& d) {
+      reason = d.reason;
+    },
+    caf::after(limit) >>
+      [&] {
+        FAIL(what);
+      });
+  return reason;
+}
+
 struct threaded {
   aether::config cfg;
   caf::actor_system sys{cfg};
@@ -565,15 +581,7 @@ TEST_CASE("kill acts at once while a store call is in flight") {
   auto pending = self->request(a, caf::infinite, add_atom::value, int64_t{1});
   self->monitor(a);
   self->send_exit(a, caf::exit_reason::kill);
-  caf::error reason;
-  self->receive(
-    [&](caf::down_msg& d) {
-      reason = d.reason;
-    },
-    caf::after(5s) >>
-      [] {
-        FAIL("kill waited for the store");
-      });
+  auto reason = down_within(self, 5s, "kill waited for the store");
   CHECK(reason == caf::exit_reason::kill);
   CHECK_FALSE(t.store->returned);
   caf::error err;
@@ -598,15 +606,7 @@ TEST_CASE("other exits wait for the store call in flight, within a bound") {
     self->monitor(a);
     self->send_exit(a, caf::exit_reason::user_shutdown);
     t.store->release();
-    caf::error reason;
-    self->receive(
-      [&](caf::down_msg& d) {
-        reason = d.reason;
-      },
-      caf::after(5s) >>
-        [] {
-          FAIL("the exit never acted");
-        });
+    auto reason = down_within(self, 5s, "the exit never acted");
     CHECK(reason == caf::exit_reason::user_shutdown);
     CHECK(t.store->returned); // it waited for the call
   }
@@ -616,15 +616,7 @@ TEST_CASE("other exits wait for the store call in flight, within a bound") {
     REQUIRE(t.store->wait_entered());
     self->monitor(a);
     self->send_exit(a, caf::exit_reason::user_shutdown);
-    caf::error reason;
-    self->receive(
-      [&](caf::down_msg& d) {
-        reason = d.reason;
-      },
-      caf::after(5s) >>
-        [] {
-          FAIL("the exit never acted");
-        });
+    auto reason = down_within(self, 5s, "the exit never acted");
     CHECK(reason == caf::exit_reason::user_shutdown);
     CHECK_FALSE(t.store->returned);
   }

@@ -252,15 +252,14 @@ caf::error jetstream_store::ensure_stream(const stream_limits& want) {
 
 caf::expected<jetstream_store::cache_entry>
 jetstream_store::read_last(const std::string& actor_id) {
-  auto jo = js_opts(opts_.timeout);
-  natsMsg* raw = nullptr;
-  jsErrCode jerr = static_cast<jsErrCode>(0);
-  auto subject = event_subject(actor_id);
-  auto s = js_GetLastMsg(&raw, conn_->jetstream(), event_stream_.c_str(),
-                         subject.c_str(), &jo, &jerr);
+  auto last
+    = last_message(event_stream_, event_subject(actor_id),
+                   "cannot read the latest event of \"" + actor_id + "\"");
+  if (!last)
+    return last.error();
   cache_entry e;
   e.seq_known = true;
-  if (s == NATS_NOT_FOUND || jerr == js_no_message_found) {
+  if (!*last) {
     // No message: sequence 0, and version 0 unless the actor's head says
     // that its events expired.
     if (heads_) {
@@ -269,15 +268,8 @@ jetstream_store::read_last(const std::string& actor_id) {
         return head.error();
       e.version = *head;
     }
-  } else if (s != NATS_OK) {
-    auto err = make_nats_error(
-      s, jerr, "cannot read the latest event of \"" + actor_id + "\"");
-    if (is(err, persistence_error::unknown_outcome))
-      return make_persistence_error(persistence_error::unavailable,
-                                    describe(err));
-    return err;
   } else {
-    auto m = own(raw);
+    auto* raw = last->get();
     e.seq = natsMsg_GetSequence(raw);
     if (!header_int(raw, hdr_version, e.version))
       return make_persistence_error(persistence_error::corrupt_data,
@@ -296,22 +288,13 @@ std::string jetstream_store::head_subject(const std::string& actor_id) const {
 }
 
 caf::expected<int64_t> jetstream_store::read_head(const std::string& actor_id) {
-  auto jo = js_opts(opts_.timeout);
-  natsMsg* raw = nullptr;
-  jsErrCode jerr = static_cast<jsErrCode>(0);
-  auto subject = head_subject(actor_id);
-  auto s = js_GetLastMsg(&raw, conn_->jetstream(), heads_stream_.c_str(),
-                         subject.c_str(), &jo, &jerr);
-  if (s == NATS_NOT_FOUND || jerr == js_no_message_found)
-    return int64_t{0};
-  if (s != NATS_OK)
-    return make_persistence_error(
-      persistence_error::unavailable,
-      describe(make_nats_error(
-        s, jerr, "cannot read the head of \"" + actor_id + "\"")));
-  auto m = own(raw);
+  auto head = last_message(heads_stream_, head_subject(actor_id),
+                           "cannot read the head of \"" + actor_id + "\"");
+  if (!head)
+    return head.error();
   int64_t version = 0;
-  header_int(raw, hdr_version, version);
+  if (*head)
+    header_int(head->get(), hdr_version, version);
   return version;
 }
 
@@ -332,21 +315,34 @@ void jetstream_store::write_head(const std::string& actor_id, int64_t version) {
     head_failures_ += 1;
 }
 
-caf::expected<uint64_t>
-jetstream_store::last_seq_of(const std::string& stream,
-                             const std::string& subject) {
+caf::expected<msg_ptr> jetstream_store::last_message(const std::string& stream,
+                                                     const std::string& subject,
+                                                     const std::string& what) {
   auto jo = js_opts(opts_.timeout);
   natsMsg* raw = nullptr;
   jsErrCode jerr = static_cast<jsErrCode>(0);
   auto s = js_GetLastMsg(&raw, conn_->jetstream(), stream.c_str(),
                          subject.c_str(), &jo, &jerr);
   if (s == NATS_NOT_FOUND || jerr == js_no_message_found)
-    return uint64_t{0};
-  if (s != NATS_OK)
-    return make_nats_error(s, jerr, "cannot read \"" + subject + "\"");
-  auto seq = natsMsg_GetSequence(raw);
-  natsMsg_Destroy(raw);
-  return seq;
+    return own(nullptr);
+  if (s != NATS_OK) {
+    // A read changes nothing: a timeout is as safe to retry as a refusal.
+    auto err = make_nats_error(s, jerr, what);
+    if (is(err, persistence_error::unknown_outcome))
+      return make_persistence_error(persistence_error::unavailable,
+                                    describe(err));
+    return err;
+  }
+  return own(raw);
+}
+
+caf::expected<uint64_t>
+jetstream_store::last_seq_of(const std::string& stream,
+                             const std::string& subject) {
+  auto last = last_message(stream, subject, "cannot read \"" + subject + "\"");
+  if (!last)
+    return last.error();
+  return *last ? natsMsg_GetSequence(last->get()) : uint64_t{0};
 }
 
 template <class F>
@@ -686,15 +682,11 @@ bool jetstream_store::is_own_retry(const std::string& actor_id,
                                    const std::vector<event>& batch) {
   // A retry of an append that did land (after an unknown outcome) finds its
   // own message as the actor's last one: same message id, same versions.
-  auto jo = js_opts(opts_.timeout);
-  natsMsg* raw = nullptr;
-  jsErrCode jerr = static_cast<jsErrCode>(0);
-  auto subject = event_subject(actor_id);
-  if (js_GetLastMsg(&raw, conn_->jetstream(), event_stream_.c_str(),
-                    subject.c_str(), &jo, &jerr)
-      != NATS_OK)
+  auto last = last_message(event_stream_, event_subject(actor_id),
+                           "cannot read the latest event");
+  if (!last || !*last)
     return false;
-  auto m = own(raw);
+  auto* raw = last->get();
   const char* id = nullptr;
   int64_t lo = 0;
   int64_t hi = 0;
@@ -957,15 +949,11 @@ caf::error jetstream_store::save_snapshot(actor_snapshot snap) {
   if (!conn_->connected())
     return make_persistence_error(persistence_error::unavailable,
                                   "NATS is not connected; nothing was sent");
-  auto subject = snapshot_subject(snap.actor_id);
-  auto jo = js_opts(opts_.timeout);
-  jsErrCode jerr = static_cast<jsErrCode>(0);
   // The subject's last message must stay the highest version (so that the
   // latest snapshot is one last-message-by-subject read).
-  natsMsg* prev = nullptr;
-  auto s = js_GetLastMsg(&prev, conn_->jetstream(), snapshot_stream_.c_str(),
-                         subject.c_str(), &jo, &jerr);
-  msg_ptr previous = own(s == NATS_OK ? prev : nullptr);
+  auto prev = last_message(snapshot_stream_, snapshot_subject(snap.actor_id),
+                           "cannot read the snapshot");
+  msg_ptr previous = prev ? std::move(*prev) : own(nullptr);
   if (auto err = publish_snapshot(snap.actor_id, *encoded, snap.version,
                                   snap.time.time_since_epoch().count()))
     return err;
@@ -998,20 +986,16 @@ jetstream_store::get_latest_snapshot(const std::string& actor_id,
     return std::optional<actor_snapshot>{std::move(*snap)};
   };
   if (unbounded(c)) {
-    auto jo = js_opts(opts_.timeout);
-    natsMsg* raw = nullptr;
-    jsErrCode jerr = static_cast<jsErrCode>(0);
-    auto s = js_GetLastMsg(&raw, conn_->jetstream(), snapshot_stream_.c_str(),
-                           subject.c_str(), &jo, &jerr);
-    if (s == NATS_NOT_FOUND || jerr == js_no_message_found)
+    auto last
+      = last_message(snapshot_stream_, subject,
+                     "cannot read the snapshot of \"" + actor_id + "\"");
+    if (!last)
+      return last.error();
+    if (!*last)
       return std::optional<actor_snapshot>{};
-    if (s != NATS_OK)
-      return make_nats_error(
-        s, jerr, "cannot read the snapshot of \"" + actor_id + "\"");
-    auto m = own(raw);
     int64_t version = 0;
-    header_int(raw, hdr_version, version);
-    return decode(body_of(raw), version);
+    header_int(last->get(), hdr_version, version);
+    return decode(body_of(last->get()), version);
   }
   auto last = last_seq_of(snapshot_stream_, subject);
   if (!last)

@@ -203,6 +203,11 @@ private:
                               int64_t time_ns);
   caf::expected<uint64_t> last_seq_of(const std::string& stream,
                                       const std::string& subject);
+  /// The last message of `subject` (null if it has none); failures name
+  /// `what` and are `unavailable` (a read is safe to retry).
+  caf::expected<std::unique_ptr<__natsMsg, void (*)(__natsMsg*)>>
+  last_message(const std::string& stream, const std::string& subject,
+               const std::string& what);
 
   std::shared_ptr<nats_connection> conn_;
   options opts_;
