@@ -8,6 +8,7 @@
 #include "aether/runtime/io_job.hpp"
 #include "aether/runtime/runtime_error.hpp"
 #include "aether/snapshot/recovery.hpp"
+#include "aether/snapshot/retention.hpp"
 
 #include <algorithm>
 #include <caf/atom.hpp>
@@ -664,44 +665,8 @@ void persistent_actor_base::take_snapshot() {
     [store, snap{std::move(snap)}, keep, delete_events]() -> caf::error {
       if (auto err = store->save_snapshot(snap))
         return err;
-      if (keep == 0 && !delete_events)
-        return caf::none;
-      // Find the oldest snapshot to keep: walk down from the newest.
-      snapshot_criteria c;
-      int64_t oldest_kept = snap.version;
-      for (size_t n = 1; keep == 0 || n < keep; ++n) {
-        c.max_version = oldest_kept - 1;
-        if (c.max_version <= 0)
-          break;
-        auto older = store->get_latest_snapshot(snap.actor_id, c);
-        int64_t v = 0;
-        if (older && *older) {
-          v = (*older)->version;
-        } else if (!older) {
-          // An undecodable snapshot still counts as one; a failed read
-          // (unavailable, ...) proves nothing: delete nothing this time
-          // (the next snapshot tries again).
-          auto bad = get_corrupt_snapshot_version(older.error());
-          if (!bad)
-            return older.error();
-          v = *bad;
-        }
-        if (v == 0)
-          break;
-        oldest_kept = v;
-      }
-      if (keep > 0) {
-        c = snapshot_criteria{};
-        c.max_version = oldest_kept - 1;
-        if (c.max_version > 0) {
-          auto n = store->delete_snapshots(snap.actor_id, c);
-          if (!n)
-            return n.error();
-        }
-      }
-      if (delete_events)
-        return store->delete_events_to(snap.actor_id, oldest_kept);
-      return caf::none;
+      return apply_retention(*store, snap.actor_id, snap.version, keep,
+                             delete_events);
     });
   auto version = version_;
   run_io(

@@ -1,9 +1,11 @@
 #include "aether/persistence/error.hpp"
+#include "aether/persistence/forwarding_store.hpp"
 #include "aether/persistence/memory_store.hpp"
 #include "aether/runtime/config.hpp"
 #include "aether/runtime/persistence_options.hpp"
 #include "aether/runtime/runtime_error.hpp"
 #include "aether/snapshot/capture.hpp"
+#include "aether/snapshot/retention.hpp"
 #include "aether/snapshot/snapshot_policy.hpp"
 #include "catch.hpp"
 #include "tally.hpp"
@@ -271,4 +273,84 @@ TEST_CASE("capture_state at version 0 is the initial state, whatever was "
   REQUIRE(c);
   CHECK(c->version == 0);
   CHECK(c->state == tally{});
+}
+
+namespace {
+
+/// Five snapshots (2, 4, 6, 8, 10) over events 1..10 of "r".
+void five_snapshots(memory_store& store) {
+  tally t;
+  for (int64_t v = 1; v <= 10; ++v) {
+    auto e = added("r", v, v);
+    REQUIRE(store.save_event(e));
+    t.apply(e);
+    if (v % 2 == 0)
+      REQUIRE_FALSE(store.save_snapshot(create_snapshot("r", v, t)));
+  }
+}
+
+std::vector<int64_t> snapshot_versions_of(memory_store& store) {
+  std::vector<int64_t> out;
+  snapshot_criteria c;
+  for (;;) {
+    auto s = store.get_latest_snapshot("r", c);
+    int64_t v = 0;
+    if (s && *s)
+      v = (*s)->version;
+    else if (!s)
+      v = get_corrupt_snapshot_version(s.error()).value_or(0);
+    if (v == 0)
+      return out;
+    out.push_back(v);
+    c.max_version = v - 1;
+  }
+}
+
+class failing_reads : public forwarding_store {
+public:
+  using forwarding_store::forwarding_store;
+  caf::expected<std::optional<actor_snapshot>>
+  get_latest_snapshot(const std::string& id, snapshot_criteria c) override {
+    if (c.max_version < snapshot_criteria::latest().max_version)
+      return make_persistence_error(persistence_error::unavailable, "injected");
+    return forwarding_store::get_latest_snapshot(id, c);
+  }
+};
+
+} // namespace
+
+TEST_CASE("retention as a function: keep, delete events, failed reads") {
+  auto store = std::make_shared<memory_store>();
+  five_snapshots(*store);
+  SECTION("keep the newest 3") {
+    REQUIRE_FALSE(apply_retention(*store, "r", 10, 3, false));
+    CHECK(snapshot_versions_of(*store) == std::vector<int64_t>{10, 8, 6});
+    CHECK(store->get_events("r", 1)->size() == 10);
+  }
+  SECTION("keep 2 and delete the events up to the oldest kept") {
+    REQUIRE_FALSE(apply_retention(*store, "r", 10, 2, true));
+    CHECK(snapshot_versions_of(*store) == std::vector<int64_t>{10, 8});
+    CHECK(store->get_events("r", 1)->front().version == 9);
+  }
+  SECTION("keep all and delete the events up to the oldest") {
+    REQUIRE_FALSE(apply_retention(*store, "r", 10, 0, true));
+    CHECK(snapshot_versions_of(*store).size() == 5);
+    CHECK(store->get_events("r", 1)->front().version == 3);
+  }
+  SECTION("an undecodable snapshot counts as one") {
+    store->corrupt_snapshot_for_testing("r", 8, "{garbage");
+    REQUIRE_FALSE(apply_retention(*store, "r", 10, 3, false));
+    CHECK(snapshot_versions_of(*store) == std::vector<int64_t>{10, 8, 6});
+  }
+  SECTION("a failed read deletes nothing and says why") {
+    failing_reads failing{store};
+    auto err = apply_retention(failing, "r", 10, 2, true);
+    CHECK(is(err, persistence_error::unavailable));
+    CHECK(snapshot_versions_of(*store).size() == 5);
+    CHECK(store->get_events("r", 1)->size() == 10);
+  }
+  SECTION("nothing to do without a policy") {
+    failing_reads failing{store};
+    CHECK_FALSE(apply_retention(failing, "r", 10, 0, false));
+  }
 }
