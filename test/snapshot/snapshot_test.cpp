@@ -106,22 +106,30 @@ TEST_CASE("policy: event types, predicates and composition") {
   }
 }
 
+namespace {
+
+/// The persistence options of a command line (after the program name).
+caf::expected<persistence_options>
+options_from_args(std::vector<std::string> args) {
+  aether::config cfg;
+  args.insert(args.begin(), "prog");
+  std::vector<char*> argv;
+  for (auto& a : args)
+    argv.push_back(a.data());
+  std::istringstream no_file;
+  REQUIRE_FALSE(cfg.parse(static_cast<int>(argv.size()), argv.data(), no_file));
+  return persistence_options::from_config(cfg);
+}
+
+} // namespace
+
 TEST_CASE("options from CAF's command line and config file") {
   SECTION("command line") {
-    aether::config cfg;
-    std::vector<std::string> args{"prog",
-                                  "--aether.snapshot.every=100",
-                                  "--aether.snapshot.keep=3",
-                                  "--aether.snapshot.event-types=[\"closed\"]",
-                                  "--aether.persist.on-unknown-outcome=restart",
-                                  "--aether.recovery.batch-size=500"};
-    std::vector<char*> argv;
-    for (auto& a : args)
-      argv.push_back(a.data());
-    std::istringstream no_file;
-    REQUIRE_FALSE(
-      cfg.parse(static_cast<int>(argv.size()), argv.data(), no_file));
-    auto parsed = persistence_options::from_config(cfg);
+    auto parsed = options_from_args(
+      {"--aether.snapshot.every=100", "--aether.snapshot.keep=3",
+       "--aether.snapshot.event-types=[\"closed\"]",
+       "--aether.persist.on-unknown-outcome=restart",
+       "--aether.recovery.batch-size=500"});
     REQUIRE(parsed);
     auto& opts = *parsed;
     CHECK(opts.snapshots.max_replay() == int64_t{100});
@@ -162,17 +170,7 @@ TEST_CASE("options from CAF's command line and config file") {
 }
 
 TEST_CASE("options that break a rule are refused, naming the option") {
-  auto parse = [](std::vector<std::string> args) {
-    aether::config cfg;
-    args.insert(args.begin(), "prog");
-    std::vector<char*> argv;
-    for (auto& a : args)
-      argv.push_back(a.data());
-    std::istringstream no_file;
-    REQUIRE_FALSE(
-      cfg.parse(static_cast<int>(argv.size()), argv.data(), no_file));
-    return persistence_options::from_config(cfg);
-  };
+  auto parse = options_from_args;
   auto refused = [&](std::string arg, std::string option) {
     CAPTURE(arg);
     auto res = parse({arg});
