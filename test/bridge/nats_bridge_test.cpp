@@ -409,16 +409,23 @@ TEST_CASE_METHOD(fixture, "a bridge destroyed while envelopes arrive") {
     while (!stop)
       sender.bus->publish("load", ev("f", ++v));
   }};
+  // One receiving connection for all rounds: each round starts a bridge on
+  // it and destroys that bridge under load.
+  auto conn = connect(server().url());
   for (int round = 0; round < 20; ++round) {
     recorder r;
-    node receiver{sys, server().url(), "receiver-" + std::to_string(round)};
-    subscribe(receiver, "load", r);
-    settle(receiver);
+    auto bus = std::make_shared<event_bus>(sys);
+    nats_bridge_options o;
+    o.node_id = "receiver-" + std::to_string(round);
+    auto bridge = nats_bridge::start(bus, conn, o);
+    REQUIRE(bridge);
+    REQUIRE(bus->subscribe("load", r.fn()));
+    REQUIRE(natsConnection_Flush(conn->handle()) == NATS_OK);
     REQUIRE(eventually([&] {
       return r.size() > 0;
     }));
-    receiver.bridge.reset(); // handlers may be running right now
-    CHECK(receiver.bus->metrics().size() > 0); // the bus outlives it, intact
+    bridge->reset();                  // handlers may be running right now
+    CHECK(bus->metrics().size() > 0); // the bus outlives it, intact
   }
   stop = true;
   flood.join();

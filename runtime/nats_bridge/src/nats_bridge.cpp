@@ -124,6 +124,20 @@ void close_sub(natsSubscription* sub) {
   natsSubscription_Destroy(sub);
 }
 
+/// Closes a subscription so that nats.c receives nothing more for it before
+/// it is destroyed: drain (the server confirms the unsubscribe, the messages
+/// already received are handled), wait for that (bounded), then destroy.
+/// nats.c 3.4.1 can otherwise look up a message's subscription in its read
+/// loop while the application destroys it (nats.c issue #637; seen here by
+/// ThreadSanitizer as a lock of a destroyed mutex).
+void drain_sub(natsSubscription* sub) {
+  if (natsSubscription_DrainTimeout(sub, 2000) == NATS_OK)
+    natsSubscription_WaitForDrainCompletion(sub, 3000);
+  else
+    natsSubscription_Unsubscribe(sub);
+  natsSubscription_Destroy(sub);
+}
+
 } // namespace
 
 caf::expected<std::unique_ptr<nats_bridge>>
@@ -157,7 +171,7 @@ nats_bridge::~nats_bridge() {
     subs.swap(core_->subs);
   }
   for (auto& kv : subs)
-    close_sub(kv.second);
+    drain_sub(kv.second);
   // No message handler runs after the destructor returned (bounded: a
   // handler blocked in user code does not hang the shutdown forever).
   std::unique_lock<std::mutex> guard{core_->mtx};
