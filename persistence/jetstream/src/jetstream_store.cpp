@@ -49,6 +49,16 @@ std::string body_of(natsMsg* m) {
            : std::string{};
 }
 
+/// A publish that waits for the server's acknowledgement, bounded by
+/// `timeout`.
+natsStatus publish_sync(jsCtx* js, std::chrono::milliseconds timeout,
+                        natsMsg* m, jsPubAck** ack, jsErrCode& jerr) {
+  jsPubOptions po;
+  jsPubOptions_Init(&po);
+  po.MaxWait = timeout.count();
+  return js_PublishMsg(ack, js, m, &po, &jerr);
+}
+
 jsOptions js_opts(std::chrono::milliseconds timeout) {
   jsOptions jo;
   jsOptions_Init(&jo);
@@ -306,12 +316,11 @@ void jetstream_store::write_head(const std::string& actor_id, int64_t version) {
   natsMsg_Create(&raw, subject.c_str(), nullptr, "", 0);
   auto m = own(raw);
   natsMsgHeader_Set(raw, hdr_version, std::to_string(version).c_str());
-  jsPubOptions po;
-  jsPubOptions_Init(&po);
-  po.MaxWait = opts_.timeout.count();
   // A head that could not be written lags; the actor's next append writes
   // it again (it matters only once every event of the actor expired).
-  if (js_PublishMsg(nullptr, conn_->jetstream(), raw, &po, nullptr) != NATS_OK)
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  if (publish_sync(conn_->jetstream(), opts_.timeout, raw, nullptr, jerr)
+      != NATS_OK)
     head_failures_ += 1;
 }
 
@@ -608,12 +617,9 @@ jetstream_store::save_events(std::vector<event> batch) {
     auto* raw = m.get();
     if (auto err = check_payload(raw, actor_id, first, last))
       return err;
-    jsPubOptions po;
-    jsPubOptions_Init(&po);
-    po.MaxWait = opts_.timeout.count();
     jsPubAck* ack = nullptr;
     jsErrCode jerr = static_cast<jsErrCode>(0);
-    auto s = js_PublishMsg(&ack, conn_->jetstream(), raw, &po, &jerr);
+    auto s = publish_sync(conn_->jetstream(), opts_.timeout, raw, &ack, jerr);
     if (s == NATS_OK && ack->Duplicate) {
       // The slot is taken: by an earlier attempt of this very append (a retry
       // after an unknown outcome), or by another writer (see append_message).
@@ -854,11 +860,8 @@ caf::error jetstream_store::delete_events_to(const std::string& actor_id,
     natsMsgHeader_Set(raw, hdr_version, std::to_string(last->version).c_str());
     natsMsgHeader_Set(raw, hdr_deleted_to,
                       std::to_string(last->version).c_str());
-    jsPubOptions po;
-    jsPubOptions_Init(&po);
-    po.MaxWait = opts_.timeout.count();
     jsPubAck* ack = nullptr;
-    auto s = js_PublishMsg(&ack, conn_->jetstream(), raw, &po, &jerr);
+    auto s = publish_sync(conn_->jetstream(), opts_.timeout, raw, &ack, jerr);
     if (s != NATS_OK)
       return make_publish_error(
         s, jerr, "cannot mark the deletion of \"" + actor_id + "\"");
@@ -929,12 +932,9 @@ caf::error jetstream_store::publish_snapshot(const std::string& actor_id,
   auto m = own(raw);
   natsMsgHeader_Set(raw, hdr_version, std::to_string(version).c_str());
   natsMsgHeader_Set(raw, hdr_time, std::to_string(time_ns).c_str());
-  jsPubOptions po;
-  jsPubOptions_Init(&po);
-  po.MaxWait = opts_.timeout.count();
   jsPubAck* ack = nullptr;
   jsErrCode jerr = static_cast<jsErrCode>(0);
-  auto st = js_PublishMsg(&ack, conn_->jetstream(), raw, &po, &jerr);
+  auto st = publish_sync(conn_->jetstream(), opts_.timeout, raw, &ack, jerr);
   if (st != NATS_OK)
     return make_publish_error(
       st, jerr, "cannot save the snapshot of \"" + actor_id + "\"");
