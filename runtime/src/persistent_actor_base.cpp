@@ -84,18 +84,8 @@ caf::behavior persistent_actor_base::make_behavior() {
 
 caf::error persistent_actor_base::user_code_error(const std::string& what,
                                                   std::exception_ptr ex) const {
-  std::string text = "a non-standard exception";
-  try {
-    if (ex)
-      std::rethrow_exception(ex);
-  } catch (const std::exception& e) {
-    text = e.what();
-  } catch (...) {
-    // keep the generic text
-  }
-  return make_runtime_error(runtime_error::user_code_failed,
-                            "actor \"" + persistence_id_ + "\": " + what
-                              + " threw: " + text);
+  return make_user_code_error("actor \"" + persistence_id_ + "\": " + what,
+                              std::move(ex));
 }
 
 caf::actor persistent_actor_base::worker() const {
@@ -183,7 +173,7 @@ persistent_actor_base::consume(caf::mailbox_element& x) {
   if (x.mid.is_response() && own_requests_.erase(x.mid.integer_value()) > 0) {
     // The answer of one of this actor's own store calls.
     auto result = caf::event_based_actor::consume(x);
-    if (held_exit_ && !stop_reason_)
+    if (held_exit_)
       process_held_exit();
     drain();
     return result;
@@ -235,16 +225,18 @@ void persistent_actor_base::drain() {
       continue;
     }
     ctx_.metrics->commands_waiting -= 1;
-    while (!skipped.empty()) {
-      stash_.push_front(std::move(skipped.back()));
-      skipped.pop_back();
-    }
+    put_back(skipped);
   }
-  while (!skipped.empty()) {
-    stash_.push_front(std::move(skipped.back()));
-    skipped.pop_back();
-  }
+  put_back(skipped);
   draining_ = false;
+}
+
+void persistent_actor_base::put_back(
+  std::deque<caf::mailbox_element_ptr>& skipped) {
+  // In front of the stash, in their order.
+  stash_.insert(stash_.begin(), std::make_move_iterator(skipped.begin()),
+                std::make_move_iterator(skipped.end()));
+  skipped.clear();
 }
 
 void persistent_actor_base::reply_error(caf::mailbox_element& x,
@@ -328,14 +320,9 @@ void persistent_actor_base::start_recovery() {
         try {
           if (auto err = decode(*fresh, s.state))
             return err;
-        } catch (const std::exception& e) {
-          return make_runtime_error(runtime_error::user_code_failed,
-                                    std::string{"from_snapshot threw: "}
-                                      + e.what());
         } catch (...) {
-          return make_runtime_error(runtime_error::user_code_failed,
-                                    "from_snapshot threw a non-standard "
-                                    "exception");
+          return make_user_code_error("from_snapshot",
+                                      std::current_exception());
         }
         *box = std::move(fresh);
         return caf::none;

@@ -23,6 +23,21 @@ caf::error make_runtime_error(runtime_error code, std::string description) {
   return caf::make_error(code, std::move(description));
 }
 
+caf::error make_user_code_error(const std::string& what,
+                                std::exception_ptr ex) {
+  std::string text = "a non-standard exception";
+  try {
+    if (ex)
+      std::rethrow_exception(ex);
+  } catch (const std::exception& e) {
+    text = e.what();
+  } catch (...) {
+    // keep the generic text
+  }
+  return make_runtime_error(runtime_error::user_code_failed,
+                            what + " threw: " + text);
+}
+
 bool is(const caf::error& err, runtime_error code) {
   return err.category() == caf::atom("aether_rt")
          && err.code() == static_cast<uint8_t>(code);

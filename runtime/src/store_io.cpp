@@ -24,12 +24,8 @@ caf::behavior io_worker(caf::event_based_actor*) {
       // death (other actors share this worker).
       try {
         job->run();
-      } catch (const std::exception& e) {
-        return make_runtime_error(runtime_error::user_code_failed,
-                                  std::string{"an I/O job threw: "} + e.what());
       } catch (...) {
-        return make_runtime_error(runtime_error::user_code_failed,
-                                  "an I/O job threw a non-standard exception");
+        return make_user_code_error("an I/O job", std::current_exception());
       }
       return caf::unit;
     },

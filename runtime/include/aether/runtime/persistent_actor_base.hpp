@@ -233,6 +233,8 @@ private:
   /// Answers the held-back requests and the persist in flight with `err`.
   void answer_waiting(const caf::error& err);
   void reply_error(caf::mailbox_element& x, const caf::error& err);
+  /// Puts messages the behavior skipped back in front of the stash.
+  void put_back(std::deque<caf::mailbox_element_ptr>& skipped);
   void process_held_exit();
   void log(const std::string& line) const;
   caf::actor worker() const;

@@ -4,6 +4,7 @@
 #include <caf/make_message.hpp>
 #include <caf/message.hpp>
 #include <cstdint>
+#include <exception>
 #include <string>
 
 namespace aether {
@@ -38,6 +39,10 @@ enum class runtime_error : uint8_t {
 std::string to_string(runtime_error x);
 
 caf::error make_runtime_error(runtime_error code, std::string description);
+
+/// `user_code_failed` for user code that threw: "<what> threw: <the
+/// exception's text>" (or "a non-standard exception").
+caf::error make_user_code_error(const std::string& what, std::exception_ptr ex);
 
 bool is(const caf::error& err, runtime_error code);
 
