@@ -178,6 +178,14 @@ persistent_actor_base::consume(caf::mailbox_element& x) {
     drain();
     return result;
   }
+  if (!busy() && stash_.empty()
+      && x.content().match_elements<passivate_atom>()) {
+    auto* previous = current_mailbox_element();
+    current_mailbox_element(&x);
+    try_passivate(x);
+    current_mailbox_element(previous);
+    return caf::invoke_message_result::consumed;
+  }
   if (busy() || !stash_.empty()) {
     // Commands, and responses to the command handlers' own requests (their
     // continuations read the state), wait until the state is complete.
@@ -218,6 +226,11 @@ void persistent_actor_base::drain() {
     stash_.pop_front();
     auto* previous = current_mailbox_element();
     current_mailbox_element(next.get());
+    if (try_passivate(*next)) {
+      current_mailbox_element(previous);
+      ctx_.metrics->commands_waiting -= 1;
+      continue;
+    }
     auto res = caf::event_based_actor::consume(*next);
     current_mailbox_element(previous);
     if (res == caf::invoke_message_result::skipped) {
@@ -229,6 +242,26 @@ void persistent_actor_base::drain() {
   }
   put_back(skipped);
   draining_ = false;
+}
+
+bool persistent_actor_base::try_passivate(caf::mailbox_element& x) {
+  if (!x.content().match_elements<passivate_atom>())
+    return false;
+  // Reads the current mailbox element: the caller sets it to `x`.
+  caf::response_promise rp;
+  if (x.mid.is_request())
+    rp = make_response_promise();
+  passivating_ = true;
+  auto finish = [this, rp]() mutable {
+    if (rp.pending())
+      rp.deliver(version_);
+    quit();
+  };
+  if (version_ > 0 && events_since_snapshot_ > 0)
+    take_snapshot(std::move(finish));
+  else
+    finish();
+  return true;
 }
 
 void persistent_actor_base::put_back(
@@ -628,7 +661,7 @@ void persistent_actor_base::save_snapshot() {
     take_snapshot();
 }
 
-void persistent_actor_base::take_snapshot() {
+void persistent_actor_base::take_snapshot(std::function<void()> done) {
   events_since_snapshot_ = 0;
   last_snapshot_time_ = aether::now();
   actor_snapshot snap;
@@ -641,6 +674,8 @@ void persistent_actor_base::take_snapshot() {
     log(describe(
       user_code_error("to_snapshot at version " + std::to_string(version_),
                       std::current_exception())));
+    if (done)
+      done();
     return;
   }
   snap.time = last_snapshot_time_;
@@ -658,7 +693,7 @@ void persistent_actor_base::take_snapshot() {
   auto version = version_;
   run_io(
     job, std::chrono::milliseconds{0},
-    [this, job, version]() {
+    [this, job, version, done]() {
       if (auto& err = job->result()) {
         ctx_.metrics->snapshot_failures += 1;
         log("snapshot of \"" + persistence_id_ + "\" at version "
@@ -666,11 +701,15 @@ void persistent_actor_base::take_snapshot() {
       } else {
         ctx_.metrics->snapshots_saved += 1;
       }
+      if (done)
+        done();
     },
-    [this, version](caf::error& err) {
+    [this, version, done](caf::error& err) {
       ctx_.metrics->snapshot_failures += 1;
       log("snapshot of \"" + persistence_id_ + "\" at version "
           + std::to_string(version) + " failed: " + describe(err));
+      if (done)
+        done();
     });
 }
 

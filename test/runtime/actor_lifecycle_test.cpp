@@ -621,3 +621,72 @@ TEST_CASE("other exits wait for the store call in flight, within a bound") {
     CHECK_FALSE(t.store->returned);
   }
 }
+
+// Passivation (used by the cluster's hand-over): behind the commands before
+// it, a snapshot at the last version, a reply, a normal stop.
+TEST_CASE_METHOD(fixture, "passivate waits for the commands before it, "
+                          "snapshots, answers and stops") {
+  auto a = spawn_actor<fragile_actor>("p", ctx, persistence_options{});
+  auto h1 = post(a, add_atom::value, int64_t{1});
+  auto h2 = post(a, add_atom::value, int64_t{2});
+  auto hp = post(a, passivate_atom::value);
+  auto h3 = post(a, add_atom::value, int64_t{3});
+  self->monitor(a);
+  run();
+  int64_t n1 = 0, n2 = 0, version = 0;
+  h1.receive(
+    [&](int64_t n) {
+      n1 = n;
+    },
+    [](caf::error&) {
+      FAIL("h1");
+    });
+  h2.receive(
+    [&](int64_t n) {
+      n2 = n;
+    },
+    [](caf::error&) {
+      FAIL("h2");
+    });
+  hp.receive(
+    [&](int64_t v) {
+      version = v;
+    },
+    [](caf::error& e) {
+      FAIL(caf::to_string(e));
+    });
+  caf::error late;
+  h3.receive(
+    [](int64_t) {
+      FAIL("a command after passivate ran");
+    },
+    [&](caf::error& e) {
+      late = e;
+    });
+  CHECK(n1 == 1);
+  CHECK(n2 == 2);
+  CHECK(version == 2);
+  CHECK(is(late, runtime_error::actor_stopped));
+  auto snap = inner().get_latest_snapshot("p");
+  REQUIRE(snap);
+  REQUIRE(*snap);
+  CHECK((*snap)->version == 2);
+  bool down = false;
+  self->receive([&](caf::down_msg& d) {
+    down = true;
+    CHECK(!d.reason);
+  });
+  CHECK(down);
+  // The next activation starts from the snapshot and replays nothing.
+  auto b = spawn_actor<fragile_actor>("p", ctx, persistence_options{});
+  CHECK(ask<std::vector<int64_t>>(b, seen_atom::value)
+        == std::vector<int64_t>{1, 2});
+}
+
+TEST_CASE_METHOD(fixture, "passivate without new events saves no snapshot") {
+  auto a = spawn_actor<fragile_actor>("q0", ctx, persistence_options{});
+  CHECK(ask<int64_t>(a, passivate_atom::value) == int64_t{0});
+  auto snap = inner().get_latest_snapshot("q0");
+  REQUIRE(snap);
+  CHECK_FALSE(*snap);
+}

@@ -42,6 +42,12 @@ namespace aether {
 /// 3. After each applied event the snapshot policy is checked; a snapshot
 ///    captures the state at exactly that event's version and is saved without
 ///    stopping command processing.
+/// Asks a persistent actor to passivate: `(passivate_atom)` waits behind the
+/// commands before it, then the actor saves a snapshot (when events were
+/// applied since the last one), answers with its version and stops
+/// normally. Commands that arrive after it get `runtime_error::actor_stopped`.
+using passivate_atom = caf::atom_constant<caf::atom("ae_passiv")>;
+
 class persistent_actor_base : public caf::event_based_actor {
 public:
   using clock = std::chrono::steady_clock;
@@ -201,7 +207,11 @@ private:
   void finish_recovery();
   void fail_recovery(caf::error err);
   void on_unknown_outcome(const caf::error& err);
-  void take_snapshot();
+  /// Saves a snapshot of the current state; `done` (if any) runs when the
+  /// store answered, successful or not.
+  void take_snapshot(std::function<void()> done = nullptr);
+  /// Handles `(passivate_atom)` when it is the next message to process.
+  bool try_passivate(caf::mailbox_element& x);
   void publish_stored(const std::vector<event>& events);
 
   /// Runs `job` and then `done()`: inline for a store that never blocks,
@@ -220,7 +230,7 @@ private:
     hdl.then(std::move(done), std::move(failed));
   }
   bool busy() const {
-    return recovering_ || persist_in_flight_ || restarting_;
+    return recovering_ || persist_in_flight_ || restarting_ || passivating_;
   }
   /// A store call of this actor is in flight (an exit waits for it).
   bool store_call_in_flight() const {
@@ -256,6 +266,7 @@ private:
   clock::time_point recovery_start_;
   size_t restarts_ = 0;
   bool restarting_ = false;
+  bool passivating_ = false;
   bool draining_ = false;
   std::deque<caf::mailbox_element_ptr> stash_;
   // The persist waiting for an asynchronous store completion, if any.
