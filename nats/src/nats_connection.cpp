@@ -275,6 +275,19 @@ nats_connection::connect(const nats_options& o) {
   return result;
 }
 
+caf::error nats_connection::publish(const std::string& subject,
+                                    const std::string& data,
+                                    const std::string& reply) {
+  auto len = static_cast<int>(data.size());
+  auto s = reply.empty()
+             ? natsConnection_Publish(conn_, subject.c_str(), data.data(), len)
+             : natsConnection_PublishRequest(conn_, subject.c_str(),
+                                             reply.c_str(), data.data(), len);
+  if (s != NATS_OK)
+    return make_nats_error(s, 0, "cannot publish on \"" + subject + "\"");
+  return caf::none;
+}
+
 caf::error make_nats_error(int status, int js_error, const std::string& what) {
   auto s = static_cast<natsStatus>(status);
   std::string text = what + ": " + natsStatus_GetText(s);

@@ -49,18 +49,16 @@ runtime_metrics::values runtime_metrics::read() const {
   return v;
 }
 
-namespace {
-
-void counter(std::string& out, const char* name, const char* help,
-             uint64_t value, const char* type = "counter") {
+void prometheus_counter(std::string& out, const char* name, const char* help,
+                        uint64_t value, const char* type) {
   char buf[512];
   std::snprintf(buf, sizeof(buf), "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name,
                 help, name, type, name, static_cast<unsigned long long>(value));
   out += buf;
 }
 
-void histogram(std::string& out, const char* name, const char* help,
-               const latency_histogram::values& v) {
+void prometheus_histogram(std::string& out, const char* name, const char* help,
+                          const latency_histogram::values& v) {
   char buf[256];
   std::snprintf(buf, sizeof(buf), "# HELP %s %s\n# TYPE %s histogram\n", name,
                 help, name);
@@ -78,24 +76,23 @@ void histogram(std::string& out, const char* name, const char* help,
   out += buf;
 }
 
-} // namespace
-
 std::string runtime_metrics::to_prometheus() const {
   auto v = read();
   std::string out;
-  counter(out, "aether_snapshots_saved_total", "Snapshots saved.",
-          v.snapshots_saved);
-  counter(out, "aether_snapshot_failures_total", "Snapshot saves that failed.",
-          v.snapshot_failures);
-  counter(out, "aether_snapshot_fallbacks_total",
-          "Snapshots skipped during recovery because they did not decode.",
-          v.snapshot_fallbacks);
-  counter(out, "aether_recoveries_total", "Completed recoveries.",
-          v.recoveries);
-  counter(out, "aether_recovery_failures_total", "Failed recoveries.",
-          v.recovery_failures);
-  counter(out, "aether_events_replayed_total",
-          "Events replayed during recoveries.", v.events_replayed);
+  prometheus_counter(out, "aether_snapshots_saved_total", "Snapshots saved.",
+                     v.snapshots_saved);
+  prometheus_counter(out, "aether_snapshot_failures_total",
+                     "Snapshot saves that failed.", v.snapshot_failures);
+  prometheus_counter(
+    out, "aether_snapshot_fallbacks_total",
+    "Snapshots skipped during recovery because they did not decode.",
+    v.snapshot_fallbacks);
+  prometheus_counter(out, "aether_recoveries_total", "Completed recoveries.",
+                     v.recoveries);
+  prometheus_counter(out, "aether_recovery_failures_total",
+                     "Failed recoveries.", v.recovery_failures);
+  prometheus_counter(out, "aether_events_replayed_total",
+                     "Events replayed during recoveries.", v.events_replayed);
   char buf[256];
   std::snprintf(buf, sizeof(buf),
                 "# HELP aether_average_replay_events Events replayed per "
@@ -103,12 +100,13 @@ std::string runtime_metrics::to_prometheus() const {
                 "aether_average_replay_events %g\n",
                 v.average_replay());
   out += buf;
-  counter(out, "aether_events_persisted_total", "Events persisted.",
-          v.events_persisted);
-  counter(out, "aether_persist_failures_total", "Persists that failed.",
-          v.persist_failures);
-  counter(out, "aether_version_conflicts_total",
-          "Persists refused with version_conflict.", v.version_conflicts);
+  prometheus_counter(out, "aether_events_persisted_total", "Events persisted.",
+                     v.events_persisted);
+  prometheus_counter(out, "aether_persist_failures_total",
+                     "Persists that failed.", v.persist_failures);
+  prometheus_counter(out, "aether_version_conflicts_total",
+                     "Persists refused with version_conflict.",
+                     v.version_conflicts);
   std::snprintf(buf, sizeof(buf),
                 "# HELP aether_commands_waiting Messages queued behind a "
                 "recovery or persist.\n# TYPE aether_commands_waiting gauge\n"
@@ -121,10 +119,10 @@ std::string runtime_metrics::to_prometheus() const {
                 "gauge\naether_recovery_duration_max_seconds %.9f\n",
                 v.recovery_duration.max_seconds);
   out += buf;
-  histogram(out, "aether_recovery_duration_seconds", "Recovery duration.",
-            v.recovery_duration);
-  histogram(out, "aether_persist_latency_seconds",
-            "Time from persist to stored.", v.persist_latency);
+  prometheus_histogram(out, "aether_recovery_duration_seconds",
+                       "Recovery duration.", v.recovery_duration);
+  prometheus_histogram(out, "aether_persist_latency_seconds",
+                       "Time from persist to stored.", v.persist_latency);
   return out;
 }
 

@@ -76,6 +76,12 @@ public:
   bool publish_async(__natsMsg*& msg, std::chrono::milliseconds timeout,
                      ack_callback done);
 
+  /// Publishes `data` on `subject` (core NATS, at most once), with `reply`
+  /// as the subject for an answer when not empty. Does not wait for the
+  /// server; fails only when the message cannot be handed to the connection.
+  caf::error publish(const std::string& subject, const std::string& data,
+                     const std::string& reply = {});
+
   /// Called by nats.c for every async ack (internal).
   void on_ack(__natsMsg* msg, const publish_ack& ack);
 

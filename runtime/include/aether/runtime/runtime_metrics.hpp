@@ -37,6 +37,15 @@ private:
   std::atomic<uint64_t> max_ns_{0};
 };
 
+/// Appends one counter (or, with `type` "gauge", one gauge) in Prometheus
+/// text exposition format, with its HELP and TYPE lines.
+void prometheus_counter(std::string& out, const char* name, const char* help,
+                        uint64_t value, const char* type = "counter");
+
+/// Appends one histogram (buckets in seconds) in Prometheus text format.
+void prometheus_histogram(std::string& out, const char* name, const char* help,
+                          const latency_histogram::values& v);
+
 /// The persistence metrics of one actor system (one `store_context`),
 /// readable as a struct and as Prometheus text exposition.
 class runtime_metrics {

@@ -1,0 +1,57 @@
+#pragma once
+
+#include "aether/nats/nats_connection.hpp"
+
+#include <caf/expected.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace aether {
+
+/// A message as a subscription hands it over (copied out of nats.c).
+struct nats_message {
+  std::string subject;
+  /// Where to send the answer (empty: nobody waits for one).
+  std::string reply;
+  std::string data;
+  /// The server's "no responders" status for a request nobody subscribed to.
+  bool no_responders = false;
+};
+
+/// A NATS subscription that calls `handler` on a nats.c thread for every
+/// message. Closing it (or destroying it) drains it: the messages the server
+/// sent before it saw the unsubscribe still reach the handler, then `close`
+/// returns (at most 5 s later); a handler never runs after `close`.
+class nats_subscription {
+public:
+  using handler = std::function<void(nats_message&&)>;
+
+  /// Subscribes to `subject`; with a non-empty `queue` as a member of that
+  /// queue group (each message goes to one member).
+  static caf::expected<std::unique_ptr<nats_subscription>>
+  subscribe(std::shared_ptr<nats_connection> conn, const std::string& subject,
+            const std::string& queue, handler f);
+
+  ~nats_subscription();
+
+  nats_subscription(const nats_subscription&) = delete;
+  nats_subscription& operator=(const nats_subscription&) = delete;
+
+  void close();
+
+  const std::string& subject() const {
+    return subject_;
+  }
+
+  struct state;
+
+private:
+  nats_subscription(std::shared_ptr<nats_connection> conn, std::string subject);
+
+  std::shared_ptr<nats_connection> conn_;
+  std::string subject_;
+  std::shared_ptr<state> state_;
+};
+
+} // namespace aether

@@ -1,0 +1,101 @@
+#include "aether/nats/nats_subscription.hpp"
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <nats/nats.h>
+
+namespace aether {
+
+struct nats_subscription::state {
+  handler fun;
+  natsSubscription* sub = nullptr;
+  std::mutex mtx;
+  std::condition_variable cv;
+  bool complete = false;
+};
+
+namespace {
+
+void on_message(natsConnection*, natsSubscription*, natsMsg* msg,
+                void* closure) {
+  auto* st = static_cast<nats_subscription::state*>(closure);
+  nats_message m;
+  if (auto* s = natsMsg_GetSubject(msg))
+    m.subject = s;
+  if (auto* r = natsMsg_GetReply(msg))
+    m.reply = r;
+  if (auto* d = natsMsg_GetData(msg))
+    m.data.assign(d, static_cast<size_t>(natsMsg_GetDataLength(msg)));
+  m.no_responders = natsMsg_IsNoResponders(msg);
+  natsMsg_Destroy(msg);
+  st->fun(std::move(m));
+}
+
+void on_complete(void* closure) {
+  auto* st = static_cast<nats_subscription::state*>(closure);
+  std::lock_guard<std::mutex> guard{st->mtx};
+  st->complete = true;
+  st->cv.notify_all();
+}
+
+} // namespace
+
+nats_subscription::nats_subscription(std::shared_ptr<nats_connection> conn,
+                                     std::string subject)
+  : conn_(std::move(conn)), subject_(std::move(subject)),
+    state_(std::make_shared<state>()) {
+  // nop
+}
+
+caf::expected<std::unique_ptr<nats_subscription>>
+nats_subscription::subscribe(std::shared_ptr<nats_connection> conn,
+                             const std::string& subject,
+                             const std::string& queue, handler f) {
+  std::unique_ptr<nats_subscription> result{
+    new nats_subscription(conn, subject)};
+  auto* st = result->state_.get();
+  st->fun = std::move(f);
+  natsStatus s;
+  if (queue.empty())
+    s = natsConnection_Subscribe(&st->sub, conn->handle(), subject.c_str(),
+                                 on_message, st);
+  else
+    s = natsConnection_QueueSubscribe(&st->sub, conn->handle(), subject.c_str(),
+                                      queue.c_str(), on_message, st);
+  if (s != NATS_OK) {
+    st->sub = nullptr;
+    return make_nats_error(s, 0, "cannot subscribe to \"" + subject + "\"");
+  }
+  natsSubscription_SetOnCompleteCB(st->sub, on_complete, st);
+  natsSubscription_SetPendingLimits(st->sub, 1000000, 256 * 1024 * 1024);
+  return result;
+}
+
+void nats_subscription::close() {
+  auto* sub = state_->sub;
+  if (!sub)
+    return;
+  state_->sub = nullptr;
+  bool complete = false;
+  // Drain: no new messages, but those the server sent before it saw the
+  // unsubscribe still reach the handler (a plain unsubscribe drops them).
+  if (natsSubscription_Drain(sub) == NATS_OK
+      || natsSubscription_Unsubscribe(sub) == NATS_OK) {
+    std::unique_lock<std::mutex> guard{state_->mtx};
+    complete = state_->cv.wait_for(guard, std::chrono::seconds{5}, [this] {
+      return state_->complete;
+    });
+  }
+  natsSubscription_Destroy(sub);
+  if (!complete) {
+    // nats.c may still call back into the state: keep it alive for good.
+    new std::shared_ptr<state>(state_);
+  }
+}
+
+nats_subscription::~nats_subscription() {
+  close();
+}
+
+} // namespace aether
