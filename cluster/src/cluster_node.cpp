@@ -1,0 +1,428 @@
+#include "cluster_node.hpp"
+
+#include "aether/cluster/lease.hpp"
+#include "aether/cluster/placement.hpp"
+#include "aether/persistence/error.hpp"
+#include "aether/persistence/uuid.hpp"
+#include "aether/runtime/runtime_error.hpp"
+#include "cluster_router.hpp"
+
+#include <algorithm>
+#include <caf/actor_system.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+#include <iostream>
+
+namespace aether {
+
+namespace {
+
+std::string lease_key(uint32_t shard) {
+  return "shard." + std::to_string(shard);
+}
+
+int64_t ns(cluster_node::clock::time_point t) {
+  return t.time_since_epoch().count();
+}
+
+} // namespace
+
+caf::expected<std::unique_ptr<cluster_node>>
+cluster_node::start(caf::actor_system& sys,
+                    std::shared_ptr<nats_connection> conn, cluster_options opts,
+                    entity_types types) {
+  if (auto err = opts.validate())
+    return err;
+  if (!conn)
+    return make_runtime_error(runtime_error::invalid_option,
+                              "cluster: no NATS connection");
+  if (types.empty())
+    return make_runtime_error(runtime_error::invalid_option,
+                              "cluster: no entity types");
+  for (auto& kv : types)
+    if (kv.first.empty() || !kv.second)
+      return make_runtime_error(runtime_error::invalid_option,
+                                "cluster: entity type \"" + kv.first
+                                  + "\" needs a name and a factory");
+  if (opts.node_id.empty())
+    opts.node_id = make_uuid();
+  std::unique_ptr<cluster_node> node{new cluster_node};
+  auto core = std::make_shared<cluster_core>();
+  core->sys = &sys;
+  core->conn = std::move(conn);
+  core->opts = std::move(opts);
+  core->types = std::move(types);
+  core->shard_prefix = "aether.cluster." + core->opts.name + ".shard.";
+  core->queue = "aether.cluster." + core->opts.name;
+  node->core = core;
+  if (auto err = node->open())
+    return err;
+  node->thread_ = std::thread{[n = node.get()] {
+    n->loop();
+  }};
+  return node;
+}
+
+caf::error cluster_node::open() {
+  auto& o = core->opts;
+  auto members = kv_bucket::open(core->conn, {"aether_members_" + o.name,
+                                              o.lease_ttl, o.replicas});
+  if (!members)
+    return members.error();
+  members_ = std::move(*members);
+  auto shards = kv_bucket::open(core->conn,
+                                {"aether_shards_" + o.name,
+                                 std::chrono::milliseconds{0}, o.replicas});
+  if (!shards)
+    return shards.error();
+  shards_ = std::move(*shards);
+  if (auto err = check_shard_count())
+    return err;
+  incarnation_ = make_uuid();
+  core->reply_prefix = "_AETHER.reply." + o.name + "." + o.node_id + "."
+                       + incarnation_.substr(0, 8) + ".";
+  router = core->sys->spawn<cluster_router>(core);
+  auto prefix_len = core->reply_prefix.size();
+  auto r = router;
+  auto replies = nats_subscription::subscribe(
+    core->conn, core->reply_prefix + "*", "",
+    [r, prefix_len](nats_message&& m) {
+      auto req = std::strtoull(m.subject.c_str() + prefix_len, nullptr, 10);
+      caf::anon_send(r, reply_atom::value, static_cast<uint64_t>(req),
+                     std::move(m.data), m.no_responders);
+    });
+  if (!replies) {
+    caf::anon_send_exit(router, caf::exit_reason::user_shutdown);
+    return replies.error();
+  }
+  replies_ = std::move(*replies);
+  if (auto err = register_member()) {
+    caf::anon_send_exit(router, caf::exit_reason::user_shutdown);
+    return err;
+  }
+  return caf::none;
+}
+
+caf::error cluster_node::check_shard_count() {
+  auto n = core->opts.shard_count;
+  auto want = "{\"shard_count\":" + std::to_string(n) + "}";
+  auto cur = shards_->get("config");
+  if (!cur)
+    return cur.error();
+  if (!*cur) {
+    auto created = shards_->create("config", want);
+    if (created)
+      return caf::none;
+    if (!is(created.error(), persistence_error::version_conflict))
+      return created.error();
+    cur = shards_->get("config");
+    if (!cur)
+      return cur.error();
+  }
+  if (*cur && (*cur)->value != want)
+    return make_runtime_error(runtime_error::invalid_option,
+                              "aether.cluster.shard-count (shard_count): "
+                              "cluster \""
+                                + core->opts.name + "\" has " + (*cur)->value
+                                + ", this node " + want);
+  return caf::none;
+}
+
+caf::error cluster_node::register_member() {
+  member_record rec{core->opts.node_id, incarnation_, core->opts.shard_count};
+  auto sent = clock::now();
+  auto rev = members_->put(core->opts.node_id, encode(rec));
+  if (!rev)
+    return rev.error();
+  member_rev_ = *rev;
+  last_ok_ = sent;
+  core->serving_until = ns(sent + core->opts.lease_ttl * 9 / 10);
+  next_heartbeat_ = sent + core->opts.renew_interval;
+  registered_ = true;
+  return caf::none;
+}
+
+cluster_node::~cluster_node() {
+  if (!done_)
+    leave();
+}
+
+void cluster_node::log(const std::string& line) const {
+  std::cerr << "aether cluster \"" << core->opts.name << "\" node \""
+            << core->opts.node_id << "\": " << line << std::endl;
+}
+
+void cluster_node::loop() {
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> guard{mtx_};
+      if (stop_)
+        return;
+    }
+    if (clock::now() >= next_heartbeat_)
+      heartbeat();
+    if (registered_)
+      rebalance();
+    std::unique_lock<std::mutex> guard{mtx_};
+    cv_.wait_for(guard, core->opts.poll_interval, [this] {
+      return stop_;
+    });
+  }
+}
+
+void cluster_node::heartbeat() {
+  auto sent = clock::now();
+  next_heartbeat_ = sent + core->opts.renew_interval;
+  if (!registered_) {
+    if (auto err = register_member())
+      core->metrics.renew_failures += 1;
+    return;
+  }
+  member_record rec{core->opts.node_id, incarnation_, core->opts.shard_count};
+  auto rev = members_->update(core->opts.node_id, encode(rec), member_rev_);
+  if (rev) {
+    member_rev_ = *rev;
+    last_ok_ = sent;
+    core->serving_until = ns(sent + core->opts.lease_ttl * 9 / 10);
+    return;
+  }
+  if (is(rev.error(), persistence_error::version_conflict)) {
+    // Our entry expired (this node was paused or cut off past the lease
+    // TTL) or another process took our node id: our leases are void.
+    log("lost its membership: " + describe(rev.error()));
+    lose_all();
+    incarnation_ = make_uuid();
+    registered_ = false;
+    if (!register_member())
+      log("joined again");
+    return;
+  }
+  core->metrics.renew_failures += 1;
+  if (sent - last_ok_ > core->opts.lease_ttl && !owned_.empty()) {
+    log("no heartbeat for longer than the lease TTL: drops its shards");
+    lose_all();
+  }
+}
+
+caf::expected<std::map<std::string, std::string>> cluster_node::read_members() {
+  auto keys = members_->keys();
+  if (!keys)
+    return keys.error();
+  std::map<std::string, std::string> live;
+  for (auto& k : *keys) {
+    auto e = members_->get(k);
+    if (!e)
+      return e.error();
+    if (!*e)
+      continue; // expired between the listing and the read
+    auto rec = decode_member((*e)->value);
+    if (!rec) {
+      log("ignores member \"" + k + "\": " + describe(rec.error()));
+      continue;
+    }
+    if (rec->shard_count != core->opts.shard_count) {
+      log("ignores member \"" + k + "\": it has "
+          + std::to_string(rec->shard_count) + " shards");
+      continue;
+    }
+    live.emplace(rec->node, rec->incarnation);
+  }
+  return live;
+}
+
+void cluster_node::rebalance() {
+  if (!core->serving())
+    return;
+  auto live = read_members();
+  if (!live) {
+    log("cannot read the members: " + describe(live.error()));
+    return;
+  }
+  auto self = live->find(core->opts.node_id);
+  if (self == live->end() || self->second != incarnation_)
+    return; // the next heartbeat finds out what happened
+  std::vector<std::string> names;
+  for (auto& kv : *live)
+    names.push_back(kv.first);
+  {
+    std::lock_guard<std::mutex> guard{core->mtx};
+    core->members = names;
+  }
+  std::vector<uint32_t> give;
+  for (uint32_t s = 0; s < core->opts.shard_count; ++s) {
+    auto target = owner_of(s, names);
+    if (owned_.count(s) > 0) {
+      if (target != core->opts.node_id)
+        give.push_back(s);
+    } else if (target == core->opts.node_id) {
+      claim(s, *live);
+    }
+  }
+  if (!give.empty())
+    hand_over(give, false, true);
+  publish_owned();
+}
+
+void cluster_node::claim(uint32_t shard,
+                         const std::map<std::string, std::string>& live) {
+  auto key = lease_key(shard);
+  auto cur = shards_->get(key);
+  if (!cur)
+    return;
+  shard_lease next{core->opts.node_id, incarnation_, 1};
+  bool failover = false;
+  caf::expected<uint64_t> rev = uint64_t{0};
+  if (!*cur) {
+    rev = shards_->create(key, encode(next));
+  } else {
+    auto held = decode_lease((*cur)->value);
+    if (held) {
+      next.epoch = held->epoch + 1;
+      if (!held->node.empty()) {
+        auto holder = live.find(held->node);
+        bool valid = holder != live.end()
+                     && holder->second == held->incarnation;
+        if (valid && held->node != core->opts.node_id)
+          return; // a live node holds it: it hands it over when it sees us
+        failover = !valid;
+      }
+    } else {
+      log("overwrites the malformed lease of shard " + std::to_string(shard)
+          + ": " + describe(held.error()));
+    }
+    rev = shards_->update(key, encode(next), (*cur)->revision);
+  }
+  if (!rev)
+    return; // somebody else was faster, or NATS failed: next poll
+  auto sub = nats_subscription::subscribe(
+    core->conn, core->shard_subject(shard), core->queue,
+    [r = router](nats_message&& m) {
+      caf::anon_send(r, remote_atom::value, std::move(m.reply),
+                     std::move(m.data));
+    });
+  if (!sub) {
+    log("cannot serve shard " + std::to_string(shard) + ": "
+        + describe(sub.error()));
+    shard_lease free{"", "", next.epoch};
+    shards_->update(key, encode(free), *rev);
+    return;
+  }
+  owned_[shard] = owned_shard{*rev, next.epoch, std::move(*sub)};
+  core->metrics.claims += 1;
+  core->metrics.shards_owned += 1;
+  if (failover)
+    core->metrics.failovers += 1;
+  caf::anon_send(router, own_atom::value, shard);
+}
+
+void cluster_node::hand_over(const std::vector<uint32_t>& shards, bool kill,
+                             bool release) {
+  for (auto s : shards) {
+    auto i = owned_.find(s);
+    if (i != owned_.end() && i->second.sub)
+      i->second.sub->close();
+  }
+  auto job = std::make_shared<handoff_job>();
+  job->shards = shards;
+  job->kill = kill;
+  auto done = job->done.get_future();
+  caf::anon_send(router, release_atom::value, job);
+  if (done.wait_for(core->opts.handoff_timeout) != std::future_status::ready
+      && !kill) {
+    log("entities of " + std::to_string(shards.size())
+        + " shards did not stop within the hand-over timeout: killed");
+    auto again = std::make_shared<handoff_job>();
+    again->shards = shards;
+    again->kill = true;
+    auto killed = again->done.get_future();
+    caf::anon_send(router, release_atom::value, again);
+    killed.wait_for(core->opts.handoff_timeout);
+  }
+  for (auto s : shards) {
+    auto i = owned_.find(s);
+    if (i == owned_.end())
+      continue;
+    if (release) {
+      shard_lease free{"", "", i->second.epoch};
+      if (shards_->update(lease_key(s), encode(free), i->second.revision))
+        core->metrics.releases += 1;
+    }
+    owned_.erase(i);
+    core->metrics.shards_owned -= 1;
+  }
+  publish_owned();
+}
+
+void cluster_node::lose_all() {
+  std::vector<uint32_t> all;
+  for (auto& kv : owned_)
+    all.push_back(kv.first);
+  core->serving_until = 0;
+  if (all.empty())
+    return;
+  core->metrics.leases_lost += all.size();
+  hand_over(all, true, false);
+}
+
+void cluster_node::publish_owned() {
+  std::vector<uint32_t> owned;
+  for (auto& kv : owned_)
+    owned.push_back(kv.first);
+  std::lock_guard<std::mutex> guard{core->mtx};
+  core->owned = std::move(owned);
+}
+
+void cluster_node::stop_thread() {
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable())
+    thread_.join();
+}
+
+caf::error cluster_node::leave() {
+  if (done_)
+    return caf::none;
+  done_ = true;
+  stop_thread();
+  std::vector<uint32_t> all;
+  for (auto& kv : owned_)
+    all.push_back(kv.first);
+  if (!all.empty())
+    hand_over(all, false, true);
+  caf::error err;
+  if (registered_) {
+    // Gone at once, not after the TTL.
+    err = members_->remove(core->opts.node_id);
+  }
+  core->serving_until = 0;
+  replies_.reset();
+  stop_router(caf::exit_reason::user_shutdown);
+  return err;
+}
+
+void cluster_node::crash() {
+  if (done_)
+    return;
+  done_ = true;
+  stop_thread();
+  core->serving_until = 0;
+  for (auto& kv : owned_)
+    if (kv.second.sub)
+      kv.second.sub->close();
+  owned_.clear();
+  core->metrics.shards_owned = 0;
+  publish_owned();
+  replies_.reset();
+  stop_router(caf::exit_reason::kill);
+}
+
+void cluster_node::stop_router(caf::exit_reason reason) {
+  caf::scoped_actor self{*core->sys};
+  self->send_exit(router, reason);
+  self->wait_for(router);
+}
+
+} // namespace aether
