@@ -84,19 +84,34 @@ kv_bucket::open(std::shared_ptr<nats_connection> conn,
 }
 
 caf::expected<std::optional<kv_entry>> kv_bucket::get(const std::string& key) {
-  kvEntry* e = nullptr;
-  auto s = kvStore_Get(&e, kv_, key.c_str());
+  // From the stream's leader (nats.c's kvStore_Get may be answered by any
+  // replica of a replicated bucket, which can be behind: a value that
+  // expired or changed there later than on the leader).
+  jsOptions o;
+  jsOptions_Init(&o);
+  o.Wait = conn_->options().request_timeout.count();
+  natsMsg* m = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  auto subject = "$KV." + opts_.name + "." + key;
+  auto s = js_GetLastMsg(&m, conn_->jetstream(), ("KV_" + opts_.name).c_str(),
+                         subject.c_str(), &o, &jerr);
   if (s == NATS_NOT_FOUND)
     return std::optional<kv_entry>{};
   if (s != NATS_OK)
     return make_nats_error(
-      s, 0, "cannot read \"" + key + "\" of \"" + opts_.name + "\"");
+      s, jerr, "cannot read \"" + key + "\" of \"" + opts_.name + "\"");
+  const char* op = nullptr;
+  if (natsMsgHeader_Get(m, "KV-Operation", &op) == NATS_OK && op
+      && (std::string{op} == "DEL" || std::string{op} == "PURGE")) {
+    natsMsg_Destroy(m);
+    return std::optional<kv_entry>{};
+  }
   kv_entry out;
   out.key = key;
-  if (auto* d = static_cast<const char*>(kvEntry_Value(e)))
-    out.value.assign(d, static_cast<size_t>(kvEntry_ValueLen(e)));
-  out.revision = kvEntry_Revision(e);
-  kvEntry_Destroy(e);
+  if (auto* d = natsMsg_GetData(m))
+    out.value.assign(d, static_cast<size_t>(natsMsg_GetDataLength(m)));
+  out.revision = natsMsg_GetSequence(m);
+  natsMsg_Destroy(m);
   return std::optional<kv_entry>{std::move(out)};
 }
 
@@ -158,16 +173,30 @@ caf::error kv_bucket::remove(const std::string& key) {
 }
 
 caf::expected<std::vector<std::string>> kv_bucket::keys() {
-  kvKeysList list;
-  auto s = kvStore_Keys(&list, kv_, nullptr);
-  std::vector<std::string> out;
-  if (s == NATS_NOT_FOUND)
-    return out;
+  // From the stream's per-subject counts: one request, no consumer (nats.c's
+  // kvStore_Keys creates a consumer per call, which on a replicated bucket
+  // is a round of the servers' consensus each time).
+  auto prefix = "$KV." + opts_.name + ".";
+  jsOptions o;
+  jsOptions_Init(&o);
+  auto filter = prefix + ">";
+  o.Stream.Info.SubjectsFilter = filter.c_str();
+  o.Wait = conn_->options().request_timeout.count();
+  jsStreamInfo* si = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  auto s = js_GetStreamInfo(&si, conn_->jetstream(),
+                            ("KV_" + opts_.name).c_str(), &o, &jerr);
   if (s != NATS_OK)
-    return make_nats_error(s, 0, "cannot list keys of \"" + opts_.name + "\"");
-  for (int i = 0; i < list.Count; ++i)
-    out.emplace_back(list.Keys[i]);
-  kvKeysList_Destroy(&list);
+    return make_nats_error(s, jerr,
+                           "cannot list keys of \"" + opts_.name + "\"");
+  std::vector<std::string> out;
+  if (auto* subjects = si->State.Subjects)
+    for (int i = 0; i < subjects->Count; ++i) {
+      std::string subject = subjects->List[i].Subject;
+      if (subject.rfind(prefix, 0) == 0)
+        out.push_back(subject.substr(prefix.size()));
+    }
+  jsStreamInfo_Destroy(si);
   return out;
 }
 

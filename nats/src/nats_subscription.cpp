@@ -72,18 +72,26 @@ nats_subscription::subscribe(std::shared_ptr<nats_connection> conn,
   return result;
 }
 
-void nats_subscription::close() {
+void nats_subscription::begin_close() {
+  if (!state_->sub || closing_)
+    return;
+  closing_ = true;
+  // Drain: no new messages, but those the server sent before it saw the
+  // unsubscribe still reach the handler (a plain unsubscribe drops them).
+  started_ = natsSubscription_Drain(state_->sub) == NATS_OK
+             || natsSubscription_Unsubscribe(state_->sub) == NATS_OK;
+}
+
+void nats_subscription::close(std::chrono::steady_clock::time_point deadline) {
   auto* sub = state_->sub;
   if (!sub)
     return;
+  begin_close();
   state_->sub = nullptr;
   bool complete = false;
-  // Drain: no new messages, but those the server sent before it saw the
-  // unsubscribe still reach the handler (a plain unsubscribe drops them).
-  if (natsSubscription_Drain(sub) == NATS_OK
-      || natsSubscription_Unsubscribe(sub) == NATS_OK) {
+  if (started_) {
     std::unique_lock<std::mutex> guard{state_->mtx};
-    complete = state_->cv.wait_for(guard, std::chrono::seconds{5}, [this] {
+    complete = state_->cv.wait_until(guard, deadline, [this] {
       return state_->complete;
     });
   }
@@ -92,6 +100,10 @@ void nats_subscription::close() {
     // nats.c may still call back into the state: keep it alive for good.
     new std::shared_ptr<state>(state_);
   }
+}
+
+void nats_subscription::close() {
+  close(std::chrono::steady_clock::now() + std::chrono::seconds{5});
 }
 
 nats_subscription::~nats_subscription() {

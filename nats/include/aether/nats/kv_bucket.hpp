@@ -71,7 +71,9 @@ public:
   /// longer see it).
   caf::error remove(const std::string& key);
 
-  /// The keys that have a value now.
+  /// The keys that have a message now: every key with a value, and possibly
+  /// deleted ones (`get` gives none for those). One request to the server,
+  /// no consumer.
   caf::expected<std::vector<std::string>> keys();
 
   const std::string& name() const {

@@ -3,6 +3,7 @@
 #include "aether/nats/nats_connection.hpp"
 
 #include <caf/expected.hpp>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -38,7 +39,15 @@ public:
   nats_subscription(const nats_subscription&) = delete;
   nats_subscription& operator=(const nats_subscription&) = delete;
 
+  /// Drains (see above) and waits at most 5 s.
   void close();
+
+  /// Starts draining without waiting: call it on many subscriptions, then
+  /// `close(deadline)` on each, to wait for all of them at once.
+  void begin_close();
+
+  /// Drains and waits until `deadline` at most.
+  void close(std::chrono::steady_clock::time_point deadline);
 
   const std::string& subject() const {
     return subject_;
@@ -52,6 +61,8 @@ private:
   std::shared_ptr<nats_connection> conn_;
   std::string subject_;
   std::shared_ptr<state> state_;
+  bool closing_ = false;
+  bool started_ = false;
 };
 
 } // namespace aether
