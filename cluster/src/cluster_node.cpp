@@ -3,6 +3,7 @@
 #include "aether/cluster/lease.hpp"
 #include "aether/cluster/placement.hpp"
 #include "aether/persistence/error.hpp"
+#include "aether/persistence/time.hpp"
 #include "aether/persistence/uuid.hpp"
 #include "aether/runtime/runtime_error.hpp"
 #include "cluster_router.hpp"
@@ -59,6 +60,9 @@ cluster_node::start(caf::actor_system& sys,
     return err;
   node->thread_ = std::thread{[n = node.get()] {
     n->loop();
+  }};
+  node->heartbeat_thread_ = std::thread{[n = node.get()] {
+    n->heartbeat_loop();
   }};
   return node;
 }
@@ -129,15 +133,20 @@ caf::error cluster_node::check_shard_count() {
 }
 
 caf::error cluster_node::register_member() {
-  member_record rec{core->opts.node_id, incarnation_, core->opts.shard_count};
+  std::string incarnation;
+  {
+    std::lock_guard<std::mutex> guard{hb_mtx_};
+    incarnation = incarnation_;
+  }
+  member_record rec{core->opts.node_id, incarnation, core->opts.shard_count};
   auto sent = clock::now();
   auto rev = members_->put(core->opts.node_id, encode(rec));
   if (!rev)
     return rev.error();
+  std::lock_guard<std::mutex> guard{hb_mtx_};
   member_rev_ = *rev;
   last_ok_ = sent;
   core->serving_until = ns(sent + core->opts.lease_ttl * 9 / 10);
-  next_heartbeat_ = sent + core->opts.renew_interval;
   registered_ = true;
   return caf::none;
 }
@@ -148,8 +157,9 @@ cluster_node::~cluster_node() {
 }
 
 void cluster_node::log(const std::string& line) const {
-  std::cerr << "aether cluster \"" << core->opts.name << "\" node \""
-            << core->opts.node_id << "\": " << line << std::endl;
+  std::cerr << format_rfc3339(now()) << " aether cluster \"" << core->opts.name
+            << "\" node \"" << core->opts.node_id << "\": " << line
+            << std::endl;
 }
 
 void cluster_node::loop() {
@@ -159,8 +169,19 @@ void cluster_node::loop() {
       if (stop_)
         return;
     }
-    if (clock::now() >= next_heartbeat_)
-      heartbeat();
+    if (lost_.exchange(false)) {
+      // Our entry expired (this node was paused or cut off past the lease
+      // TTL) or another process took our node id: our leases are void.
+      lose_all();
+      {
+        std::lock_guard<std::mutex> guard{hb_mtx_};
+        incarnation_ = make_uuid();
+      }
+      if (!register_member())
+        log("joined again");
+    } else if (!registered_ && register_member()) {
+      core->metrics.renew_failures += 1;
+    }
     if (registered_)
       rebalance();
     std::unique_lock<std::mutex> guard{mtx_};
@@ -170,16 +191,37 @@ void cluster_node::loop() {
   }
 }
 
-void cluster_node::heartbeat() {
-  auto sent = clock::now();
-  next_heartbeat_ = sent + core->opts.renew_interval;
-  if (!registered_) {
-    if (auto err = register_member())
-      core->metrics.renew_failures += 1;
-    return;
+void cluster_node::heartbeat_loop() {
+  // A thread of its own: a slow claim or read of the control thread never
+  // delays the heartbeat that keeps this node's leases.
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> guard{mtx_};
+      cv_.wait_for(guard, core->opts.renew_interval, [this] {
+        return stop_;
+      });
+      if (stop_)
+        return;
+    }
+    if (registered_)
+      heartbeat();
   }
-  member_record rec{core->opts.node_id, incarnation_, core->opts.shard_count};
-  auto rev = members_->update(core->opts.node_id, encode(rec), member_rev_);
+}
+
+void cluster_node::heartbeat() {
+  std::string incarnation;
+  uint64_t last = 0;
+  {
+    std::lock_guard<std::mutex> guard{hb_mtx_};
+    incarnation = incarnation_;
+    last = member_rev_;
+  }
+  member_record rec{core->opts.node_id, incarnation, core->opts.shard_count};
+  auto sent = clock::now();
+  auto rev = members_->update(core->opts.node_id, encode(rec), last);
+  std::lock_guard<std::mutex> guard{hb_mtx_};
+  if (incarnation != incarnation_)
+    return; // the control thread joined again meanwhile
   if (rev) {
     member_rev_ = *rev;
     last_ok_ = sent;
@@ -187,20 +229,23 @@ void cluster_node::heartbeat() {
     return;
   }
   if (is(rev.error(), persistence_error::version_conflict)) {
-    // Our entry expired (this node was paused or cut off past the lease
-    // TTL) or another process took our node id: our leases are void.
     log("lost its membership: " + describe(rev.error()));
-    lose_all();
-    incarnation_ = make_uuid();
+    core->serving_until = 0;
     registered_ = false;
-    if (!register_member())
-      log("joined again");
+    lost_ = true;
+    cv_.notify_all();
     return;
   }
   core->metrics.renew_failures += 1;
-  if (sent - last_ok_ > core->opts.lease_ttl && !owned_.empty()) {
-    log("no heartbeat for longer than the lease TTL: drops its shards");
-    lose_all();
+  if (last_ok_ + core->opts.renew_interval * 2 > sent)
+    log("heartbeat failed: " + describe(rev.error()));
+  if (!core->serving() && registered_) {
+    // Other nodes may take its shards soon, or already did.
+    log("no heartbeat for longer than the lease TTL: stops serving, drops "
+        "its shards");
+    registered_ = false;
+    lost_ = true;
+    cv_.notify_all();
   }
 }
 
@@ -249,28 +294,74 @@ void cluster_node::rebalance() {
     core->members = names;
   }
   std::vector<uint32_t> give;
+  bool nats_failed = false;
   for (uint32_t s = 0; s < core->opts.shard_count; ++s) {
     auto target = owner_of(s, names);
     if (owned_.count(s) > 0) {
       if (target != core->opts.node_id)
         give.push_back(s);
-    } else if (target == core->opts.node_id) {
-      claim(s, *live);
+    } else if (target == core->opts.node_id && !nats_failed) {
+      // NATS does not answer: the rest waits for the next poll.
+      nats_failed = !claim(s, *live);
     }
   }
+  for (auto& kv : failovers_this_poll_)
+    log("took over " + std::to_string(kv.second) + " shards of node \""
+        + kv.first + "\" (gone)");
+  failovers_this_poll_.clear();
   if (!give.empty())
     hand_over(give, false, true);
+  if (!lingering_.empty())
+    close_lingering(false);
+  verify_leases();
   publish_owned();
 }
 
-void cluster_node::claim(uint32_t shard,
+void cluster_node::verify_leases() {
+  // A few owned shards per poll, in turn: each lease must still name this
+  // node and incarnation. Claims check the holder's membership, so this
+  // never finds anything unless something went wrong; then the shard is
+  // dropped at once (not released: it is not ours).
+  constexpr size_t per_poll = 16;
+  std::vector<uint32_t> lost;
+  auto i = owned_.lower_bound(verify_next_);
+  for (size_t n = 0; n < per_poll && !owned_.empty(); ++n) {
+    if (i == owned_.end())
+      i = owned_.begin();
+    auto shard = i->first;
+    ++i;
+    verify_next_ = i == owned_.end() ? 0 : i->first;
+    auto cur = shards_->get(lease_key(shard));
+    if (!cur)
+      return; // NATS does not answer: the heartbeat decides
+    bool mine = false;
+    if (*cur) {
+      auto lease = decode_lease((**cur).value);
+      mine = lease && lease->node == core->opts.node_id
+             && lease->incarnation == incarnation_;
+    }
+    if (!mine)
+      lost.push_back(shard);
+    if (owned_.size() <= n + 1)
+      break;
+  }
+  if (lost.empty())
+    return;
+  log("drops " + std::to_string(lost.size())
+      + " shards whose lease no longer names it");
+  core->metrics.leases_lost += lost.size();
+  hand_over(lost, true, false);
+}
+
+bool cluster_node::claim(uint32_t shard,
                          const std::map<std::string, std::string>& live) {
   auto key = lease_key(shard);
   auto cur = shards_->get(key);
   if (!cur)
-    return;
+    return false;
   shard_lease next{core->opts.node_id, incarnation_, 1};
   bool failover = false;
+  std::string previous;
   caf::expected<uint64_t> rev = uint64_t{0};
   if (!*cur) {
     rev = shards_->create(key, encode(next));
@@ -282,9 +373,22 @@ void cluster_node::claim(uint32_t shard,
         auto holder = live.find(held->node);
         bool valid = holder != live.end()
                      && holder->second == held->incarnation;
+        if (!valid && held->node != core->opts.node_id) {
+          // Our view of the members is a moment old: a node that joined
+          // since (and claimed) is not in it. A holder registers before it
+          // claims, so its member entry, read now, says whether it lives.
+          auto entry = members_->get(held->node);
+          if (!entry)
+            return false; // cannot tell: not now
+          if (*entry) {
+            auto rec = decode_member((*entry)->value);
+            valid = rec && rec->incarnation == held->incarnation;
+          }
+        }
         if (valid && held->node != core->opts.node_id)
-          return; // a live node holds it: it hands it over when it sees us
+          return true; // a live node holds it: it hands it over when it sees us
         failover = !valid;
+        previous = held->node;
       }
     } else {
       log("overwrites the malformed lease of shard " + std::to_string(shard)
@@ -292,8 +396,18 @@ void cluster_node::claim(uint32_t shard,
     }
     rev = shards_->update(key, encode(next), (*cur)->revision);
   }
-  if (!rev)
-    return; // somebody else was faster, or NATS failed: next poll
+  if (!rev) // somebody else was faster (go on), or NATS failed (stop)
+    return is(rev.error(), persistence_error::version_conflict);
+  auto again = lingering_.find(shard);
+  if (again != lingering_.end()) {
+    auto sub = std::move(again->second.sub);
+    lingering_.erase(again);
+    owned_[shard] = owned_shard{*rev, next.epoch, std::move(sub)};
+    core->metrics.claims += 1;
+    core->metrics.shards_owned += 1;
+    caf::anon_send(router, own_atom::value, shard);
+    return true;
+  }
   auto sub = nats_subscription::subscribe(
     core->conn, core->shard_subject(shard), core->queue,
     [r = router](nats_message&& m) {
@@ -305,23 +419,38 @@ void cluster_node::claim(uint32_t shard,
         + describe(sub.error()));
     shard_lease free{"", "", next.epoch};
     shards_->update(key, encode(free), *rev);
-    return;
+    return false;
   }
   owned_[shard] = owned_shard{*rev, next.epoch, std::move(*sub)};
   core->metrics.claims += 1;
   core->metrics.shards_owned += 1;
-  if (failover)
+  if (failover) {
     core->metrics.failovers += 1;
+    failovers_this_poll_[previous] += 1;
+  }
   caf::anon_send(router, own_atom::value, shard);
+  return true;
 }
 
 void cluster_node::hand_over(const std::vector<uint32_t>& shards, bool kill,
                              bool release) {
-  for (auto s : shards) {
-    auto i = owned_.find(s);
-    if (i != owned_.end() && i->second.sub)
-      i->second.sub->close();
+  if (kill) {
+    // Not ours any more: stop taking requests at once. All subscriptions
+    // drain together; the wait is bounded for all of them.
+    for (auto s : shards) {
+      auto i = owned_.find(s);
+      if (i != owned_.end() && i->second.sub)
+        i->second.sub->begin_close();
+    }
+    auto drained = clock::now() + std::chrono::seconds{5};
+    for (auto s : shards) {
+      auto i = owned_.find(s);
+      if (i != owned_.end() && i->second.sub)
+        i->second.sub->close(drained);
+    }
   }
+  // The router stops serving the shards (requests that still arrive get
+  // "not owner" and go again) and passivates (or kills) their entities.
   auto job = std::make_shared<handoff_job>();
   job->shards = shards;
   job->kill = kill;
@@ -344,13 +473,55 @@ void cluster_node::hand_over(const std::vector<uint32_t>& shards, bool kill,
       continue;
     if (release) {
       shard_lease free{"", "", i->second.epoch};
-      if (shards_->update(lease_key(s), encode(free), i->second.revision))
+      auto done = shards_->update(lease_key(s), encode(free),
+                                  i->second.revision);
+      if (done) {
         core->metrics.releases += 1;
+      } else if (!is(done.error(), persistence_error::version_conflict)) {
+        // NATS does not answer: the leases end with this node's heartbeat
+        // (lease TTL) instead of waiting a request timeout per shard.
+        log("cannot release shard " + std::to_string(s) + ": "
+            + describe(done.error()) + "; the rest expire with the heartbeat");
+        release = false;
+      }
     }
+    if (!kill && i->second.sub)
+      // Keeps answering "not owner" until the next owner subscribed: a
+      // request the NATS servers still route here goes again instead of
+      // being dropped by an unsubscribed node.
+      lingering_[s] = lingering{std::move(i->second.sub), clock::now()};
     owned_.erase(i);
     core->metrics.shards_owned -= 1;
   }
   publish_owned();
+}
+
+void cluster_node::close_lingering(bool all) {
+  std::vector<uint32_t> done;
+  for (auto& kv : lingering_) {
+    bool close = all
+                 || clock::now() - kv.second.since > core->opts.handoff_timeout;
+    if (!close) {
+      auto cur = shards_->get(lease_key(kv.first));
+      if (cur && *cur) {
+        auto lease = decode_lease((*cur)->value);
+        close = lease && !lease->node.empty()
+                && lease->node != core->opts.node_id;
+      }
+      // The next owner subscribes right after its claim: give it a poll.
+      if (close && clock::now() - kv.second.since < core->opts.poll_interval)
+        close = false;
+    }
+    if (close) {
+      kv.second.sub->begin_close();
+      done.push_back(kv.first);
+    }
+  }
+  auto deadline = clock::now() + std::chrono::seconds{5};
+  for (auto s : done) {
+    lingering_[s].sub->close(deadline);
+    lingering_.erase(s);
+  }
 }
 
 void cluster_node::lose_all() {
@@ -358,6 +529,7 @@ void cluster_node::lose_all() {
   for (auto& kv : owned_)
     all.push_back(kv.first);
   core->serving_until = 0;
+  close_lingering(true);
   if (all.empty())
     return;
   core->metrics.leases_lost += all.size();
@@ -380,6 +552,8 @@ void cluster_node::stop_thread() {
   cv_.notify_all();
   if (thread_.joinable())
     thread_.join();
+  if (heartbeat_thread_.joinable())
+    heartbeat_thread_.join();
 }
 
 caf::error cluster_node::leave() {
@@ -398,6 +572,20 @@ caf::error cluster_node::leave() {
     err = members_->remove(core->opts.node_id);
   }
   core->serving_until = 0;
+  // Answers "not owner" until the other nodes took the shards over (if
+  // there are other nodes).
+  auto others = read_members();
+  if (others
+      && (others->empty()
+          || (others->size() == 1 && others->count(core->opts.node_id) == 1)))
+    close_lingering(true);
+  auto deadline = clock::now() + core->opts.handoff_timeout;
+  while (!lingering_.empty() && clock::now() < deadline) {
+    close_lingering(false);
+    if (!lingering_.empty())
+      std::this_thread::sleep_for(core->opts.poll_interval / 2);
+  }
+  close_lingering(true);
   replies_.reset();
   stop_router(caf::exit_reason::user_shutdown);
   return err;
@@ -411,7 +599,16 @@ void cluster_node::crash() {
   core->serving_until = 0;
   for (auto& kv : owned_)
     if (kv.second.sub)
-      kv.second.sub->close();
+      kv.second.sub->begin_close();
+  auto drained = clock::now() + std::chrono::seconds{5};
+  for (auto& kv : owned_)
+    if (kv.second.sub)
+      kv.second.sub->close(drained);
+  for (auto& kv : lingering_)
+    kv.second.sub->begin_close();
+  for (auto& kv : lingering_)
+    kv.second.sub->close(drained);
+  lingering_.clear();
   owned_.clear();
   core->metrics.shards_owned = 0;
   publish_owned();

@@ -4,6 +4,7 @@
 #include "aether/nats/nats_subscription.hpp"
 #include "cluster_core.hpp"
 
+#include <atomic>
 #include <caf/actor.hpp>
 #include <caf/exit_reason.hpp>
 #include <chrono>
@@ -49,14 +50,23 @@ private:
   caf::error check_shard_count();
   caf::error register_member();
   void loop();
+  void heartbeat_loop();
   void heartbeat();
   void rebalance();
   /// Live members: node id -> incarnation.
   caf::expected<std::map<std::string, std::string>> read_members();
-  void claim(uint32_t shard, const std::map<std::string, std::string>& live);
+  /// Claims `shard` if it is free or its holder dead; false when NATS did
+  /// not answer (the caller stops for this poll).
+  bool claim(uint32_t shard, const std::map<std::string, std::string>& live);
   /// Stops serving `shards`: unsubscribes, passivates (or kills) their
   /// entities, then releases the leases (when `release`).
   void hand_over(const std::vector<uint32_t>& shards, bool kill, bool release);
+  /// Closes the lingering subscriptions whose shard another node claimed
+  /// (or that waited longer than the hand-over timeout); all with `all`.
+  void close_lingering(bool all);
+  /// Checks the leases of a few owned shards (in turn) and drops those that
+  /// no longer name this node.
+  void verify_leases();
   /// This node lost its membership: drop every shard without releasing.
   void lose_all();
   void publish_owned();
@@ -69,13 +79,29 @@ private:
   std::unique_ptr<kv_bucket> shards_;
   std::unique_ptr<nats_subscription> replies_;
   std::map<uint32_t, owned_shard> owned_;
+  /// Subscriptions of shards handed over, kept until the next owner
+  /// claimed them (the router answers "not owner" meanwhile).
+  struct lingering {
+    std::unique_ptr<nats_subscription> sub;
+    clock::time_point since;
+  };
+  std::map<uint32_t, lingering> lingering_;
+  uint32_t verify_next_ = 0;
+  /// Shards taken over from gone nodes in this poll, by node.
+  std::map<std::string, size_t> failovers_this_poll_;
+  /// Guards incarnation_, member_rev_ and last_ok_ (heartbeat thread and
+  /// control thread).
+  std::mutex hb_mtx_;
   std::string incarnation_;
   uint64_t member_rev_ = 0;
   clock::time_point last_ok_;
-  clock::time_point next_heartbeat_;
-  bool registered_ = false;
+  std::atomic<bool> registered_{false};
+  /// Set by the heartbeat when the entry expired: the control thread drops
+  /// every shard and joins again.
+  std::atomic<bool> lost_{false};
 
   std::thread thread_;
+  std::thread heartbeat_thread_;
   std::mutex mtx_;
   std::condition_variable cv_;
   bool stop_ = false;

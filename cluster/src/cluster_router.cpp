@@ -147,9 +147,22 @@ void cluster_router::on_exit() {
   for (auto& h : handoffs_)
     h.first->done.set_value();
   handoffs_.clear();
-  for (auto& kv : pending_)
-    kv.second.rp.deliver(unavailable("shard " + std::to_string(kv.second.shard)
-                                     + ": the cluster node stopped"));
+  for (auto& kv : pending_) {
+    auto where = "entity \"" + kv.second.type + "/" + kv.second.id
+                 + "\" (shard " + std::to_string(kv.second.shard) + ")";
+    // A request sent and not answered may have run; one waiting to be sent
+    // again did not.
+    kv.second.rp.deliver(
+      kv.second.waiting
+        ? unavailable(where
+                      + ": the cluster node stopped before an owner "
+                        "took the request")
+        : make_persistence_error(persistence_error::unknown_outcome,
+                                 where
+                                   + ": the cluster node stopped while the "
+                                     "request was out; it may or may not "
+                                     "have run"));
+  }
   pending_.clear();
   {
     std::lock_guard<std::mutex> guard{core_->mtx};

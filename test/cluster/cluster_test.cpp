@@ -2,7 +2,9 @@
 // nats-server and the JetStream store: placement, routing, graceful leave,
 // failover and bad input.
 #include "aether/cluster/cluster.hpp"
+#include "aether/cluster/lease.hpp"
 #include "aether/cluster/local_cluster.hpp"
+#include "aether/cluster/placement.hpp"
 #include "aether/cluster/routed_message.hpp"
 #include "aether/jetstream/jetstream_store.hpp"
 #include "aether/nats/kv_bucket.hpp"
@@ -16,6 +18,7 @@
 #include "nats_server.hpp"
 #include "tally.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <caf/scoped_actor.hpp>
 #include <map>
@@ -161,6 +164,11 @@ TEST_CASE("kv_bucket: create, compare-and-swap, settings checked on open") {
   REQUIRE(kv);
   auto r1 = (*kv)->create("k", "a");
   REQUIRE(r1);
+  REQUIRE((*kv)->create("other", "x"));
+  auto listed = (*kv)->keys();
+  REQUIRE(listed);
+  std::sort(listed->begin(), listed->end());
+  CHECK(*listed == std::vector<std::string>{"k", "other"});
   auto again = (*kv)->create("k", "b");
   REQUIRE_FALSE(again);
   CHECK(is(again.error(), persistence_error::version_conflict));
@@ -185,6 +193,76 @@ TEST_CASE("kv_bucket: create, compare-and-swap, settings checked on open") {
   auto bad = kv_bucket::open(*conn, {"a.b", 0ms, 1});
   REQUIRE_FALSE(bad);
   CHECK(is(bad.error(), persistence_error::invalid_argument));
+}
+
+// Regression: a node whose view of the members was a moment old took the
+// lease of a node that had just joined (and claimed it) as a dead node's;
+// both served the shard, and the lease ended up free while one served it.
+TEST_CASE("nodes that join one right after the other never serve a shard "
+          "twice; "
+          "every lease names the node that serves it") {
+  for (int round = 0; round < 3; ++round) {
+    auto name = fresh_name();
+    auto opts = test_options(name);
+    struct member {
+      aether::config cfg;
+      std::unique_ptr<caf::actor_system> sys;
+      std::shared_ptr<cluster> node;
+    };
+    std::vector<std::unique_ptr<member>> ms;
+    for (int i = 0; i < 3; ++i) {
+      ms.push_back(std::make_unique<member>());
+      ms.back()->sys = std::make_unique<caf::actor_system>(ms.back()->cfg);
+    }
+    // One right after the other: each joins while the one before is still
+    // claiming with a view of the members that lacks it.
+    for (int i = 0; i < 3; ++i) {
+      auto conn = nats_connection::connect(nats_opts());
+      REQUIRE(conn);
+      auto o = opts;
+      o.node_id = "n" + std::to_string(i);
+      entity_types types;
+      types["tally"] = [](caf::actor_system&, const std::string&) {
+        return caf::actor{};
+      };
+      auto joined = cluster::join(*ms[static_cast<size_t>(i)]->sys, *conn, o,
+                                  types);
+      REQUIRE(joined);
+      ms[static_cast<size_t>(i)]->node = *joined;
+    }
+    auto conn = nats_connection::connect(nats_opts());
+    REQUIRE(conn);
+    auto leases = kv_bucket::open(*conn, {"aether_shards_" + name, 0ms, 1});
+    REQUIRE(leases);
+    // Settled: each shard owned by one node, the one its lease names, the
+    // one placement says.
+    auto settled = [&] {
+      std::vector<std::string> owner(opts.shard_count);
+      for (auto& m : ms)
+        for (auto s : m->node->owned_shards()) {
+          if (!owner[s].empty())
+            return false;
+          owner[s] = m->node->node_id();
+        }
+      for (uint32_t s = 0; s < opts.shard_count; ++s) {
+        if (owner[s] != owner_of(s, {"n0", "n1", "n2"}))
+          return false;
+        auto e = (*leases)->get("shard." + std::to_string(s));
+        if (!e || !*e)
+          return false;
+        auto l = decode_lease((**e).value);
+        if (!l || l->node != owner[s])
+          return false;
+      }
+      return true;
+    };
+    CHECK(eventually(settled, 20s));
+    // And it stays so (no late double claim, no lease freed under a server).
+    std::this_thread::sleep_for(1s);
+    CHECK(settled());
+    for (auto& m : ms)
+      m->node->leave();
+  }
 }
 
 TEST_CASE("3 nodes, 1,000 actors, requests to random nodes: each actor runs "
