@@ -1,16 +1,21 @@
-// One node of the demo cluster (examples/cluster/run-cluster): bank accounts
-// as persistent actors on a replicated JetStream store, a local event bus
-// bridged to the other nodes over NATS, and a read model that follows every
-// account. The demo driver talks to it over NATS request/reply on
-// `demo.node.<id>` with small JSON commands.
+// One node of the sharded demo cluster (examples/cluster/run-cluster): bank
+// accounts as persistent actors on a replicated JetStream store, each living
+// on exactly one node (aether::cluster: shards leased in NATS, commands
+// routed from any node), a local event bus bridged to the other nodes over
+// NATS, and a read model that follows every account. The demo driver talks
+// to any node over NATS request/reply on `demo.node.<id>` with small JSON
+// commands; the node routes them to the account's owner. SIGTERM leaves the
+// cluster gracefully (snapshots, hand-over); kill -9 is a failover.
 //
 //   cluster_node <node-id> <nats-url>[,<nats-url>...]
 #include "../demo_account.hpp"
+#include "aether/cluster/cluster.hpp"
 #include "aether/jetstream/jetstream_store.hpp"
 #include "aether/nats_bridge/nats_bridge.hpp"
 #include "aether/runtime/config.hpp"
 #include "aether/runtime/event_follower.hpp"
 
+#include <atomic>
 #include <boost/json.hpp>
 #include <csignal>
 #include <iostream>
@@ -37,15 +42,15 @@ struct node {
   aether::store_context ctx;
   aether::persistence_options opts;
   read_model view;
-  std::mutex m;
-  std::map<std::string, caf::actor> actors;
+  std::shared_ptr<aether::cluster> members;
 
-  caf::actor account(const std::string& name) {
-    std::lock_guard<std::mutex> guard{m};
-    auto& a = actors[name];
-    if (!a)
-      a = sys.spawn<demo_account>(name, ctx, opts);
-    return a;
+  /// Sends `msg` to the account wherever it lives.
+  template <class... Ts>
+  auto to_account(caf::scoped_actor& self, const std::string& name,
+                  std::chrono::seconds timeout, Ts... xs) {
+    return self->request(members->router(), timeout, aether::route_atom::value,
+                         std::string{"account"}, name,
+                         caf::make_message(xs...));
   }
 
   boost::json::object handle(const boost::json::object& cmd) {
@@ -63,9 +68,21 @@ struct node {
     };
     if (op == "ping") {
       out["ok"] = true;
+    } else if (op == "status") {
+      boost::json::array members_seen;
+      for (auto& m : members->members())
+        members_seen.emplace_back(m);
+      boost::json::array active;
+      for (auto& a : members->active_entities())
+        active.emplace_back(a);
+      out["ok"] = true;
+      out["owned"] = members->owned_shards().size();
+      out["shards"] = members->shard_count();
+      out["members"] = members_seen;
+      out["active"] = active;
     } else if (op == "deposit") {
       auto amount = cmd.at("amount").as_int64();
-      self->request(account(name), 10s, deposit_atom::value, amount)
+      to_account(self, name, 30s, deposit_atom::value, amount)
         .receive(
           [&](int64_t balance) {
             out["ok"] = true;
@@ -73,14 +90,14 @@ struct node {
           },
           fail);
       if (out["ok"] == true)
-        self->request(account(name), 10s, info_atom::value)
+        to_account(self, name, 30s, info_atom::value)
           .receive(
             [&](const std::vector<int64_t>& i) {
               out["version"] = i[0];
             },
             fail);
     } else if (op == "info") {
-      self->request(account(name), 30s, info_atom::value)
+      to_account(self, name, 30s, info_atom::value)
         .receive(
           [&](const std::vector<int64_t>& i) {
             out["ok"] = true;
@@ -104,21 +121,30 @@ struct node {
   }
 };
 
+// Commands in flight (each runs on a thread of its own, so one command
+// waiting for a failover does not hold up the others).
+std::atomic<int> in_flight{0};
+
 void on_command(natsConnection* nc, natsSubscription*, natsMsg* msg,
                 void* closure) {
   auto* n = static_cast<node*>(closure);
-  boost::json::object reply;
-  try {
-    auto cmd = boost::json::parse(std::string_view{
-      natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg))});
-    reply = n->handle(cmd.as_object());
-  } catch (const std::exception& e) {
-    reply["ok"] = false;
-    reply["error"] = std::string{"bad command: "} + e.what();
-  }
-  if (auto* to = natsMsg_GetReply(msg))
-    natsConnection_PublishString(nc, to, boost::json::serialize(reply).c_str());
-  natsMsg_Destroy(msg);
+  in_flight += 1;
+  std::thread{[n, nc, msg] {
+    boost::json::object reply;
+    try {
+      auto cmd = boost::json::parse(std::string_view{
+        natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg))});
+      reply = n->handle(cmd.as_object());
+    } catch (const std::exception& e) {
+      reply["ok"] = false;
+      reply["error"] = std::string{"bad command: "} + e.what();
+    }
+    if (auto* to = natsMsg_GetReply(msg))
+      natsConnection_PublishString(nc, to,
+                                   boost::json::serialize(reply).c_str());
+    natsMsg_Destroy(msg);
+    in_flight -= 1;
+  }}.detach();
 }
 
 template <class F>
@@ -169,6 +195,8 @@ int main(int argc, char** argv) {
   std::shared_ptr<aether::jetstream_store> store = std::move(*opened);
   aether::config cfg;
   cfg.set("logger.verbosity", caf::atom("quiet"));
+  // Routed answers cross nodes: every node announces the same types.
+  cfg.add_message_type<std::vector<int64_t>>("std::vector<int64_t>");
   caf::actor_system sys{cfg};
   auto bus = std::make_shared<aether::event_bus>(sys);
   aether::nats_bridge_options bopts;
@@ -193,6 +221,24 @@ int main(int argc, char** argv) {
     });
   if (!follower)
     return 1;
+  // Accounts live on the node that owns their shard; any node routes.
+  aether::cluster_options copts;
+  copts.name = ns;
+  copts.node_id = id;
+  copts.shard_count = 64;
+  copts.lease_ttl = 4s;
+  copts.renew_interval = 1s;
+  copts.poll_interval = 200ms;
+  aether::entity_types types;
+  types["account"] = [&n](caf::actor_system& sys, const std::string& name) {
+    return sys.spawn<demo_account>(name, n.ctx, n.opts);
+  };
+  auto joined = retry("join the cluster", [&] {
+    return aether::cluster::join(sys, *conn, copts, types);
+  });
+  if (!joined)
+    return 1;
+  n.members = *joined;
   natsSubscription* control = nullptr;
   auto subject = "demo.node." + id;
   if (natsConnection_Subscribe(&control, (*conn)->handle(), subject.c_str(),
@@ -205,10 +251,12 @@ int main(int argc, char** argv) {
   sigwait(&stop_signals, &sig);
   natsSubscription_Unsubscribe(control);
   natsSubscription_Destroy(control);
-  std::cout << "[" << id << "] stopping" << std::endl;
-  for (auto& kv : n.actors)
-    caf::anon_send_exit(kv.second, caf::exit_reason::user_shutdown);
-  n.actors.clear();
+  for (int i = 0; i < 600 && in_flight > 0; ++i)
+    std::this_thread::sleep_for(50ms); // commands still running
+  std::cout << "[" << id << "] leaving the cluster" << std::endl;
+  if (auto err = n.members->leave())
+    std::cout << "[" << id << "] leave: " << aether::describe(err) << std::endl;
+  n.members.reset();
   follower->reset();
   bridge->reset();
   n.ctx = {};
