@@ -5,7 +5,14 @@
 // so a checker can compare the log with the store afterwards.
 //
 //   fault_driver drive <store> <log file> <writer id> [seconds [pause us]]
+//   fault_driver cluster <store> <log file> <node id> [seconds]
 //   fault_driver check <store> <log file> [--strict] [--max-failure-ms N]
+//
+// `cluster` (JetStream only) joins the cluster "faults" as <node id> and
+// writes the cluster's actors (f-0 .. f-11) through its router: each actor
+// runs on the one node that owns its shard, whichever node sends. Every node
+// prints "lost its membership" when it finds its leases void (paused past
+// the lease TTL). SIGTERM leaves the cluster gracefully.
 //
 // With a pause, each actor waits a random 0..pause microseconds between
 // commands (two writers on the same actors then take turns instead of the
@@ -15,6 +22,7 @@
 // by themselves, not by a kill) also demands that every stored event was
 // acknowledged or had an unknown outcome, and that no refused write (kind
 // unavailable, version_conflict, not_started) is in the store.
+#include "aether/cluster/cluster.hpp"
 #include "aether/jetstream/jetstream_store.hpp"
 #include "aether/runtime/config.hpp"
 #include "aether/runtime/runtime_error.hpp"
@@ -41,6 +49,9 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr int actors = 4;
+
+// Actors of the cluster mode (more than nodes and shards per node).
+constexpr int cluster_actors = 12;
 
 // SIGTERM ends a timed run after the commands in flight.
 std::atomic<bool> stop_requested{false};
@@ -196,6 +207,118 @@ int drive(const std::string& spec, const std::string& log_path,
   return 0;
 }
 
+int run_node(const std::string& spec, const std::string& log_path,
+             const std::string& node_id, int seconds) {
+  if (spec.rfind("jetstream:", 0) != 0)
+    throw std::runtime_error("cluster mode needs a jetstream store");
+  std::shared_ptr<event_store_with_snapshots> store;
+  for (auto until = std::chrono::steady_clock::now() + 30s; !store;) {
+    try {
+      store = open_store(spec);
+    } catch (const std::exception& e) {
+      if (std::chrono::steady_clock::now() > until)
+        throw;
+      std::this_thread::sleep_for(200ms);
+    }
+  }
+  nats_options no;
+  no.servers.clear();
+  std::istringstream urls{spec.substr(10)};
+  for (std::string u; std::getline(urls, u, ',');)
+    no.servers.push_back(u);
+  no.reconnect_wait = 100ms;
+  no.request_timeout = request_timeout;
+  no.name = "fault-node-" + node_id;
+  auto conn = nats_connection::connect(no);
+  if (!conn)
+    throw std::runtime_error(describe(conn.error()));
+  aether::config cfg;
+  cfg.set("logger.verbosity", caf::atom("quiet"));
+  caf::actor_system sys{cfg};
+  auto ctx = store_context::make(sys, store);
+  persistence_options opts;
+  opts.snapshots.every_events(25);
+  opts.persist_timeout = 3 * request_timeout;
+  opts.log = [](const std::string&) {};
+  cluster_options co;
+  co.name = "faults";
+  co.node_id = node_id;
+  co.shard_count = 16;
+  co.lease_ttl = 3s;
+  co.renew_interval = 1s;
+  co.poll_interval = 200ms;
+  co.replicas = no.servers.size() >= 3 ? 3 : 1;
+  co.request_timeout = 10s;
+  co.unavailable_timeout = 20s;
+  entity_types types;
+  types["fault"] = [&](caf::actor_system& s, const std::string& id) {
+    return s.spawn<fault_actor>(id, ctx, opts);
+  };
+  std::shared_ptr<cluster> node;
+  for (auto until = std::chrono::steady_clock::now() + 30s; !node;) {
+    auto joined = cluster::join(sys, *conn, co, types);
+    if (joined) {
+      node = *joined;
+    } else {
+      if (std::chrono::steady_clock::now() > until)
+        throw std::runtime_error(describe(joined.error()));
+      std::this_thread::sleep_for(200ms);
+    }
+  }
+  std::cerr << node_id << ": joined" << std::endl;
+  auto* log = std::fopen(log_path.c_str(), "a");
+  if (!log)
+    throw std::runtime_error("cannot open " + log_path);
+  std::mutex log_mtx;
+  auto write_line = [&](const std::string& line) {
+    std::lock_guard<std::mutex> guard{log_mtx};
+    std::fputs(line.c_str(), log);
+    std::fflush(log);
+  };
+  auto deadline = std::chrono::steady_clock::now()
+                  + std::chrono::seconds{seconds > 0 ? seconds : 3600};
+  std::signal(SIGTERM, on_sigterm);
+  std::vector<std::thread> ts;
+  for (int i = 0; i < cluster_actors; ++i)
+    ts.emplace_back([&, i] {
+      auto id = "f-" + std::to_string(i);
+      caf::scoped_actor self{sys};
+      for (int64_t seq = 1;
+           !stop_requested && std::chrono::steady_clock::now() < deadline;
+           ++seq) {
+        auto tag = node_id + "-" + std::to_string(::getpid()) + "-" + id + "-"
+                   + std::to_string(seq);
+        auto start = std::chrono::steady_clock::now();
+        self
+          ->request(node->router(), 60s, route_atom::value,
+                    std::string{"fault"}, id,
+                    caf::make_message(add_atom::value, tag))
+          .receive(
+            [&](int64_t version) {
+              write_line(id + " " + std::to_string(version) + " " + tag + "\n");
+            },
+            [&](caf::error& err) {
+              auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::steady_clock::now() - start)
+                          .count();
+              auto kind = kind_of(err);
+              write_line("! " + id + " " + kind + " " + std::to_string(ms) + " "
+                         + tag + "\n");
+              std::cerr << node_id << " " << id << ": " << describe(err)
+                        << std::endl;
+              std::this_thread::sleep_for(50ms);
+            });
+      }
+    });
+  for (auto& t : ts)
+    t.join();
+  std::cerr << node_id << ": leaving" << std::endl;
+  node->leave();
+  node.reset();
+  std::fclose(log);
+  return 0;
+}
+
 struct failure {
   std::string actor;
   std::string kind;
@@ -251,8 +374,14 @@ int check(const std::string& spec, const std::string& log_path, bool strict,
   caf::scoped_actor self{sys};
   size_t events = 0, unknown_landed = 0, unknown_absent = 0;
   std::set<std::string> stored_tags;
-  for (int i = 0; i < actors; ++i) {
-    auto id = "f-" + std::to_string(i);
+  std::set<std::string> ids;
+  for (int i = 0; i < actors; ++i)
+    ids.insert("f-" + std::to_string(i));
+  for (auto& kv : acked)
+    ids.insert(kv.first);
+  for (auto& kv : failed)
+    ids.insert(kv.second.actor);
+  for (auto& id : ids) {
     auto all = store->get_events(id, 1);
     for (int attempt = 1; !all && attempt < 3; ++attempt)
       all = store->get_events(id, 1);
@@ -327,6 +456,9 @@ int main(int argc, char** argv) {
       return drive(argv[2], argv[3], argv[4],
                    argc >= 6 ? std::stoi(argv[5]) : 0,
                    argc == 7 ? std::stoi(argv[6]) : 0);
+    if (cmd == "cluster" && argc >= 5 && argc <= 6)
+      return run_node(argv[2], argv[3], argv[4],
+                      argc == 6 ? std::stoi(argv[5]) : 0);
     if (cmd == "check" && argc >= 4) {
       bool strict = false;
       int64_t max_failure_ms = 0;
