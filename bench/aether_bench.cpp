@@ -13,6 +13,7 @@
 //   aether-bench actors --store S --actors N [--events-per-actor K]
 //   aether-bench broadcast --nodes 2 --events N [--actors A]
 //                         [--store memory|jetstream]
+//   aether-bench cluster [--requests N] [--shard-actors A]
 //
 // --store jetstream and broadcast start a temporary nats-server of their own
 // unless --nats-url URL is given.
@@ -26,6 +27,7 @@
 #include "aether/snapshot/capture.hpp"
 #include "aether/sqlite/sqlite_store.hpp"
 #include "bench_state.hpp"
+#include "cluster_bench.hpp"
 #include "nats_server.hpp"
 
 #include <algorithm>
@@ -984,6 +986,11 @@ int dispatch(caf::actor_system& sys, const std::string& cmd, const args& a) {
     return run_actors(sys, a);
   if (cmd == "broadcast")
     return run_broadcast(sys, a);
+  if (cmd == "cluster") {
+    nats();
+    return run_cluster(nats_url, a.num("requests", 5000),
+                       a.num("shard-actors", 1000));
+  }
   std::cerr << "unknown subcommand: " << cmd << "\n";
   return 2;
 }
@@ -1005,6 +1012,7 @@ int run_quick(caf::actor_system& sys) {
      "2000", "--repeat", "1"},
     {"actors", "--store", "memory", "--actors", "2000"},
     {"broadcast", "--nodes", "2", "--events", "2000"},
+    {"cluster", "--requests", "200", "--shard-actors", "50"},
   };
   int rc = 0;
   for (auto& run : runs) {
@@ -1023,8 +1031,9 @@ int run_quick(caf::actor_system& sys) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::cerr << "usage: aether-bench --quick | recovery | persist | "
-                 "snapshot-overhead | actors | broadcast [--options]\n";
+    std::cerr
+      << "usage: aether-bench --quick | recovery | persist | "
+         "snapshot-overhead | actors | broadcast | cluster [--options]\n";
     return 2;
   }
   std::string cmd = argv[1];

@@ -56,6 +56,7 @@ persist = pick("persist")
 overhead = pick("snapshot-overhead")
 actors = pick("actors")
 broadcast = pick("broadcast")
+clusters = pick("cluster")
 nact_recovery = pick("recovery", "nact")
 nact_persist = pick("persist", "nact")
 
@@ -90,6 +91,18 @@ for r in persist:
 for r in overhead:
     target("snapshot every 100 events costs <= 10% of persist throughput",
            r["store"], f"{r['cost'] * 100:.1f}%", r["cost"] <= 0.10)
+for r in clusters:
+    target("cluster: remote routed request p50 <= 2x raw NATS request/reply",
+           "memory", f"{r['remote_p50_to_raw']:.2f}x",
+           r["remote_p50_to_raw"] <= 2.0)
+    target("cluster: failover (kill to first answer on the new owner) <= "
+           "lease TTL + 1 s", "memory",
+           f"{fmt(r['failover_first_ms'], 0)} ms (TTL "
+           f"{fmt(r['lease_ttl_ms'], 0)} ms)",
+           r["failover_first_ms"] <= r["lease_ttl_ms"] + 1000)
+    target(f"cluster: a shard with {fmt(r['shard_actors'])} actors moves on "
+           "a graceful leave in < 1 s", "memory",
+           f"{fmt(r['move_all_ms'], 0)} ms", r["move_all_ms"] < 1000)
 
 # aether against nact on the shared scenarios: the embedded SQLite store
 # against nact's PostgreSQL engine, memory against nact's in-memory engine.
@@ -238,6 +251,45 @@ if broadcast:
             f"{fmt(r['bridge_only_delivered_per_s'], 0)} | "
             f"{fmt(r['raw_delivered_per_s'], 0)} | "
             f"{fmt(r['ratio_to_raw'], 2)} |")
+    add("")
+
+# -- cluster ------------------------------------------------------------------
+
+if clusters:
+    add("## Cluster routing, failover and hand-over\n")
+    add("Two cluster nodes (`local_cluster`: two actor systems in one "
+        "process, one nats-server, 64 shards), persistent counters on a "
+        "memory store both nodes share. **Local**: requests through node 0's "
+        "router to entities node 0 runs; **remote**: to entities node 1 runs "
+        "(a NATS request to the shard's subject and back). Paced: one request "
+        "at a time (p50 / p99); rate: 16 requests in flight. `raw` is core "
+        "NATS request/reply of the same frame size in the same run (a "
+        "replier echoing on its own connection, `SendAsap` as aether's "
+        "connections). **Failover**: node 1 stops as if killed; time from "
+        "the crash to the first and to the last answer of the shard's "
+        "actors, sent through node 0 from the moment of the crash. **Move**: "
+        "node 1 leaves gracefully; time from the start of the leave to the "
+        "first and the last answer on node 0; `leave` is the whole leave "
+        "call.\n")
+    add("| local p50 / p99 ms | local req/s | remote p50 / p99 ms | "
+        "remote req/s | raw p50 / p99 ms | raw req/s | remote / raw p50 | "
+        "TTL ms | shard actors | failover first / all ms | move first / "
+        "all ms | leave ms |")
+    add("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in clusters:
+        add(f"| {fmt(r['local_p50_ms'], 3)} / {fmt(r['local_p99_ms'], 3)} | "
+            f"{fmt(r['local_per_s'], 0)} | "
+            f"{fmt(r['remote_p50_ms'], 3)} / {fmt(r['remote_p99_ms'], 3)} | "
+            f"{fmt(r['remote_per_s'], 0)} | "
+            f"{fmt(r['raw_request_reply_p50_ms'], 3)} / "
+            f"{fmt(r['raw_request_reply_p99_ms'], 3)} | "
+            f"{fmt(r['raw_request_reply_per_s'], 0)} | "
+            f"{fmt(r['remote_p50_to_raw'], 2)} | "
+            f"{fmt(r['lease_ttl_ms'], 0)} | {fmt(r['shard_actors'])} | "
+            f"{fmt(r['failover_first_ms'], 0)} / "
+            f"{fmt(r['failover_all_ms'], 0)} | "
+            f"{fmt(r['move_first_ms'], 0)} / {fmt(r['move_all_ms'], 0)} | "
+            f"{fmt(r['leave_ms'], 0)} |")
     add("")
 
 # -- nact ---------------------------------------------------------------------
