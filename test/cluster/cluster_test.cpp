@@ -92,6 +92,13 @@ local_cluster::setup tally_setup(const std::string& name) {
   return s;
 }
 
+/// Starts `n` nodes and waits until they own every shard once.
+void start_nodes(local_cluster& c, int n) {
+  for (int i = 0; i < n; ++i)
+    REQUIRE(c.add_node());
+  REQUIRE(c.wait_balanced(20s));
+}
+
 /// A request through a node's router; the answer or the error.
 template <class T>
 caf::expected<T>
@@ -269,9 +276,7 @@ TEST_CASE("3 nodes, 1,000 actors, requests to random nodes: each actor runs "
           "on exactly one node and every answer is right") {
   auto name = fresh_name();
   local_cluster c{tally_setup(name)};
-  for (int i = 0; i < 3; ++i)
-    REQUIRE(c.add_node());
-  REQUIRE(c.wait_balanced(20s));
+  start_nodes(c, 3);
   constexpr int actors = 1000;
   std::vector<int64_t> sums(actors, 0);
   std::atomic<int> wrong{0};
@@ -340,9 +345,7 @@ TEST_CASE("a graceful leave under traffic hands its actors over with a "
           "snapshot; nothing lost, nothing answered twice") {
   auto name = fresh_name();
   local_cluster c{tally_setup(name)};
-  for (int i = 0; i < 3; ++i)
-    REQUIRE(c.add_node());
-  REQUIRE(c.wait_balanced(20s));
+  start_nodes(c, 3);
   constexpr int actors = 200;
   std::vector<int64_t> sums(actors, 0);
   for (int i = 0; i < actors; ++i) {
@@ -415,9 +418,7 @@ TEST_CASE("a crashed node's shards fail over within the lease TTL; every "
           "acknowledged event survives") {
   auto name = fresh_name();
   local_cluster c{tally_setup(name)};
-  for (int i = 0; i < 3; ++i)
-    REQUIRE(c.add_node());
-  REQUIRE(c.wait_balanced(20s));
+  start_nodes(c, 3);
   constexpr int actors = 150;
   std::vector<int64_t> sums(actors, 0);
   for (int i = 0; i < actors; ++i)
@@ -465,9 +466,7 @@ TEST_CASE("a crashed node's shards fail over within the lease TTL; every "
 TEST_CASE("bad input gets a clear error and the owner keeps running") {
   auto name = fresh_name();
   local_cluster c{tally_setup(name)};
-  REQUIRE(c.add_node());
-  REQUIRE(c.add_node());
-  REQUIRE(c.wait_balanced(20s));
+  start_nodes(c, 2);
   auto& sys = c.system(0);
   auto router = c.node(0).router();
   // Unknown entity type.
@@ -530,8 +529,7 @@ TEST_CASE("requests for a shard without an owner wait, bounded, then fail "
           "with unavailable naming the shard") {
   auto name = fresh_name();
   local_cluster c{tally_setup(name)};
-  REQUIRE(c.add_node());
-  REQUIRE(c.wait_balanced(20s));
+  start_nodes(c, 1);
   // A second node with a short wait and a buffer of one request.
   caf::actor_system_config cfg;
   caf::actor_system sys{cfg};

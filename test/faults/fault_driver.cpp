@@ -87,6 +87,58 @@ bool refused(const std::string& kind) {
          || kind == "not_started";
 }
 
+/// The NATS options of a `jetstream:URL[,URL...]` store spec.
+nats_options nats_options_of(const std::string& spec,
+                             std::chrono::milliseconds timeout) {
+  nats_options o;
+  o.servers.clear();
+  std::istringstream urls{spec.substr(10)};
+  for (std::string u; std::getline(urls, u, ',');)
+    o.servers.push_back(u);
+  o.reconnect_wait = 100ms;
+  o.request_timeout = timeout;
+  return o;
+}
+
+/// The acknowledgement log: one line per acknowledged or failed command,
+/// each in the kernel before the next command.
+class ack_log {
+public:
+  explicit ack_log(const std::string& path)
+    : file_(std::fopen(path.c_str(), "a")) {
+    if (!file_)
+      throw std::runtime_error("cannot open " + path);
+  }
+  ~ack_log() {
+    std::fclose(file_);
+  }
+  /// Logs the outcome of the command `tag` sent at `start`; returns the
+  /// failure's kind, or an empty string for an acknowledgement.
+  std::string record(const std::string& id, const std::string& tag,
+                     std::chrono::steady_clock::time_point start,
+                     const caf::expected<int64_t>& outcome) {
+    if (outcome) {
+      write(id + " " + std::to_string(*outcome) + " " + tag + "\n");
+      return {};
+    }
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::chrono::steady_clock::now() - start)
+                .count();
+    auto kind = kind_of(outcome.error());
+    write("! " + id + " " + kind + " " + std::to_string(ms) + " " + tag + "\n");
+    return kind;
+  }
+
+private:
+  void write(const std::string& line) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    std::fputs(line.c_str(), file_);
+    std::fflush(file_);
+  }
+  std::FILE* file_;
+  std::mutex mtx_;
+};
+
 std::shared_ptr<event_store_with_snapshots>
 open_store(const std::string& spec,
            std::chrono::milliseconds timeout = request_timeout) {
@@ -97,13 +149,7 @@ open_store(const std::string& spec,
     return std::move(*s);
   }
   if (spec.rfind("jetstream:", 0) == 0) {
-    nats_options o;
-    o.servers.clear();
-    std::istringstream urls{spec.substr(10)};
-    for (std::string u; std::getline(urls, u, ',');)
-      o.servers.push_back(u);
-    o.reconnect_wait = 100ms;
-    o.request_timeout = timeout;
+    auto o = nats_options_of(spec, timeout);
     auto c = nats_connection::connect(o);
     if (!c)
       throw std::runtime_error(describe(c.error()));
@@ -141,15 +187,7 @@ int drive(const std::string& spec, const std::string& log_path,
   opts.snapshots.every_events(25);
   opts.persist_timeout = 3 * request_timeout;
   opts.log = [](const std::string&) {};
-  auto* log = std::fopen(log_path.c_str(), "a");
-  if (!log)
-    throw std::runtime_error("cannot open " + log_path);
-  std::mutex log_mtx;
-  auto write_line = [&](const std::string& line) {
-    std::lock_guard<std::mutex> guard{log_mtx};
-    std::fputs(line.c_str(), log);
-    std::fflush(log); // in the kernel before the next command
-  };
+  ack_log log{log_path};
   // Without a time limit the loop runs until the test kills the process;
   // with one, it also ends on SIGTERM.
   auto deadline = seconds > 0 ? std::chrono::steady_clock::now()
@@ -173,37 +211,35 @@ int drive(const std::string& spec, const std::string& log_path,
           std::this_thread::sleep_for(std::chrono::microseconds{pause(rng)});
         auto tag = writer + "-" + id + "-" + std::to_string(seq);
         auto start = std::chrono::steady_clock::now();
+        caf::expected<int64_t> outcome = caf::error{};
         self->request(a, 10s, add_atom::value, tag)
           .receive(
             [&](int64_t version) {
-              write_line(id + " " + std::to_string(version) + " " + tag + "\n");
+              outcome = version;
             },
             [&](caf::error& err) {
-              auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          std::chrono::steady_clock::now() - start)
-                          .count();
-              auto kind = kind_of(err);
-              write_line("! " + id + " " + kind + " " + std::to_string(ms) + " "
-                         + tag + "\n");
-              if (kind == "other")
-                std::cerr << writer << " " << id << ": " << describe(err)
-                          << std::endl;
-              // A conflict re-recovers the actor itself. Otherwise it may
-              // have stopped (an unknown outcome stops it): start a fresh
-              // one, which recovers from the store, after a short pause so
-              // that an outage is not a busy loop.
-              if (kind == "version_conflict")
-                return;
-              self->send_exit(a, caf::exit_reason::kill);
-              std::this_thread::sleep_for(50ms);
-              a = sys.spawn<fault_actor>(id, ctx, opts);
+              outcome = std::move(err);
             });
+        auto kind = log.record(id, tag, start, outcome);
+        if (!kind.empty()) {
+          if (kind == "other")
+            std::cerr << writer << " " << id << ": "
+                      << describe(outcome.error()) << std::endl;
+          // A conflict re-recovers the actor itself. Otherwise it may
+          // have stopped (an unknown outcome stops it): start a fresh
+          // one, which recovers from the store, after a short pause so
+          // that an outage is not a busy loop.
+          if (kind == "version_conflict")
+            continue;
+          self->send_exit(a, caf::exit_reason::kill);
+          std::this_thread::sleep_for(50ms);
+          a = sys.spawn<fault_actor>(id, ctx, opts);
+        }
       }
       self->send_exit(a, caf::exit_reason::user_shutdown);
     });
   for (auto& t : ts)
     t.join();
-  std::fclose(log);
   return 0;
 }
 
@@ -221,13 +257,7 @@ int run_node(const std::string& spec, const std::string& log_path,
       std::this_thread::sleep_for(200ms);
     }
   }
-  nats_options no;
-  no.servers.clear();
-  std::istringstream urls{spec.substr(10)};
-  for (std::string u; std::getline(urls, u, ',');)
-    no.servers.push_back(u);
-  no.reconnect_wait = 100ms;
-  no.request_timeout = request_timeout;
+  auto no = nats_options_of(spec, request_timeout);
   no.name = "fault-node-" + node_id;
   auto conn = nats_connection::connect(no);
   if (!conn)
@@ -266,15 +296,7 @@ int run_node(const std::string& spec, const std::string& log_path,
     }
   }
   std::cerr << node_id << ": joined" << std::endl;
-  auto* log = std::fopen(log_path.c_str(), "a");
-  if (!log)
-    throw std::runtime_error("cannot open " + log_path);
-  std::mutex log_mtx;
-  auto write_line = [&](const std::string& line) {
-    std::lock_guard<std::mutex> guard{log_mtx};
-    std::fputs(line.c_str(), log);
-    std::fflush(log);
-  };
+  ack_log log{log_path};
   auto deadline = std::chrono::steady_clock::now()
                   + std::chrono::seconds{seconds > 0 ? seconds : 3600};
   std::signal(SIGTERM, on_sigterm);
@@ -289,25 +311,23 @@ int run_node(const std::string& spec, const std::string& log_path,
         auto tag = node_id + "-" + std::to_string(::getpid()) + "-" + id + "-"
                    + std::to_string(seq);
         auto start = std::chrono::steady_clock::now();
+        caf::expected<int64_t> outcome = caf::error{};
         self
           ->request(node->router(), 60s, route_atom::value,
                     std::string{"fault"}, id,
                     caf::make_message(add_atom::value, tag))
           .receive(
             [&](int64_t version) {
-              write_line(id + " " + std::to_string(version) + " " + tag + "\n");
+              outcome = version;
             },
             [&](caf::error& err) {
-              auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          std::chrono::steady_clock::now() - start)
-                          .count();
-              auto kind = kind_of(err);
-              write_line("! " + id + " " + kind + " " + std::to_string(ms) + " "
-                         + tag + "\n");
-              std::cerr << node_id << " " << id << ": " << describe(err)
-                        << std::endl;
-              std::this_thread::sleep_for(50ms);
+              outcome = std::move(err);
             });
+        if (!log.record(id, tag, start, outcome).empty()) {
+          std::cerr << node_id << " " << id << ": " << describe(outcome.error())
+                    << std::endl;
+          std::this_thread::sleep_for(50ms);
+        }
       }
     });
   for (auto& t : ts)
@@ -315,7 +335,6 @@ int run_node(const std::string& spec, const std::string& log_path,
   std::cerr << node_id << ": leaving" << std::endl;
   node->leave();
   node.reset();
-  std::fclose(log);
   return 0;
 }
 
