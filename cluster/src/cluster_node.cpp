@@ -198,9 +198,9 @@ void cluster_node::heartbeat_loop() {
     {
       std::unique_lock<std::mutex> guard{mtx_};
       cv_.wait_for(guard, core->opts.renew_interval, [this] {
-        return stop_;
+        return stop_heartbeat_;
       });
-      if (stop_)
+      if (stop_heartbeat_)
         return;
     }
     if (registered_)
@@ -552,6 +552,14 @@ void cluster_node::stop_thread() {
   cv_.notify_all();
   if (thread_.joinable())
     thread_.join();
+}
+
+void cluster_node::stop_heartbeat() {
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    stop_heartbeat_ = true;
+  }
+  cv_.notify_all();
   if (heartbeat_thread_.joinable())
     heartbeat_thread_.join();
 }
@@ -564,8 +572,11 @@ caf::error cluster_node::leave() {
   std::vector<uint32_t> all;
   for (auto& kv : owned_)
     all.push_back(kv.first);
+  // The heartbeat goes on while the entities passivate: the leases must
+  // not expire under them.
   if (!all.empty())
     hand_over(all, false, true);
+  stop_heartbeat();
   caf::error err;
   if (registered_) {
     // Gone at once, not after the TTL.
@@ -596,6 +607,7 @@ void cluster_node::crash() {
     return;
   done_ = true;
   stop_thread();
+  stop_heartbeat();
   core->serving_until = 0;
   for (auto& kv : owned_)
     if (kv.second.sub)

@@ -70,7 +70,9 @@ private:
   /// This node lost its membership: drop every shard without releasing.
   void lose_all();
   void publish_owned();
+  /// Stops the control thread (the heartbeat goes on).
   void stop_thread();
+  void stop_heartbeat();
   /// Stops the router (which stops the entities) and waits until it exited.
   void stop_router(caf::exit_reason reason);
   void log(const std::string& line) const;
@@ -105,6 +107,7 @@ private:
   std::mutex mtx_;
   std::condition_variable cv_;
   bool stop_ = false;
+  bool stop_heartbeat_ = false;
   bool done_ = false;
 };
 
