@@ -254,6 +254,7 @@ int run_node(const std::string& spec, const std::string& log_path,
     } catch (const std::exception& e) {
       if (std::chrono::steady_clock::now() > until)
         throw;
+      std::cerr << node_id << ": " << e.what() << "; retrying" << std::endl;
       std::this_thread::sleep_for(200ms);
     }
   }
@@ -292,6 +293,8 @@ int run_node(const std::string& spec, const std::string& log_path,
     } else {
       if (std::chrono::steady_clock::now() > until)
         throw std::runtime_error(describe(joined.error()));
+      std::cerr << node_id << ": cannot join: " << describe(joined.error())
+                << "; retrying" << std::endl;
       std::this_thread::sleep_for(200ms);
     }
   }
