@@ -325,7 +325,8 @@ void cluster_node::verify_leases() {
   constexpr size_t per_poll = 16;
   std::vector<uint32_t> lost;
   auto i = owned_.lower_bound(verify_next_);
-  for (size_t n = 0; n < per_poll && !owned_.empty(); ++n) {
+  auto count = std::min(per_poll, owned_.size());
+  for (size_t n = 0; n < count; ++n) {
     if (i == owned_.end())
       i = owned_.begin();
     auto shard = i->first;
@@ -333,7 +334,7 @@ void cluster_node::verify_leases() {
     verify_next_ = i == owned_.end() ? 0 : i->first;
     auto cur = shards_->get(lease_key(shard));
     if (!cur)
-      return; // NATS does not answer: the heartbeat decides
+      break; // NATS does not answer: the heartbeat decides
     bool mine = false;
     if (*cur) {
       auto lease = decode_lease((**cur).value);
@@ -342,8 +343,6 @@ void cluster_node::verify_leases() {
     }
     if (!mine)
       lost.push_back(shard);
-    if (owned_.size() <= n + 1)
-      break;
   }
   if (lost.empty())
     return;

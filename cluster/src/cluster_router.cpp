@@ -51,16 +51,19 @@ caf::behavior cluster_router::make_behavior() {
         return err;
       }
       auto req = ++next_req_;
+      auto rp = make_response_promise();
       auto& p = pending_[req];
-      p.rp = make_response_promise();
+      p.rp = rp;
       p.shard = shard_of(type, id, core_->opts.shard_count);
       p.type = std::move(type);
       p.id = std::move(id);
       p.content = std::move(content);
       p.start = clock::now();
       p.deadline = p.start + core_->opts.unavailable_timeout;
+      // `p` may be gone after this: dispatch can answer at once (and erase
+      // it), e.g. for a message that cannot be serialized.
       dispatch(req);
-      return p.rp;
+      return rp;
     },
     [this](remote_atom, const std::string& reply, const std::string& frame) {
       serve_remote(reply, frame);
@@ -84,7 +87,7 @@ caf::behavior cluster_router::make_behavior() {
                       "shard " + std::to_string(p.shard)
                         + ": the owner's answer is unreadable; the request "
                           "may have run: "
-                        + core_->sys->render(r.error()))));
+                        + describe(r.error()))));
         return;
       }
       if (r->status == reply_status::not_owner) {
