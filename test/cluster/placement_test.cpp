@@ -7,13 +7,13 @@
 #include "aether/runtime/config.hpp"
 #include "aether/runtime/runtime_error.hpp"
 #include "catch.hpp"
+#include "parse_args.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/atom.hpp>
 #include <caf/make_message.hpp>
 #include <map>
 #include <set>
-#include <sstream>
 
 using namespace aether;
 
@@ -50,12 +50,7 @@ struct cluster_config : aether::config {
 
 caf::expected<cluster_options> options_from(std::vector<std::string> args) {
   cluster_config cfg;
-  args.insert(args.begin(), "prog");
-  std::vector<char*> argv;
-  for (auto& a : args)
-    argv.push_back(a.data());
-  std::istringstream no_file;
-  REQUIRE_FALSE(cfg.parse(static_cast<int>(argv.size()), argv.data(), no_file));
+  test::parse_args(cfg, std::move(args));
   return cluster_options::from_config(cfg);
 }
 

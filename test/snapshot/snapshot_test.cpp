@@ -8,6 +8,7 @@
 #include "aether/snapshot/retention.hpp"
 #include "aether/snapshot/snapshot_policy.hpp"
 #include "catch.hpp"
+#include "parse_args.hpp"
 #include "tally.hpp"
 
 #include <sstream>
@@ -112,12 +113,7 @@ namespace {
 caf::expected<persistence_options>
 options_from_args(std::vector<std::string> args) {
   aether::config cfg;
-  args.insert(args.begin(), "prog");
-  std::vector<char*> argv;
-  for (auto& a : args)
-    argv.push_back(a.data());
-  std::istringstream no_file;
-  REQUIRE_FALSE(cfg.parse(static_cast<int>(argv.size()), argv.data(), no_file));
+  test::parse_args(cfg, std::move(args));
   return persistence_options::from_config(cfg);
 }
 
