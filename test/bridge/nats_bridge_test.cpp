@@ -311,9 +311,24 @@ TEST_CASE_METHOD(fixture, "EventStored raises a remote version cache") {
   };
   auto on_a = spawn(ctx_a);
   auto on_b = spawn(ctx_b);
-  REQUIRE(add(on_b, 1) == 1);     // b writes version 1
-  REQUIRE(add(on_a, 10).error()); // a is stale: conflict, re-recovers
-  REQUIRE(add(on_a, 10) == 11);   // version 2, written by a
+  // Both recover (empty) before b writes: a slow recovery of a's would read
+  // b's event, and a command that timed out waiting for it would still be
+  // applied later.
+  for (auto& x : {on_a, on_b})
+    self->request(x, 60s, get_atom::value)
+      .receive(
+        [](int64_t sum) {
+          REQUIRE(sum == 0);
+        },
+        [](caf::error& err) {
+          FAIL(describe(err));
+        });
+  REQUIRE(add(on_b, 1) == 1);   // b writes version 1
+  auto refused = add(on_a, 10); // a is stale: conflict, re-recovers
+  REQUIRE_FALSE(refused);
+  INFO(describe(refused.error()));
+  REQUIRE(is(refused.error(), persistence_error::version_conflict));
+  REQUIRE(add(on_a, 10) == 11); // version 2, written by a
   // b learns of version 2 through EventStored.
   REQUIRE(eventually([&] {
     return b.bridge->statistics().cache_updates >= 1;

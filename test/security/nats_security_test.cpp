@@ -225,7 +225,10 @@ struct operator_setup {
     server_config = "operator: \"" + dir.file("operator.jwt") + "\"\n"
                     + "system_account: " + sys.pub + "\n" + "resolver: MEMORY\n"
                     + "resolver_preload: {\n  " + sys.pub + ": \"" + sys_jwt
-                    + "\"\n  " + acc.pub + ": \"" + acc_jwt + "\"\n}\n";
+                    + "\"\n  " + acc.pub + ": \"" + acc_jwt
+                    + "\"\n}\n"
+                    // the reason for a refused client, should one be refused
+                    + "debug: true\n";
   }
 };
 
@@ -283,11 +286,20 @@ nats_options options_for(const nats_server& server) {
   return o;
 }
 
+// A connection that should work failed: why, with the end of the server's
+// log (it logs the reason it refused a client).
+std::string failed(const caf::error& err, const nats_server& server) {
+  auto log = server.log();
+  if (log.size() > 4000)
+    log = "..." + log.substr(log.size() - 4000);
+  return describe(err) + "\n-- nats-server log --\n" + log;
+}
+
 // Connects, opens a JetStream store and stores and reads three events.
-void works(const nats_options& o) {
+void works(const nats_options& o, const nats_server& server) {
   auto conn = nats_connection::connect(o);
   if (!conn)
-    FAIL(describe(conn.error()));
+    FAIL(failed(conn.error(), server));
   jetstream_store::options so;
   so.ns = "secure";
   auto store = jetstream_store::open(*conn, so);
@@ -326,7 +338,7 @@ struct quiet_config : aether::config {
 
 // Two bridged buses with these options: an event published on one arrives
 // on the other.
-void bridge_works(const nats_options& o) {
+void bridge_works(const nats_options& o, const nats_server& server) {
   quiet_config cfg;
   caf::actor_system sys{cfg};
   std::vector<std::shared_ptr<event_bus>> buses;
@@ -335,7 +347,7 @@ void bridge_works(const nats_options& o) {
   for (auto id : {"node-a", "node-b"}) {
     auto conn = nats_connection::connect(o);
     if (!conn)
-      FAIL(describe(conn.error()));
+      FAIL(failed(conn.error(), server));
     conns.push_back(*conn);
     buses.push_back(std::make_shared<event_bus>(sys));
     nats_bridge_options bo;
@@ -373,15 +385,15 @@ TEST_CASE("NATS user and password") {
   o.user = "alice";
   o.password = password;
   SECTION("the right ones: the store and the bridge work") {
-    works(o);
-    bridge_works(o);
+    works(o, server);
+    bridge_works(o, server);
   }
   SECTION("in the URL") {
     o.user.clear();
     o.password.clear();
     o.servers = {"nats://alice:" + password
                  + "@127.0.0.1:" + std::to_string(server.port())};
-    works(o);
+    works(o, server);
   }
   SECTION("a wrong password: not_authorized, no secret in the text") {
     o.password = "wrong-" + password;
@@ -409,8 +421,8 @@ TEST_CASE("NATS token") {
   auto o = options_for(server);
   SECTION("the right one") {
     o.token = token;
-    works(o);
-    bridge_works(o);
+    works(o, server);
+    bridge_works(o, server);
   }
   SECTION("a wrong one") {
     o.token = "x" + token;
@@ -424,8 +436,8 @@ TEST_CASE("NATS credentials file (operator, account and user JWTs)") {
   auto o = options_for(server);
   SECTION("the right file: JetStream and the bridge work") {
     o.credentials_file = setup.creds;
-    works(o);
-    bridge_works(o);
+    works(o, server);
+    bridge_works(o, server);
   }
   SECTION("a user of an unknown account") {
     o.credentials_file = setup.wrong_creds;
@@ -452,8 +464,8 @@ TEST_CASE("NATS over TLS with client certificates") {
   o.tls_cert = certs.client_cert;
   o.tls_key = certs.client_key;
   SECTION("verified both ways: the store and the bridge work") {
-    works(o);
-    bridge_works(o);
+    works(o, server);
+    bridge_works(o, server);
   }
   SECTION("a server certificate from an authority we do not trust") {
     o.tls_ca = certs.other_ca;

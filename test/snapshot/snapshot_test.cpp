@@ -165,6 +165,28 @@ TEST_CASE("options from CAF's command line and config file") {
   }
 }
 
+TEST_CASE("aether::config tunes CAF's scheduler; the command line overrides "
+          "it") {
+  auto polls = [](const caf::actor_system_config& cfg, const char* phase) {
+    return caf::get_or(cfg,
+                       std::string{"work-stealing."} + phase + "-poll-attempts",
+                       size_t{12345});
+  };
+  SECTION("defaults") {
+    aether::config cfg;
+    test::parse_args(cfg, {});
+    CHECK(polls(cfg, "aggressive") == 1000);
+    CHECK(polls(cfg, "moderate") == 0);
+  }
+  SECTION("overridden") {
+    aether::config cfg;
+    test::parse_args(cfg, {"--work-stealing.aggressive-poll-attempts=100",
+                           "--work-stealing.moderate-poll-attempts=500"});
+    CHECK(polls(cfg, "aggressive") == 100);
+    CHECK(polls(cfg, "moderate") == 500);
+  }
+}
+
 TEST_CASE("options that break a rule are refused, naming the option") {
   auto parse = options_from_args;
   auto refused = [&](std::string arg, std::string option) {

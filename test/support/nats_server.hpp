@@ -10,6 +10,7 @@
 #include <chrono>
 #include <csignal>
 #include <fstream>
+#include <iterator>
 #include <netinet/in.h>
 #include <stdexcept>
 #include <string>
@@ -58,6 +59,13 @@ public:
     return port_;
   }
 
+  /// What the server logged so far (for a failing test's message).
+  std::string log() const {
+    std::ifstream in{dir_.file("nats-server.log")};
+    return {std::istreambuf_iterator<char>{in},
+            std::istreambuf_iterator<char>{}};
+  }
+
   /// kill -9 and start again on the same port and store directory.
   void restart() {
     stop(SIGKILL);
@@ -77,6 +85,7 @@ public:
     auto bin = binary();
     auto store = dir_.file("js");
     auto log = dir_.file("nats-server.log");
+    auto ready_before = times_ready(); // the log of earlier runs is kept
     pid_ = ::fork();
     if (pid_ < 0)
       throw std::runtime_error("fork failed");
@@ -101,7 +110,9 @@ public:
         pid_ = -1;
         throw std::runtime_error("nats-server exited at start; see " + log);
       }
-      if (accepts())
+      // Ready means this server said so in its own log: a bare accepting
+      // port could be another test's server that took the port first.
+      if (times_ready() > ready_before && accepts())
         return;
       std::this_thread::sleep_for(std::chrono::milliseconds{20});
     }
@@ -117,6 +128,15 @@ private:
         return p;
     throw std::runtime_error(
       "nats-server not found: run scripts/install-deps (make test does)");
+  }
+
+  int times_ready() const {
+    auto text = log();
+    int n = 0;
+    for (auto at = text.find("Server is ready"); at != std::string::npos;
+         at = text.find("Server is ready", at + 1))
+      ++n;
+    return n;
   }
 
   static int free_port() {
