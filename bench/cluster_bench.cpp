@@ -75,9 +75,10 @@ public:
   }
 };
 
-caf::expected<int64_t> ask(caf::actor_system& sys, const caf::actor& router,
+/// A request from `self` (one per thread, made before the clock starts, as a
+/// caller in an application is an actor that already exists).
+caf::expected<int64_t> ask(caf::scoped_actor& self, const caf::actor& router,
                            const std::string& id, caf::message msg) {
-  caf::scoped_actor self{sys};
   caf::expected<int64_t> out = caf::error{};
   self
     ->request(router, 30s, route_atom::value, std::string{"count"}, id,
@@ -119,9 +120,10 @@ latencies measure(caf::actor_system& sys, const caf::actor& router,
                   int in_flight) {
   latencies out;
   if (in_flight <= 1) {
+    caf::scoped_actor self{sys};
     for (int64_t i = 0; i < n; ++i) {
       auto t0 = clock_type::now();
-      auto r = ask(sys, router, ids[static_cast<size_t>(i) % ids.size()],
+      auto r = ask(self, router, ids[static_cast<size_t>(i) % ids.size()],
                    caf::make_message(ping_atom::value, i));
       if (!r || *r != i)
         throw std::runtime_error("routed request failed");
@@ -135,8 +137,9 @@ latencies measure(caf::actor_system& sys, const caf::actor& router,
   std::vector<std::thread> ts;
   for (int t = 0; t < in_flight; ++t)
     ts.emplace_back([&] {
+      caf::scoped_actor self{sys};
       for (auto i = next++; i < n; i = next++) {
-        auto r = ask(sys, router, ids[static_cast<size_t>(i) % ids.size()],
+        auto r = ask(self, router, ids[static_cast<size_t>(i) % ids.size()],
                      caf::make_message(ping_atom::value, i));
         if (!r || *r != i)
           failed = true;
@@ -151,64 +154,83 @@ latencies measure(caf::actor_system& sys, const caf::actor& router,
   return out;
 }
 
-/// Raw core NATS request/reply of `bytes`: a replier echoing on its own
-/// connection, paced requests (latency) and `in_flight` threads (rate).
-latencies raw_request_reply(const std::string& url, const std::string& bytes,
-                            int64_t n, int in_flight) {
-  natsConnection* server_side = nullptr;
-  natsConnection* client = nullptr;
-  // As aether's connections: no publish delay (nats.c batches ~1 ms else).
-  natsOptions* o = nullptr;
-  natsOptions_Create(&o);
-  natsOptions_SetURL(o, url.c_str());
-  natsOptions_SetSendAsap(o, true);
-  if (natsConnection_Connect(&server_side, o) != NATS_OK
-      || natsConnection_Connect(&client, o) != NATS_OK)
-    throw std::runtime_error("raw: cannot connect");
-  natsOptions_Destroy(o);
-  natsSubscription* sub = nullptr;
-  natsConnection_Subscribe(
-    &sub, server_side, "raw.cluster.bench",
-    [](natsConnection* nc, natsSubscription*, natsMsg* m, void*) {
-      natsConnection_Publish(nc, natsMsg_GetReply(m), natsMsg_GetData(m),
-                             natsMsg_GetDataLength(m));
-      natsMsg_Destroy(m);
-    },
-    nullptr);
-  natsConnection_Flush(server_side);
-  latencies out;
-  auto one = [&] {
+/// Raw core NATS request/reply: a replier echoing on its own connection,
+/// and a client on another, both as aether's connections (no publish delay:
+/// nats.c batches ~1 ms else).
+class raw_echo {
+public:
+  explicit raw_echo(const std::string& url) {
+    natsOptions* o = nullptr;
+    natsOptions_Create(&o);
+    natsOptions_SetURL(o, url.c_str());
+    natsOptions_SetSendAsap(o, true);
+    auto ok = natsConnection_Connect(&server_side_, o) == NATS_OK
+              && natsConnection_Connect(&client_, o) == NATS_OK;
+    natsOptions_Destroy(o);
+    if (!ok)
+      throw std::runtime_error("raw: cannot connect");
+    natsConnection_Subscribe(
+      &sub_, server_side_, "raw.cluster.bench",
+      [](natsConnection* nc, natsSubscription*, natsMsg* m, void*) {
+        natsConnection_Publish(nc, natsMsg_GetReply(m), natsMsg_GetData(m),
+                               natsMsg_GetDataLength(m));
+        natsMsg_Destroy(m);
+      },
+      nullptr);
+    natsConnection_Flush(server_side_);
+  }
+
+  ~raw_echo() {
+    natsSubscription_Unsubscribe(sub_);
+    natsSubscription_Destroy(sub_);
+    natsConnection_Destroy(client_);
+    natsConnection_Destroy(server_side_);
+  }
+
+  raw_echo(const raw_echo&) = delete;
+  raw_echo& operator=(const raw_echo&) = delete;
+
+  void one(const std::string& bytes) {
     natsMsg* reply = nullptr;
-    auto s = natsConnection_Request(&reply, client, "raw.cluster.bench",
+    auto s = natsConnection_Request(&reply, client_, "raw.cluster.bench",
                                     bytes.data(),
                                     static_cast<int>(bytes.size()), 5000);
     if (s != NATS_OK)
       throw std::runtime_error("raw request failed");
     natsMsg_Destroy(reply);
-  };
-  for (int64_t i = 0; i < n; ++i) {
-    auto t0 = clock_type::now();
-    one();
-    out.ms.push_back(ms_between(t0, clock_type::now()));
   }
-  auto t0 = clock_type::now();
-  std::atomic<int64_t> next{0};
-  std::vector<std::thread> ts;
-  for (int t = 0; t < in_flight; ++t)
-    ts.emplace_back([&] {
-      while (next++ < n)
-        one();
-    });
-  for (auto& t : ts)
-    t.join();
-  out.per_s = static_cast<double>(n)
-              / std::chrono::duration<double>(clock_type::now() - t0).count();
-  natsSubscription_Unsubscribe(sub);
-  natsSubscription_Destroy(sub);
-  natsConnection_Destroy(client);
-  natsConnection_Destroy(server_side);
-  return out;
-}
+
+  /// Paced: one request at a time. Loaded: `in_flight` threads at once.
+  latencies measure(const std::string& bytes, int64_t n, int in_flight) {
+    latencies out;
+    if (in_flight <= 1) {
+      for (int64_t i = 0; i < n; ++i) {
+        auto t0 = clock_type::now();
+        one(bytes);
+        out.ms.push_back(ms_between(t0, clock_type::now()));
+      }
+      return out;
+    }
+    auto t0 = clock_type::now();
+    std::atomic<int64_t> next{0};
+    std::vector<std::thread> ts;
+    for (int t = 0; t < in_flight; ++t)
+      ts.emplace_back([&] {
+        while (next++ < n)
+          one(bytes);
+      });
+    for (auto& t : ts)
+      t.join();
+    out.per_s = static_cast<double>(n)
+                / std::chrono::duration<double>(clock_type::now() - t0).count();
+    return out;
+  }
+
+private:
+  natsConnection* server_side_ = nullptr;
+  natsConnection* client_ = nullptr;
+  natsSubscription* sub_ = nullptr;
+};
 
 /// Sends `add` to every id through `router` until each answered once;
 /// returns the time of the first and of the last answer.
@@ -222,8 +244,9 @@ std::pair<double, double> until_all_answer(caf::actor_system& sys,
   std::vector<std::thread> ts;
   for (int t = 0; t < 16; ++t)
     ts.emplace_back([&] {
+      caf::scoped_actor self{sys};
       for (auto i = next++; i < ids.size(); i = next++) {
-        auto r = ask(sys, router, ids[i], caf::make_message(add_atom::value));
+        auto r = ask(self, router, ids[i], caf::make_message(add_atom::value));
         if (!r) {
           failed = true;
           continue;
@@ -273,17 +296,30 @@ int run_cluster(const std::string& url, int64_t requests, int64_t actors) {
   // Warm up: start the entities, touch the paths.
   measure(sys, router, local_ids, 200, 1);
   measure(sys, router, remote_ids, 200, 1);
-  auto local = measure(sys, router, local_ids, requests, 1);
-  auto remote = measure(sys, router, remote_ids, requests, 1);
-
-  local.per_s = measure(sys, router, local_ids, requests * 4, 16).per_s;
-  remote.per_s = measure(sys, router, remote_ids, requests * 4, 16).per_s;
   auto frame = encode_request(sys, "count", remote_ids[0],
                               caf::make_message(ping_atom::value, int64_t{1}));
   if (!frame)
     throw std::runtime_error("cannot encode");
-  auto raw = raw_request_reply(url, *frame, requests, 16);
-  raw.per_s = raw_request_reply(url, *frame, requests * 4, 16).per_s;
+  raw_echo raw_nats{url};
+  raw_nats.measure(*frame, 200, 1);
+  // Paced latencies in interleaved rounds: this VM's speed drifts over
+  // seconds (raw p50 between 0.04 and 0.17 ms from one run to the next), so
+  // the routed requests and the raw ones they are compared with see the
+  // same machine.
+  latencies local, remote, raw;
+  constexpr int rounds = 10;
+  auto per_round = std::max<int64_t>(1, requests / rounds);
+  auto append = [](latencies& to, latencies from) {
+    to.ms.insert(to.ms.end(), from.ms.begin(), from.ms.end());
+  };
+  for (int r = 0; r < rounds; ++r) {
+    append(local, measure(sys, router, local_ids, per_round, 1));
+    append(remote, measure(sys, router, remote_ids, per_round, 1));
+    append(raw, raw_nats.measure(*frame, per_round, 1));
+  }
+  local.per_s = measure(sys, router, local_ids, requests * 4, 16).per_s;
+  remote.per_s = measure(sys, router, remote_ids, requests * 4, 16).per_s;
+  raw.per_s = raw_nats.measure(*frame, requests * 4, 16).per_s;
 
   // Failover: a shard of node 1 with `actors` active actors; node 1 dies.
   auto shard1 = c.node(1).owned_shards().front();

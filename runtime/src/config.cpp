@@ -10,6 +10,16 @@
 namespace aether {
 
 config::config() {
+  // Scheduler: an idle worker polls its queue 1,000 times (tens of
+  // microseconds; CAF's default is 100), then sleeps on a condition variable
+  // that an enqueue signals, skipping CAF's middle phase of 500 polls 50 us
+  // apart. A worker that idles while a request is on the network (a routed
+  // cluster request, a NATS store call) otherwise wakes up to ~100 us late on
+  // each hop. Measured with aether-bench (docs/benchmarks-notes.md): routed
+  // remote p50 0.47 -> 0.23 ms, local 0.08 -> 0.015 ms, memory-store persist
+  // +15%. The ini file or `--work-stealing.*` still override both.
+  set("work-stealing.aggressive-poll-attempts", size_t{1000});
+  set("work-stealing.moderate-poll-attempts", size_t{0});
   add_persistence_options(custom_options_);
   add_error_categories(*this);
   add_runtime_error_category(*this);
