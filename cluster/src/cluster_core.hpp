@@ -3,6 +3,7 @@
 // State shared by a cluster node's control thread and its router actor.
 
 #include "aether/cluster/cluster.hpp"
+#include "entity_registry.hpp"
 
 #include <atomic>
 #include <caf/allowed_unsafe_message_type.hpp>
@@ -23,6 +24,9 @@ struct cluster_core {
   cluster_options opts;
   entity_types types;
   cluster_metrics metrics;
+  /// The remembered entities (`remember_entities`), else null. Set before
+  /// the router starts; stopped, never reset, when the node stops.
+  std::shared_ptr<entity_registry> remembered;
   /// `aether.cluster.<name>.shard.`: a shard's subject is this + number.
   std::string shard_prefix;
   /// The queue group of shard subscriptions.

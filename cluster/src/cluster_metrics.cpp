@@ -40,6 +40,9 @@ std::string cluster_metrics::to_prometheus() const {
           "Requests without an answer in time.", timeouts);
   counter("aether_cluster_invalid_total", "Requests refused as invalid.",
           invalid);
+  counter("aether_cluster_remembered_started_total",
+          "Remembered entities started when their shard was claimed.",
+          remembered_started);
   prometheus_histogram(out, "aether_cluster_local_request_seconds",
                        "Round trip of requests served on this node.",
                        local_latency.read());

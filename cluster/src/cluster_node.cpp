@@ -82,6 +82,12 @@ caf::error cluster_node::open() {
   shards_ = std::move(*shards);
   if (auto err = check_shard_count())
     return err;
+  if (o.remember_entities) {
+    auto registry = entity_registry::open(core->conn, o.name, o.replicas);
+    if (!registry)
+      return registry.error();
+    core->remembered = std::move(*registry);
+  }
   incarnation_ = make_uuid();
   core->reply_prefix = "_AETHER.reply." + o.name + "." + o.node_id + "."
                        + incarnation_.substr(0, 8) + ".";
@@ -405,6 +411,7 @@ bool cluster_node::claim(uint32_t shard,
     core->metrics.claims += 1;
     core->metrics.shards_owned += 1;
     caf::anon_send(router, own_atom::value, shard);
+    recall(shard);
     return true;
   }
   auto sub = nats_subscription::subscribe(
@@ -428,7 +435,29 @@ bool cluster_node::claim(uint32_t shard,
     failovers_this_poll_[previous] += 1;
   }
   caf::anon_send(router, own_atom::value, shard);
+  recall(shard);
   return true;
+}
+
+void cluster_node::recall(uint32_t shard) {
+  if (!core->remembered)
+    return;
+  auto names = core->remembered->recall(shard);
+  if (!names) {
+    log("cannot read the remembered entities of shard " + std::to_string(shard)
+        + " (they start at their next message): " + describe(names.error()));
+    return;
+  }
+  if (names->empty())
+    return;
+  std::vector<std::string> types;
+  std::vector<std::string> ids;
+  for (auto& [type, id] : *names) {
+    types.push_back(type);
+    ids.push_back(id);
+  }
+  caf::anon_send(router, recall_atom::value, shard, std::move(types),
+                 std::move(ids));
 }
 
 void cluster_node::hand_over(const std::vector<uint32_t>& shards, bool kill,
@@ -466,6 +495,11 @@ void cluster_node::hand_over(const std::vector<uint32_t>& shards, bool kill,
     caf::anon_send(router, release_atom::value, again);
     killed.wait_for(core->opts.handoff_timeout);
   }
+  // The next owner reads the remembered entities right after its claim:
+  // what the stopped entities' starts queued is written first.
+  if (release && core->remembered
+      && !core->remembered->flush(clock::now() + core->opts.handoff_timeout))
+    log("remembered entities not written within the hand-over timeout");
   for (auto s : shards) {
     auto i = owned_.find(s);
     if (i == owned_.end())
@@ -598,6 +632,8 @@ caf::error cluster_node::leave() {
   close_lingering(true);
   replies_.reset();
   stop_router(caf::exit_reason::user_shutdown);
+  if (core->remembered)
+    core->remembered->stop();
   return err;
 }
 
@@ -624,6 +660,9 @@ void cluster_node::crash() {
   core->metrics.shards_owned = 0;
   publish_owned();
   replies_.reset();
+  // Dropped like the rest of a crashed process: changes not yet written.
+  if (core->remembered)
+    core->remembered->stop();
   stop_router(caf::exit_reason::kill);
 }
 

@@ -58,6 +58,9 @@ private:
   /// Claims `shard` if it is free or its holder dead; false when NATS did
   /// not answer (the caller stops for this poll).
   bool claim(uint32_t shard, const std::map<std::string, std::string>& live);
+  /// Tells the router to start the remembered entities of a shard just
+  /// claimed (`remember_entities`).
+  void recall(uint32_t shard);
   /// Stops serving `shards`: unsubscribes, passivates (or kills) their
   /// entities, then releases the leases (when `release`).
   void hand_over(const std::vector<uint32_t>& shards, bool kill, bool release);

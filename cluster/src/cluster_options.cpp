@@ -59,6 +59,8 @@ cluster_options::from_config(const caf::actor_system_config& cfg) {
   o.buffer_size = static_cast<size_t>(buffer);
   o.replicas = static_cast<int>(
     caf::get_or(cfg, "aether.cluster.replicas", int64_t{o.replicas}));
+  o.remember_entities = caf::get_or(cfg, "aether.cluster.remember-entities",
+                                    o.remember_entities);
   if (auto err = o.validate())
     return err;
   return o;
@@ -126,7 +128,9 @@ void add_cluster_options(caf::config_option_set& options) {
     .add<caf::timespan>("unavailable-timeout", "wait for an owner, at most")
     .add<caf::timespan>("request-timeout", "wait for an entity's answer")
     .add<caf::timespan>("handoff-timeout", "wait for passivation on hand-over")
-    .add<int64_t>("replicas", "copies of the cluster's buckets");
+    .add<int64_t>("replicas", "copies of the cluster's buckets")
+    .add<bool>("remember-entities", "start a shard's entities on its new "
+                                    "owner at once");
 }
 
 } // namespace aether

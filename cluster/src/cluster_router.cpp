@@ -41,7 +41,7 @@ cluster_router::cluster_router(caf::actor_config& cfg,
 
 caf::behavior cluster_router::make_behavior() {
   set_down_handler([this](caf::down_msg& dm) {
-    entity_down(dm.source);
+    entity_down(dm.source, dm.reason);
   });
   return {
     [this](route_atom, std::string& type, std::string& id,
@@ -139,6 +139,10 @@ caf::behavior cluster_router::make_behavior() {
     },
     [this](release_atom, const handoff_ptr& job) {
       release(job);
+    },
+    [this](recall_atom, uint32_t shard, const std::vector<std::string>& types,
+           const std::vector<std::string>& ids) {
+      recall(shard, types, ids);
     },
   };
 }
@@ -291,9 +295,9 @@ void cluster_router::finish(uint64_t req, caf::message answer) {
   rp.deliver(std::move(answer));
 }
 
-caf::expected<caf::actor> cluster_router::entity_for(const std::string& type,
-                                                     const std::string& id,
-                                                     uint32_t shard) {
+caf::expected<caf::actor>
+cluster_router::entity_for(const std::string& type, const std::string& id,
+                           uint32_t shard, bool recalled) {
   auto name = type + "/" + id;
   auto i = entities_.find(name);
   if (i != entities_.end())
@@ -312,13 +316,34 @@ caf::expected<caf::actor> cluster_router::entity_for(const std::string& type,
                                 + "\" returned no actor for \"" + id + "\"");
   monitor(a);
   names_.emplace(a.address(), name);
-  entities_.emplace(name, entity{a, shard, name});
+  entities_.emplace(name, entity{a, shard, name, type, id});
   core_->metrics.entities_active += 1;
   {
     std::lock_guard<std::mutex> guard{core_->mtx};
     core_->active.insert(name);
   }
+  if (core_->remembered && !recalled)
+    core_->remembered->remember(shard, {type, id});
   return a;
+}
+
+void cluster_router::recall(uint32_t shard,
+                            const std::vector<std::string>& types,
+                            const std::vector<std::string>& ids) {
+  if (ready_.count(shard) == 0 || types.size() != ids.size())
+    return; // handed over again already
+  for (size_t i = 0; i < types.size(); ++i) {
+    // A type this node does not run, or an id that is not valid: skipped
+    // (and forgotten, not to be read again at every claim).
+    if (check(types[i], ids[i])) {
+      core_->remembered->forget(shard, {types[i], ids[i]});
+      continue;
+    }
+    if (entities_.count(types[i] + "/" + ids[i]) > 0)
+      continue; // a request started it first
+    if (entity_for(types[i], ids[i], shard, true))
+      core_->metrics.remembered_started += 1;
+  }
 }
 
 void cluster_router::ask_entity(const caf::actor& e, caf::message content,
@@ -418,10 +443,19 @@ void cluster_router::release(const handoff_ptr& job) {
     handoffs_.emplace_back(job, std::move(waiting));
 }
 
-void cluster_router::entity_down(const caf::actor_addr& who) {
+void cluster_router::entity_down(const caf::actor_addr& who,
+                                 const caf::error& reason) {
   auto i = names_.find(who);
   if (i == names_.end())
     return;
+  auto e = entities_.find(i->second);
+  // Stopped on its own (not for a hand-over: its shard is still served
+  // here; not failed): forgotten.
+  if (core_->remembered && e != entities_.end()
+      && reason == caf::exit_reason::normal
+      && ready_.count(e->second.shard) > 0) {
+    core_->remembered->forget(e->second.shard, {e->second.type, e->second.id});
+  }
   {
     std::lock_guard<std::mutex> guard{core_->mtx};
     core_->active.erase(i->second);

@@ -20,6 +20,7 @@ using retry_atom = caf::atom_constant<caf::atom("ae_retry")>;
 using expire_atom = caf::atom_constant<caf::atom("ae_expire")>;
 using own_atom = caf::atom_constant<caf::atom("ae_own")>;
 using release_atom = caf::atom_constant<caf::atom("ae_release")>;
+using recall_atom = caf::atom_constant<caf::atom("ae_recall")>;
 
 /// A node's router: takes routed requests (from users, `ref` actors and
 /// other nodes), runs the entities of the shards this node owns, and sends
@@ -60,6 +61,8 @@ private:
     caf::actor handle;
     uint32_t shard = 0;
     std::string name;
+    std::string type;
+    std::string id;
   };
 
   /// Checks type and id; the error names the rule.
@@ -69,9 +72,14 @@ private:
   void retry_later(uint64_t req, pending& p);
   void finish(uint64_t req, caf::message answer);
   bool ready(uint32_t shard) const;
-  /// The running entity, started if needed; an error if its factory failed.
+  /// The running entity, started if needed (and then remembered, unless
+  /// `recalled`: it is remembered already); an error if its factory failed.
   caf::expected<caf::actor> entity_for(const std::string& type,
-                                       const std::string& id, uint32_t shard);
+                                       const std::string& id, uint32_t shard,
+                                       bool recalled = false);
+  /// Starts the remembered entities of a shard this node just claimed.
+  void recall(uint32_t shard, const std::vector<std::string>& types,
+              const std::vector<std::string>& ids);
   /// Sends `content` to the entity and calls `done` with its answer; a
   /// receiver that stopped before the message ran gives `retry`.
   void ask_entity(const caf::actor& e, caf::message content,
@@ -82,7 +90,7 @@ private:
   void answer_remote_status(const std::string& reply, reply_status status,
                             caf::error err);
   void release(const handoff_ptr& job);
-  void entity_down(const caf::actor_addr& who);
+  void entity_down(const caf::actor_addr& who, const caf::error& reason);
 
   std::shared_ptr<cluster_core> core_;
   std::unordered_map<uint64_t, pending> pending_;

@@ -566,3 +566,96 @@ TEST_CASE("requests for a shard without an owner wait, bounded, then fail "
   CHECK((*node)->metrics().refused >= 1);
   (*node)->leave();
 }
+
+TEST_CASE("remembered entities start on their shard's next owner without a "
+          "message; one that stopped on its own is forgotten") {
+  auto name = fresh_name();
+  auto setup = tally_setup(name);
+  setup.options.remember_entities = true;
+  local_cluster c{setup};
+  start_nodes(c, 2);
+  // Entities on node 1's shards, started by requests through node 0.
+  auto owned1 = c.node(1).owned_shards();
+  std::set<uint32_t> on1{owned1.begin(), owned1.end()};
+  std::vector<std::string> ids;
+  for (int i = 0; ids.size() < 20; ++i)
+    if (on1.count(c.node(0).shard_of("tally", id_of(i))) > 0)
+      ids.push_back(id_of(i));
+  for (auto& id : ids)
+    REQUIRE(route<int64_t>(c, 0, id, add(1)) == int64_t{1});
+  // Node 1 wrote them (a key per shard, a JSON array of [type, id]).
+  auto conn = nats_connection::connect(nats_opts());
+  REQUIRE(conn);
+  auto kv = kv_bucket::open(*conn, {"aether_entities_" + name, 0ms, 1});
+  REQUIRE(kv);
+  auto stored = [&](const std::string& id) {
+    auto e
+      = (*kv)->get("shard." + std::to_string(c.node(0).shard_of("tally", id)));
+    return e && *e
+           && (*e)->value.find("[\"tally\",\"" + id + "\"]")
+                != std::string::npos;
+  };
+  REQUIRE(eventually([&] {
+    return std::all_of(ids.begin(), ids.end(), stored);
+  }));
+  // The last one passivates itself: it stopped on its own, it is forgotten.
+  auto quitter = ids.back();
+  ids.pop_back();
+  REQUIRE(
+    route<int64_t>(c, 0, quitter, caf::make_message(passivate_atom::value)));
+  REQUIRE(eventually([&] {
+    return !stored(quitter);
+  }));
+  CHECK(std::all_of(ids.begin(), ids.end(), stored));
+  // Node 1 dies: node 0 takes its shards and starts the 19 at once.
+  c.crash(1);
+  REQUIRE(eventually(
+    [&] {
+      return c.node(0).owned_shards().size() == 64;
+    },
+    20s));
+  auto active0 = [&] {
+    auto v = c.node(0).active_entities();
+    return std::set<std::string>{v.begin(), v.end()};
+  };
+  REQUIRE(eventually([&] {
+    auto a = active0();
+    return std::all_of(ids.begin(), ids.end(), [&](const std::string& id) {
+      return a.count("tally/" + id) > 0;
+    });
+  }));
+  // The router took the claims' recalls before this request: nothing else
+  // started (the quitter stays stopped).
+  REQUIRE(route<int64_t>(c, 0, "barrier", add(5)) == int64_t{5});
+  auto a = active0();
+  CHECK(a.count("tally/" + quitter) == 0);
+  CHECK(a.size() == ids.size() + 1);
+  CHECK(c.node(0).metrics().remembered_started == ids.size());
+  CHECK(c.node(0).prometheus().find("aether_cluster_remembered_started_total "
+                                    + std::to_string(ids.size()))
+        != std::string::npos);
+  // The state came back with them.
+  CHECK(route<int64_t>(c, 0, ids.front(), add(1)) == int64_t{2});
+  // Node 1 comes back: the shards it takes over are handed over (the
+  // entities passivate, they stay remembered) and it starts their entities.
+  REQUIRE_FALSE(c.restart(1));
+  REQUIRE(c.wait_balanced(20s));
+  REQUIRE(eventually(
+    [&] {
+      for (auto& id : ids) {
+        auto s = c.node(0).shard_of("tally", id);
+        bool found = false;
+        for (size_t n = 0; n < 2; ++n) {
+          auto owned = c.node(n).owned_shards();
+          auto act = c.node(n).active_entities();
+          if (std::count(owned.begin(), owned.end(), s) > 0)
+            found = std::count(act.begin(), act.end(), "tally/" + id) > 0;
+        }
+        if (!found)
+          return false;
+      }
+      return true;
+    },
+    20s));
+  check_exclusive(c, ids.size() + 1);
+}

@@ -219,9 +219,12 @@ TEST_CASE("cluster options: each rule names its option") {
 TEST_CASE("cluster options from CAF's config") {
   auto o = options_from(
     {"--aether.cluster.name=bank", "--aether.cluster.shard-count=16",
-     "--aether.cluster.lease-ttl=4s", "--aether.cluster.renew-interval=1s"});
+     "--aether.cluster.lease-ttl=4s", "--aether.cluster.renew-interval=1s",
+     "--aether.cluster.remember-entities"});
   REQUIRE(o);
   CHECK(o->name == "bank");
+  CHECK(o->remember_entities);
+  CHECK_FALSE(cluster_options{}.remember_entities);
   CHECK(o->shard_count == 16);
   CHECK(o->lease_ttl == std::chrono::seconds{4});
   CHECK(o->renew_interval == std::chrono::seconds{1});

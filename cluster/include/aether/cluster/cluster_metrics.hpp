@@ -41,6 +41,9 @@ struct cluster_metrics {
   /// Requests refused as invalid (unknown type, bad id, unannounced or
   /// malformed message).
   std::atomic<uint64_t> invalid{0};
+  /// Entities started when this node claimed their shard, because they were
+  /// remembered (`remember_entities`).
+  std::atomic<uint64_t> remembered_started{0};
   /// Round-trip times of routed requests, by destination.
   latency_histogram local_latency;
   latency_histogram remote_latency;

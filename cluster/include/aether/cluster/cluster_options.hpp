@@ -13,7 +13,8 @@ namespace aether {
 /// `name` and `shard_count` (checked at join); the timings may differ.
 struct cluster_options {
   /// The cluster's namespace: names its key-value buckets
-  /// (`aether_members_<name>`, `aether_shards_<name>`) and its subjects
+  /// (`aether_members_<name>`, `aether_shards_<name>`, with
+  /// `remember_entities` `aether_entities_<name>`) and its subjects
   /// (`aether.cluster.<name>.shard.<n>`). Letters, digits, `-` and `_`.
   std::string name = "default";
   /// This node's id (letters, digits, `-`, `_`); a UUID when empty.
@@ -41,11 +42,20 @@ struct cluster_options {
   /// Copies of the cluster's key-value buckets on a JetStream cluster.
   int replicas = 1;
 
+  /// Remember entities: the entities running on a shard are kept in the
+  /// bucket `aether_entities_<name>`, and a shard's next owner (after a
+  /// failover, a hand-over or a restart of the cluster) starts them at once
+  /// instead of at their next message. An entity that stops on its own
+  /// (normal exit, e.g. it passivated itself) is forgotten; one that
+  /// failed, or was passivated for a hand-over, is not. Every node of a
+  /// cluster should use the same setting.
+  bool remember_entities = false;
+
   /// Reads `aether.cluster.*` (`name`, `node-id`, `shard-count`,
   /// `lease-ttl`, `renew-interval`, `poll-interval`, `buffer-size`,
   /// `unavailable-timeout`, `request-timeout`, `handoff-timeout`,
-  /// `replicas`); declare them with `add_cluster_options`. Fails with
-  /// `invalid_option` naming the option and the rule.
+  /// `replicas`, `remember-entities`); declare them with `add_cluster_options`.
+  /// Fails with `invalid_option` naming the option and the rule.
   static caf::expected<cluster_options>
   from_config(const caf::actor_system_config& cfg);
 
