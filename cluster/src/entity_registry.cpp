@@ -45,22 +45,20 @@ void entity_registry::stop() {
 }
 
 void entity_registry::remember(uint32_t shard, entity_name name) {
-  {
-    std::lock_guard<std::mutex> guard{mtx_};
-    auto& d = queued_[shard];
-    d.remove.erase(name);
-    d.add.insert(std::move(name));
-    ++queued_count_;
-  }
-  cv_.notify_all();
+  queue(shard, std::move(name), true);
 }
 
 void entity_registry::forget(uint32_t shard, entity_name name) {
+  queue(shard, std::move(name), false);
+}
+
+void entity_registry::queue(uint32_t shard, entity_name name, bool running) {
   {
     std::lock_guard<std::mutex> guard{mtx_};
     auto& d = queued_[shard];
-    d.add.erase(name);
-    d.remove.insert(std::move(name));
+    // The last change of a name wins.
+    (running ? d.remove : d.add).erase(name);
+    (running ? d.add : d.remove).insert(std::move(name));
     ++queued_count_;
   }
   cv_.notify_all();

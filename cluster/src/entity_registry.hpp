@@ -73,6 +73,7 @@ private:
   };
 
   entity_registry() = default;
+  void queue(uint32_t shard, entity_name name, bool running);
   void run();
   /// Applies `d` to the shard's entry; false when NATS failed.
   bool write(uint32_t shard, const delta& d);
