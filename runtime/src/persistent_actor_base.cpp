@@ -580,7 +580,7 @@ void persistent_actor_base::start_persist(const command_context& cmd,
       finish(res.error(), 0);
     return;
   }
-  if (opts_.async_appends) {
+  if (opts_.async_appends && ctx_.io->detached()) {
     // Pipelined path: the store publishes without blocking this thread and
     // its callback sends the result back as a message.
     auto holder = std::make_shared<async_append>();

@@ -107,6 +107,10 @@ caf::actor store_io::worker_for(const std::string& actor_id) const {
   return ws[std::hash<std::string>{}(actor_id) % ws.size()];
 }
 
+bool store_io::detached() const {
+  return state_->detached;
+}
+
 size_t store_io::size() const {
   std::lock_guard<std::mutex> guard{state_->mtx};
   return state_->workers.size();

@@ -4,6 +4,8 @@
 #include "temp_dir.hpp"
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -311,4 +313,84 @@ TEST_CASE("sqlite store: concurrent appends are group-committed correctly") {
     CHECK((*shared)[i].version == static_cast<int64_t>(i + 1));
   CHECK(shared_ok + shared_conflicts == threads * per_thread);
   CHECK(shared_conflicts > 0); // the race really happened
+}
+
+TEST_CASE("sqlite store: the writer stores everything queued in one commit, "
+          "up to max_group_size") {
+  for (size_t max_group : {size_t{10000}, size_t{50}}) {
+    INFO("max_group_size " << max_group);
+    aether::test::temp_dir dir;
+    auto path = dir.file("queued.db");
+    aether::sqlite_store::options opts;
+    opts.path = path;
+    opts.max_group_size = max_group;
+    opts.busy_timeout = std::chrono::seconds{30};
+    auto s = aether::sqlite_store::open(opts);
+    REQUIRE(s);
+    auto& store = **s;
+    // Another connection holds the write lock: the writer's first
+    // transaction waits for it while the appends queue behind it.
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr)
+            == SQLITE_OK);
+    constexpr int n = 300;
+    std::mutex mtx;
+    std::condition_variable cv;
+    int done = 0;
+    int ok = 0;
+    for (int i = 0; i < n; ++i) {
+      std::vector<aether::event> batch{ev("q-" + std::to_string(i), 1)};
+      aether::event_store::append_callback cb
+        = [&](caf::expected<aether::append_result> res) {
+            std::lock_guard<std::mutex> guard{mtx};
+            ++done;
+            ok += res ? 1 : 0;
+            cv.notify_all();
+          };
+      REQUIRE(store.try_save_events_async(batch, cb));
+    }
+    REQUIRE(sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+    {
+      std::unique_lock<std::mutex> guard{mtx};
+      REQUIRE(cv.wait_for(guard, std::chrono::seconds{60}, [&] {
+        return done == n;
+      }));
+      CHECK(ok == n);
+    }
+    auto st = store.stats();
+    CHECK(st.appends == n);
+    if (max_group == 50) {
+      CHECK(st.largest_group == 50);
+      CHECK(st.commits >= 6);
+    } else {
+      // What queued during the first transaction went in the second.
+      CHECK(st.commits <= 2);
+      CHECK(st.largest_group >= n / 2);
+    }
+    for (int i = 0; i < n; i += 37)
+      CHECK(store.get_latest_version("q-" + std::to_string(i)) == int64_t{1});
+  }
+}
+
+TEST_CASE("sqlite store: a bad batch queued asynchronously fails at once, "
+          "alone") {
+  aether::test::temp_dir dir;
+  auto store = open_store(dir.file("bad-async.db"));
+  std::vector<aether::event> bad{ev("ok", 1)};
+  bad.front().type.clear();
+  caf::expected<aether::append_result> got = caf::error{};
+  bool called = false;
+  aether::event_store::append_callback cb
+    = [&](caf::expected<aether::append_result> res) {
+        got = std::move(res);
+        called = true;
+      };
+  REQUIRE(store->try_save_events_async(bad, cb));
+  REQUIRE(called); // on the calling thread, before it returned
+  REQUIRE_FALSE(got);
+  CHECK(aether::is(got.error(), aether::persistence_error::invalid_argument));
+  CHECK(store->get_latest_version("ok") == int64_t{0});
+  CHECK(store->save_event(ev("ok", 1)));
 }

@@ -30,6 +30,12 @@ public:
     snapshot_failures_ = n;
   }
 
+  /// Every append goes through `save_events` below (where the faults are),
+  /// never the inner store's asynchronous path.
+  bool try_save_events_async(std::vector<event>&, append_callback&) override {
+    return false;
+  }
+
   caf::expected<append_result> save_events(std::vector<event> batch) override {
     {
       std::lock_guard<std::mutex> guard{mtx_};

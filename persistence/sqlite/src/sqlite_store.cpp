@@ -4,6 +4,8 @@
 #include "aether/persistence/json_codec.hpp"
 #include "sqlite_connection.hpp"
 
+#include <algorithm>
+#include <future>
 #include <optional>
 
 namespace aether {
@@ -110,10 +112,21 @@ sqlite_store::sqlite_store(options opts,
                            std::unique_ptr<sqlite_connection> reader)
   : opts_(std::move(opts)), writer_(std::move(writer)),
     reader_(std::move(reader)) {
-  // nop
+  if (opts_.max_group_size == 0)
+    opts_.max_group_size = 1;
+  writer_thread_ = std::thread{[this] {
+    run_writer();
+  }};
 }
 
-sqlite_store::~sqlite_store() = default;
+sqlite_store::~sqlite_store() {
+  {
+    std::lock_guard<std::mutex> guard{group_mtx_};
+    stop_writer_ = true;
+  }
+  group_cv_.notify_all();
+  writer_thread_.join();
+}
 
 caf::expected<std::unique_ptr<sqlite_store>>
 sqlite_store::open(std::string path) {
@@ -176,46 +189,78 @@ caf::expected<std::unique_ptr<sqlite_store>> sqlite_store::open(options opts) {
     new sqlite_store(std::move(opts), std::move(*writer), std::move(*reader))};
 }
 
-// Appends run as group commits: concurrent callers queue their batches; one
-// of them (the leader) stores every queued batch in one transaction, each
-// under a savepoint of its own (so a conflict or a bad batch fails alone),
-// and commits once. SQLite pays its fsync per commit, not per batch.
+// Appends run as group commits: callers queue their batches; the writer
+// thread stores everything queued (up to `max_group_size` batches) in one
+// transaction, each batch under a savepoint of its own (so a conflict or a
+// bad batch fails alone), commits once and then completes each batch. SQLite
+// pays its fsync per commit, not per batch; the number of appends that meet
+// in one commit is bounded by the callers in flight, not by a thread pool.
 struct sqlite_store::pending_append {
-  const std::vector<event>* batch;
-  const std::vector<std::string>* encoded;
-  std::optional<caf::expected<append_result>> result;
+  std::vector<event> batch;
+  std::vector<std::string> encoded;
+  append_callback done;
 };
+
+void sqlite_store::enqueue(pending_ptr p) {
+  {
+    std::lock_guard<std::mutex> guard{group_mtx_};
+    group_queue_.push_back(std::move(p));
+  }
+  group_cv_.notify_one();
+}
+
+bool sqlite_store::try_save_events_async(std::vector<event>& batch,
+                                         append_callback& done) {
+  auto encoded = prepare_events(batch, opts_.limits);
+  if (!encoded) {
+    done(encoded.error());
+    return true;
+  }
+  enqueue(pending_ptr{new pending_append{std::move(batch), std::move(*encoded),
+                                         std::move(done)}});
+  return true;
+}
 
 caf::expected<append_result>
 sqlite_store::save_events(std::vector<event> batch) {
-  auto encoded = prepare_events(batch, opts_.limits);
-  if (!encoded)
-    return encoded.error();
-  pending_append me{&batch, &*encoded, std::nullopt};
-  std::unique_lock<std::mutex> lock{group_mtx_};
-  group_queue_.push_back(&me);
-  while (!me.result) {
-    if (leader_active_) {
-      group_cv_.wait(lock);
-      continue;
+  std::promise<caf::expected<append_result>> result;
+  auto future = result.get_future();
+  append_callback done = [&result](caf::expected<append_result> res) {
+    result.set_value(std::move(res));
+  };
+  try_save_events_async(batch, done);
+  return future.get();
+}
+
+void sqlite_store::run_writer() {
+  for (;;) {
+    std::vector<pending_ptr> group;
+    {
+      std::unique_lock<std::mutex> lock{group_mtx_};
+      group_cv_.wait(lock, [this] {
+        return stop_writer_ || !group_queue_.empty();
+      });
+      if (group_queue_.empty())
+        return; // stopped, nothing left to store
+      auto n = std::min(group_queue_.size(), opts_.max_group_size);
+      group.reserve(n);
+      for (size_t i = 0; i < n; ++i) {
+        group.push_back(std::move(group_queue_.front()));
+        group_queue_.pop_front();
+      }
     }
-    leader_active_ = true;
-    std::vector<pending_append*> group(group_queue_.begin(),
-                                       group_queue_.end());
-    group_queue_.clear();
-    lock.unlock();
     auto results = commit_group(group);
-    lock.lock();
-    // Handed over under the lock: a waiting caller may wake at any time
-    // (spuriously, or from an earlier leader's notify) and look at its
-    // result (a data race that ThreadSanitizer found when the results were
-    // written during the commit).
+    commits_ += 1;
+    appends_ += group.size();
+    if (group.size() > largest_group_)
+      largest_group_ = group.size();
     for (size_t i = 0; i < group.size(); ++i)
-      group[i]->result = std::move(results[i]);
-    leader_active_ = false;
-    group_cv_.notify_all();
+      group[i]->done(std::move(results[i]));
   }
-  return std::move(*me.result);
+}
+
+sqlite_store::statistics sqlite_store::stats() const {
+  return {commits_.load(), appends_.load(), largest_group_.load()};
 }
 
 caf::expected<append_result>
@@ -253,7 +298,7 @@ sqlite_store::append_one(detail::sqlite_connection& w,
 }
 
 std::vector<caf::expected<append_result>>
-sqlite_store::commit_group(const std::vector<pending_append*>& group) {
+sqlite_store::commit_group(const std::vector<pending_ptr>& group) {
   std::vector<caf::expected<append_result>> results;
   results.reserve(group.size());
   std::lock_guard<std::mutex> guard{writer_->mtx};
@@ -270,10 +315,10 @@ sqlite_store::commit_group(const std::vector<pending_append*>& group) {
   transaction tx{w};
   if (auto err = tx.begin())
     return fail_all(err);
-  for (auto* p : group) {
+  for (auto& p : group) {
     if (auto err = w.exec("SAVEPOINT aether_append"))
       return fail_all(err);
-    auto res = append_one(w, *p->batch, *p->encoded);
+    auto res = append_one(w, p->batch, p->encoded);
     if (!res) {
       if (auto err = w.exec("ROLLBACK TO aether_append"))
         return fail_all(err);

@@ -8,7 +8,11 @@ namespace aether {
 
 /// A store that forwards every call to another store. Derive from it to
 /// change a few calls (a decorator: fault injection in tests, a view that
-/// hides snapshots in benchmarks, instrumentation).
+/// hides snapshots in benchmarks, instrumentation). A decorator that
+/// overrides `save_events` also overrides `try_save_events_async` (returning
+/// false sends every append of the runtime through its `save_events`):
+/// otherwise the runtime's appends go to the inner store's asynchronous path
+/// (SQLite, JetStream) past it.
 class forwarding_store : public event_store_with_snapshots {
 public:
   explicit forwarding_store(std::shared_ptr<event_store_with_snapshots> inner);

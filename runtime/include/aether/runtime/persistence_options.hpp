@@ -43,10 +43,11 @@ struct persistence_options {
   std::chrono::milliseconds exit_timeout = std::chrono::seconds{5};
 
   /// Use the store's non-blocking appends when it has them (JetStream:
-  /// pipelined asynchronous publishes); otherwise, and always for stores
-  /// without them, appends run on the store's I/O worker. Tests that drive
-  /// the system with CAF's test_coordinator turn this off, since completions
-  /// arrive from a nats.c thread.
+  /// pipelined asynchronous publishes; SQLite: its group-commit writer);
+  /// otherwise, and always for stores without them, appends run on the
+  /// store's I/O worker. Never used with non-detached I/O workers (tests on
+  /// CAF's test_coordinator), since completions arrive from a store's own
+  /// thread.
   bool async_appends = true;
 
   /// With a bus in the store context: publish every stored event, and an

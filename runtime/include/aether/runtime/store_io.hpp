@@ -45,6 +45,12 @@ public:
 
   size_t size() const;
 
+  /// False for tests on CAF's `test_coordinator`: every store call then runs
+  /// as a job of the test's scheduler, and the actors do not hand appends to
+  /// a store's own writer thread (its completion would arrive outside the
+  /// test's control).
+  bool detached() const;
+
   /// Workers replaced after they terminated (0 in a healthy system).
   size_t workers_replaced() const;
 

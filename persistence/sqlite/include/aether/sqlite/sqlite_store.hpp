@@ -3,12 +3,14 @@
 #include "aether/persistence/snapshot_store.hpp"
 #include "aether/persistence/validation.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 
 namespace aether {
 
@@ -41,6 +43,9 @@ public:
     /// `synchronous=FULL` (true) survives power loss; false uses NORMAL,
     /// which survives a crash of the process only.
     bool full_sync = true;
+    /// Appends stored in one transaction (one fsync), at most. The writer
+    /// takes everything queued up to this many batches.
+    size_t max_group_size = 10000;
   };
 
   /// Opens (or creates) the store. Fails with `store_failure` (the
@@ -59,6 +64,13 @@ public:
   // -- event_store ------------------------------------------------------------
 
   caf::expected<append_result> save_events(std::vector<event> batch) override;
+
+  /// Queues the batch for the store's writer thread and returns true (after
+  /// a batch that breaks a rule: `done` with the error, at once). The
+  /// writer stores everything queued, up to `max_group_size` batches, in one
+  /// transaction and calls each `done` after the commit, on its thread.
+  bool try_save_events_async(std::vector<event>& batch,
+                             append_callback& done) override;
   using event_store::get_events;
   caf::expected<replay_result>
   get_events_with_errors(const std::string& actor_id,
@@ -82,14 +94,30 @@ public:
     return opts_;
   }
 
+  /// What the writer did so far.
+  struct statistics {
+    /// Transactions of appends (committed or failed).
+    uint64_t commits = 0;
+    /// Batches in them.
+    uint64_t appends = 0;
+    /// The most batches one transaction held.
+    uint64_t largest_group = 0;
+  };
+  statistics stats() const;
+
 private:
   sqlite_store(options opts, std::unique_ptr<detail::sqlite_connection> writer,
                std::unique_ptr<detail::sqlite_connection> reader);
 
   struct pending_append;
+  using pending_ptr = std::unique_ptr<pending_append>;
 
+  void enqueue(pending_ptr p);
+  /// The writer thread: commits what is queued, group by group; on stop,
+  /// what is still queued first.
+  void run_writer();
   std::vector<caf::expected<append_result>>
-  commit_group(const std::vector<pending_append*>& group);
+  commit_group(const std::vector<pending_ptr>& group);
   caf::expected<append_result>
   append_one(detail::sqlite_connection& w, const std::vector<event>& batch,
              const std::vector<std::string>& encoded);
@@ -97,11 +125,15 @@ private:
   options opts_;
   std::unique_ptr<detail::sqlite_connection> writer_;
   std::unique_ptr<detail::sqlite_connection> reader_;
-  // Group commit: batches waiting for a leader to store them.
+  // Group commit: batches waiting for the writer thread.
   std::mutex group_mtx_;
   std::condition_variable group_cv_;
-  std::deque<pending_append*> group_queue_;
-  bool leader_active_ = false;
+  std::deque<pending_ptr> group_queue_;
+  bool stop_writer_ = false;
+  std::thread writer_thread_;
+  std::atomic<uint64_t> commits_{0};
+  std::atomic<uint64_t> appends_{0};
+  std::atomic<uint64_t> largest_group_{0};
 };
 
 } // namespace aether
