@@ -199,6 +199,9 @@ struct sqlite_store::pending_append {
   std::vector<event> batch;
   std::vector<std::string> encoded;
   append_callback done;
+  /// A snapshot save instead of a batch (its encoding in `encoded[0]`):
+  /// it shares the group's transaction and fsync too.
+  std::optional<actor_snapshot> snapshot;
 };
 
 void sqlite_store::enqueue(pending_ptr p) {
@@ -217,7 +220,7 @@ bool sqlite_store::try_save_events_async(std::vector<event>& batch,
     return true;
   }
   enqueue(pending_ptr{new pending_append{std::move(batch), std::move(*encoded),
-                                         std::move(done)}});
+                                         std::move(done), std::nullopt}});
   return true;
 }
 
@@ -251,7 +254,10 @@ void sqlite_store::run_writer() {
     }
     auto results = commit_group(group);
     commits_ += 1;
-    appends_ += group.size();
+    appends_ += static_cast<uint64_t>(
+      std::count_if(group.begin(), group.end(), [](const pending_ptr& p) {
+        return !p->snapshot;
+      }));
     if (group.size() > largest_group_)
       largest_group_ = group.size();
     for (size_t i = 0; i < group.size(); ++i)
@@ -318,7 +324,8 @@ sqlite_store::commit_group(const std::vector<pending_ptr>& group) {
   for (auto& p : group) {
     if (auto err = w.exec("SAVEPOINT aether_append"))
       return fail_all(err);
-    auto res = append_one(w, p->batch, p->encoded);
+    auto res = p->snapshot ? upsert_snapshot(w, *p->snapshot, p->encoded[0])
+                           : append_one(w, p->batch, p->encoded);
     if (!res) {
       if (auto err = w.exec("ROLLBACK TO aether_append"))
         return fail_all(err);
@@ -405,19 +412,37 @@ caf::error sqlite_store::save_snapshot(actor_snapshot s) {
   auto encoded = prepare_snapshot(s, opts_.limits);
   if (!encoded)
     return encoded.error();
-  std::lock_guard<std::mutex> guard{writer_->mtx};
-  auto stmt = writer_->prepare(upsert_snapshot_sql);
+  std::promise<caf::expected<append_result>> result;
+  auto future = result.get_future();
+  std::vector<std::string> body;
+  body.push_back(std::move(*encoded));
+  enqueue(
+    pending_ptr{new pending_append{{},
+                                   std::move(body),
+                                   [&result](caf::expected<append_result> res) {
+                                     result.set_value(std::move(res));
+                                   },
+                                   std::move(s)}});
+  auto res = future.get();
+  return res ? caf::none : res.error();
+}
+
+caf::expected<append_result>
+sqlite_store::upsert_snapshot(detail::sqlite_connection& w,
+                              const actor_snapshot& s,
+                              const std::string& encoded) {
+  auto stmt = w.prepare(upsert_snapshot_sql);
   if (!stmt)
     return stmt.error();
   sqlite_statement q{*stmt};
   q.bind_text(1, s.actor_id);
   q.bind(2, s.version);
   q.bind(3, ns(s.time));
-  q.bind(4, std::string_view{*encoded});
+  q.bind(4, std::string_view{encoded});
   auto rc = q.step();
   if (rc != SQLITE_DONE)
-    return writer_->make_error(rc, "cannot save snapshot");
-  return caf::none;
+    return w.make_error(rc, "cannot save snapshot");
+  return append_result{s.version, 0};
 }
 
 caf::expected<std::optional<actor_snapshot>>

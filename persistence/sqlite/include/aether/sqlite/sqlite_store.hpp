@@ -98,9 +98,10 @@ public:
   struct statistics {
     /// Transactions of appends (committed or failed).
     uint64_t commits = 0;
-    /// Batches in them.
+    /// Batches of events in them (snapshot saves share them too, not
+    /// counted here).
     uint64_t appends = 0;
-    /// The most batches one transaction held.
+    /// The most batches and snapshots one transaction held.
     uint64_t largest_group = 0;
   };
   statistics stats() const;
@@ -121,6 +122,9 @@ private:
   caf::expected<append_result>
   append_one(detail::sqlite_connection& w, const std::vector<event>& batch,
              const std::vector<std::string>& encoded);
+  caf::expected<append_result> upsert_snapshot(detail::sqlite_connection& w,
+                                               const actor_snapshot& s,
+                                               const std::string& encoded);
 
   options opts_;
   std::unique_ptr<detail::sqlite_connection> writer_;
