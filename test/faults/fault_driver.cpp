@@ -165,9 +165,10 @@ open_store(const std::string& spec,
   throw std::runtime_error("unknown store: " + spec);
 }
 
-int drive(const std::string& spec, const std::string& log_path,
-          const std::string& writer, int seconds, int max_pause_us) {
-  // As a node would: retry the first connection while the servers settle.
+// As a node would: retries opening the store for 30 s while the servers
+// settle, saying why (`who` names the process in the log).
+std::shared_ptr<event_store_with_snapshots>
+open_store_retrying(const std::string& spec, const std::string& who) {
   std::shared_ptr<event_store_with_snapshots> store;
   for (auto until = std::chrono::steady_clock::now() + 30s; !store;) {
     try {
@@ -175,10 +176,16 @@ int drive(const std::string& spec, const std::string& log_path,
     } catch (const std::exception& e) {
       if (std::chrono::steady_clock::now() > until)
         throw;
-      std::cerr << writer << ": " << e.what() << "; retrying" << std::endl;
+      std::cerr << who << ": " << e.what() << "; retrying" << std::endl;
       std::this_thread::sleep_for(200ms);
     }
   }
+  return store;
+}
+
+int drive(const std::string& spec, const std::string& log_path,
+          const std::string& writer, int seconds, int max_pause_us) {
+  auto store = open_store_retrying(spec, writer);
   aether::config cfg;
   cfg.set("logger.verbosity", caf::atom("quiet"));
   caf::actor_system sys{cfg};
@@ -247,17 +254,7 @@ int run_node(const std::string& spec, const std::string& log_path,
              const std::string& node_id, int seconds) {
   if (spec.rfind("jetstream:", 0) != 0)
     throw std::runtime_error("cluster mode needs a jetstream store");
-  std::shared_ptr<event_store_with_snapshots> store;
-  for (auto until = std::chrono::steady_clock::now() + 30s; !store;) {
-    try {
-      store = open_store(spec);
-    } catch (const std::exception& e) {
-      if (std::chrono::steady_clock::now() > until)
-        throw;
-      std::cerr << node_id << ": " << e.what() << "; retrying" << std::endl;
-      std::this_thread::sleep_for(200ms);
-    }
-  }
+  auto store = open_store_retrying(spec, node_id);
   auto no = nats_options_of(spec, request_timeout);
   no.name = "fault-node-" + node_id;
   auto conn = nats_connection::connect(no);
