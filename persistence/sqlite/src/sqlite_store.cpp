@@ -226,12 +226,20 @@ bool sqlite_store::try_save_events_async(std::vector<event>& batch,
 
 caf::expected<append_result>
 sqlite_store::save_events(std::vector<event> batch) {
+  auto encoded = prepare_events(batch, opts_.limits);
+  if (!encoded)
+    return encoded.error();
+  return enqueue_and_wait(pending_append{std::move(batch), std::move(*encoded),
+                                         nullptr, std::nullopt});
+}
+
+caf::expected<append_result> sqlite_store::enqueue_and_wait(pending_append p) {
   std::promise<caf::expected<append_result>> result;
   auto future = result.get_future();
-  append_callback done = [&result](caf::expected<append_result> res) {
+  p.done = [&result](caf::expected<append_result> res) {
     result.set_value(std::move(res));
   };
-  try_save_events_async(batch, done);
+  enqueue(std::make_unique<pending_append>(std::move(p)));
   return future.get();
 }
 
@@ -412,18 +420,10 @@ caf::error sqlite_store::save_snapshot(actor_snapshot s) {
   auto encoded = prepare_snapshot(s, opts_.limits);
   if (!encoded)
     return encoded.error();
-  std::promise<caf::expected<append_result>> result;
-  auto future = result.get_future();
   std::vector<std::string> body;
   body.push_back(std::move(*encoded));
-  enqueue(
-    pending_ptr{new pending_append{{},
-                                   std::move(body),
-                                   [&result](caf::expected<append_result> res) {
-                                     result.set_value(std::move(res));
-                                   },
-                                   std::move(s)}});
-  auto res = future.get();
+  auto res = enqueue_and_wait(
+    pending_append{{}, std::move(body), nullptr, std::move(s)});
   return res ? caf::none : res.error();
 }
 

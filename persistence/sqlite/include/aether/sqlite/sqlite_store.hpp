@@ -114,6 +114,8 @@ private:
   using pending_ptr = std::unique_ptr<pending_append>;
 
   void enqueue(pending_ptr p);
+  /// Queues `p` (its `done` is set here) and waits for its commit.
+  caf::expected<append_result> enqueue_and_wait(pending_append p);
   /// The writer thread: commits what is queued, group by group; on stop,
   /// what is still queued first.
   void run_writer();
