@@ -2,23 +2,26 @@
 
 #include "aether/persistence/error.hpp"
 
+#include <future>
+
 namespace aether {
 
 event_store::~event_store() = default;
+
+caf::expected<append_result>
+event_store::save_events(std::vector<event> batch) {
+  std::promise<caf::expected<append_result>> result;
+  auto future = result.get_future();
+  append(std::move(batch), [&result](caf::expected<append_result> res) {
+    result.set_value(std::move(res));
+  });
+  return future.get();
+}
 
 caf::expected<append_result> event_store::save_event(event ev) {
   std::vector<event> batch;
   batch.push_back(std::move(ev));
   return save_events(std::move(batch));
-}
-
-void event_store::save_events_async(std::vector<event> batch,
-                                    append_callback done) {
-  done(save_events(std::move(batch)));
-}
-
-bool event_store::try_save_events_async(std::vector<event>&, append_callback&) {
-  return false;
 }
 
 caf::expected<std::vector<event>>
@@ -44,10 +47,6 @@ event_store::get_events(const std::string& actor_id, int64_t from_version,
   range.to_version = to_version;
   range.max_count = max_count;
   return get_events(actor_id, range);
-}
-
-bool event_store::never_blocks() const {
-  return false;
 }
 
 void event_store::update_version_cache(const std::string&, int64_t) {

@@ -10,19 +10,8 @@ forwarding_store::forwarding_store(
 
 forwarding_store::~forwarding_store() = default;
 
-caf::expected<append_result>
-forwarding_store::save_events(std::vector<event> batch) {
-  return inner_->save_events(std::move(batch));
-}
-
-void forwarding_store::save_events_async(std::vector<event> batch,
-                                         append_callback done) {
-  inner_->save_events_async(std::move(batch), std::move(done));
-}
-
-bool forwarding_store::try_save_events_async(std::vector<event>& batch,
-                                             append_callback& done) {
-  return inner_->try_save_events_async(batch, done);
+void forwarding_store::append(std::vector<event> batch, append_callback done) {
+  inner_->append(std::move(batch), std::move(done));
 }
 
 caf::expected<std::vector<event>>

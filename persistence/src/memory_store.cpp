@@ -13,12 +13,12 @@ memory_store::memory_store(store_limits limits) : limits_(limits) {
 
 memory_store::~memory_store() = default;
 
-bool memory_store::never_blocks() const {
-  return true;
+void memory_store::append(std::vector<event> batch, append_callback done) {
+  done(store_batch(std::move(batch)));
 }
 
 caf::expected<append_result>
-memory_store::save_events(std::vector<event> batch) {
+memory_store::store_batch(std::vector<event> batch) {
   auto encoded = prepare_events(batch, limits_);
   if (!encoded)
     return encoded.error();

@@ -11,6 +11,7 @@
 #include "aether/snapshot/retention.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <caf/atom.hpp>
 #include <caf/mailbox_element.hpp>
 #include <caf/sec.hpp>
@@ -27,12 +28,25 @@ using persist_timeout_atom = caf::atom_constant<caf::atom("ae_ptime")>;
 using stop_atom = caf::atom_constant<caf::atom("ae_stop")>;
 using exit_timeout_atom = caf::atom_constant<caf::atom("ae_exitto")>;
 
-/// Carries the result of an asynchronous append back to the actor.
+/// Carries the result of an append back to the actor.
 struct async_append : io_job {
   caf::expected<append_result> result = caf::error{};
   void run() override {
     // nop: filled in by the store's completion callback
   }
+  /// Called by the completion after it set `result`: true when `append`
+  /// had not returned yet (the caller then finishes in place).
+  bool completed_inline() {
+    int expected = 0;
+    return state.compare_exchange_strong(expected, 1);
+  }
+  /// Called once `append` returned: true when the completion is still to
+  /// come (it then arrives as a message).
+  bool returned() {
+    int expected = 0;
+    return state.compare_exchange_strong(expected, 2);
+  }
+  std::atomic<int> state{0};
 };
 
 /// What the first recovery step returns.
@@ -511,10 +525,6 @@ void persistent_actor_base::start_persist(const command_context& cmd,
   }
   persist_in_flight_ = true;
   persist_reply_ = done;
-  auto store = ctx_.store;
-  auto job = make_io_job([store, events] {
-    return store->save_events(*events);
-  });
   auto start = clock::now();
   auto finish = [this, events, done, start](caf::error err, uint64_t pos) {
     persist_in_flight_ = false;
@@ -571,54 +581,29 @@ void persistent_actor_base::start_persist(const command_context& cmd,
     publish_stored(*events);
     done(caf::none);
   };
-  if (ctx_.store->never_blocks()) {
-    // A store that never waits (memory): no hand-off to an I/O worker.
-    auto res = ctx_.store->save_events(*events);
-    if (res)
-      finish(caf::none, res->position);
-    else
-      finish(res.error(), 0);
+  // The one append path: the store never blocks this thread, and its
+  // completion comes back as a message (or, when the store completed
+  // before `append` returned, the persist finishes right here).
+  auto holder = std::make_shared<async_append>();
+  auto id = ++pending_persist_id_;
+  auto self = caf::actor_cast<caf::actor>(this);
+  event_store::append_callback cb = [self, id,
+                                     holder](caf::expected<append_result> res) {
+    holder->result = std::move(res);
+    if (!holder->completed_inline())
+      caf::anon_send(self, persist_done_atom::value, id, io_job_ptr{holder});
+  };
+  ctx_.io->append(ctx_.store, *events, std::move(cb));
+  if (holder->returned()) {
+    pending_persist_ = finish;
+    delayed_send(this, opts_.persist_timeout, persist_timeout_atom::value, id);
     return;
   }
-  if (opts_.async_appends && ctx_.io->detached()) {
-    // Pipelined path: the store publishes without blocking this thread and
-    // its callback sends the result back as a message.
-    auto holder = std::make_shared<async_append>();
-    auto id = ++pending_persist_id_;
-    auto self = caf::actor_cast<caf::actor>(this);
-    event_store::append_callback cb =
-      [self, id, holder](caf::expected<append_result> res) {
-        holder->result = std::move(res);
-        caf::anon_send(self, persist_done_atom::value, id, io_job_ptr{holder});
-      };
-    auto batch = *events;
-    if (ctx_.store->try_save_events_async(batch, cb)) {
-      pending_persist_ = finish;
-      delayed_send(this, opts_.persist_timeout, persist_timeout_atom::value,
-                   id);
-      return;
-    }
-  }
-  auto hdl = request(worker(), opts_.persist_timeout, io_atom::value,
-                     io_job_ptr{job});
-  own_requests_.insert(hdl.id().integer_value());
-  hdl.then(
-    [job, finish]() mutable {
-      auto& res = job->result();
-      if (res)
-        finish(caf::none, res->position);
-      else
-        finish(res.error(), 0);
-    },
-    [this, finish](caf::error& err) mutable {
-      if (err == caf::sec::request_timeout)
-        err = make_runtime_error(
-          runtime_error::persist_timeout,
-          "actor \"" + persistence_id_ + "\": the store did not answer "
-            + "within " + std::to_string(opts_.persist_timeout.count())
-            + " ms; the events may or may not be stored");
-      finish(err, 0);
-    });
+  auto& res = holder->result;
+  if (res)
+    finish(caf::none, res->position);
+  else
+    finish(res.error(), 0);
 }
 
 void persistent_actor_base::publish_stored(const std::vector<event>& events) {

@@ -107,6 +107,22 @@ caf::actor store_io::worker_for(const std::string& actor_id) const {
   return ws[std::hash<std::string>{}(actor_id) % ws.size()];
 }
 
+void store_io::append(std::shared_ptr<event_store> store,
+                      std::vector<event> batch,
+                      event_store::append_callback done) const {
+  if (state_->detached) {
+    store->append(std::move(batch), std::move(done));
+    return;
+  }
+  auto worker = worker_for(batch.front().actor_id);
+  auto job = make_io_job(
+    [store, batch{std::move(batch)}, done{std::move(done)}]() mutable {
+      done(store->save_events(std::move(batch)));
+      return true;
+    });
+  caf::anon_send(worker, io_atom::value, io_job_ptr{job});
+}
+
 bool store_io::detached() const {
   return state_->detached;
 }

@@ -30,6 +30,9 @@
 #include "catch.hpp"
 
 #include <atomic>
+#include <condition_variable>
+#include <map>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -154,6 +157,60 @@ AETHER_CONFORMANCE_CASE("replay: every range the TCK names") {
   SECTION("latest version") {
     CHECK(f.store().get_latest_version(actor) == int64_t{5});
   }
+}
+
+AETHER_CONFORMANCE_CASE("appends of one actor started at once land in "
+                        "order") {
+  // `append` does not wait: a pipelined actor starts its next append before
+  // the previous one completed, and relies on the store applying them in
+  // the order they were started. A batch that fails (here: a wrong version)
+  // fails alone; the appends after it see the store as it left it.
+  TestType f;
+  constexpr int64_t n = 200;
+  std::mutex mtx;
+  std::condition_variable cv;
+  std::map<int64_t, caf::expected<append_result>> results; // by batch's last
+  size_t started = 0;
+  auto start = [&](std::vector<event> batch, int64_t key) {
+    ++started;
+    f.store().append(std::move(batch),
+                     [&, key](caf::expected<append_result> res) {
+                       std::lock_guard<std::mutex> guard{mtx};
+                       results.emplace(key, std::move(res));
+                       cv.notify_all();
+                     });
+  };
+  for (int64_t v = 1; v <= n; ++v) {
+    if (v == 100)
+      start({ev(actor, 7)}, -1); // stale: fails alone
+    if (v % 10 == 0) {
+      start({ev(actor, v), ev(actor, v + 1)}, v + 1); // a batch of two
+      ++v;
+      continue;
+    }
+    start({ev(actor, v)}, v);
+  }
+  std::unique_lock<std::mutex> lock{mtx};
+  REQUIRE(cv.wait_for(lock, std::chrono::seconds{60}, [&] {
+    return results.size() == started;
+  }));
+  for (auto& [key, res] : results) {
+    CAPTURE(key);
+    if (key == -1) {
+      REQUIRE_FALSE(res);
+      CHECK(is(res.error(), persistence_error::version_conflict));
+    } else {
+      REQUIRE(res);
+      CHECK(res->version == key);
+    }
+  }
+  lock.unlock();
+  auto all = f.store().get_events(actor, 1);
+  REQUIRE(all);
+  REQUIRE(all->size() == static_cast<size_t>(n + 1));
+  for (size_t i = 0; i < all->size(); ++i)
+    CHECK((*all)[i].version == static_cast<int64_t>(i + 1));
+  CHECK(f.store().get_latest_version(actor) == n + 1);
 }
 
 AETHER_CONFORMANCE_CASE("replay returns what was stored") {

@@ -214,7 +214,7 @@ TEST_CASE("jetstream: an append whose slot another writer took is refused") {
   // server never lets two racing appends get that far, so the test takes
   // the slot's id with a message on another subject of the stream.
   auto ns = fresh_namespace();
-  auto s = open_store(connect(), ns);
+  std::shared_ptr<jetstream_store> s = open_store(connect(), ns);
   auto first = s->save_event(ev("slot", 1));
   REQUIRE(first);
   auto seq = first->position; // the stream sequence of version 1
@@ -227,26 +227,69 @@ TEST_CASE("jetstream: an append whose slot another writer took is refused") {
     js_PublishMsg(nullptr, s->connection()->jetstream(), m, nullptr, nullptr)
     == NATS_OK);
   natsMsg_Destroy(m);
-  SECTION("blocking path") {
-    auto res = s->save_event(ev("slot", 2));
+  std::shared_ptr<jetstream_store> writer = s;
+  SECTION("read-first path (a store that never saw the actor)") {
+    writer = open_store(connect(), ns);
+    auto res = writer->save_event(ev("slot", 2));
     REQUIRE_FALSE(res);
     CHECK(is(res.error(), persistence_error::version_conflict));
+    CHECK(writer->async_appends() == 0);
   }
-  SECTION("pipelined path") {
+  SECTION("asynchronous path") {
     std::vector<event> batch{ev("slot", 2)};
     std::promise<caf::expected<append_result>> p;
     event_store::append_callback done = [&](caf::expected<append_result> r) {
       p.set_value(std::move(r));
     };
-    REQUIRE(s->try_save_events_async(batch, done));
+    s->append(std::move(batch), std::move(done));
     auto res = p.get_future().get();
     REQUIRE_FALSE(res);
     CHECK(is(res.error(), persistence_error::version_conflict));
+    CHECK(s->async_appends() == 1); // the first append read first
   }
   // Nothing was stored. (In a real race the winner's message lands on this
   // subject, so the loser's next attempt names a new slot.)
-  CHECK(s->duplicates_refused() == 1);
+  CHECK(writer->duplicates_refused() == 1);
   CHECK(subject_messages(*s, "slot") == 1);
+}
+
+TEST_CASE("jetstream: appends of one actor that wait are published "
+          "together") {
+  // One append per actor is in flight; what arrives meanwhile goes as one
+  // message when it completed (up to max_merged_events), or message by
+  // message with max_merged_events = 1.
+  for (size_t merged : {size_t{1000}, size_t{1}}) {
+    CAPTURE(merged);
+    aether::jetstream_store::options o;
+    o.ns = fresh_namespace();
+    o.max_merged_events = merged;
+    auto opened = aether::jetstream_store::open(connect(), o);
+    REQUIRE(opened);
+    auto& s = **opened;
+    REQUIRE(s.save_event(ev("hot", 1)));
+    constexpr int64_t n = 300;
+    std::promise<void> all_done;
+    std::atomic<int64_t> ok{0};
+    std::atomic<int64_t> left{n};
+    for (int64_t v = 2; v <= n + 1; ++v)
+      s.append({ev("hot", v)}, [&, v](caf::expected<append_result> res) {
+        if (res && res->version == v)
+          ++ok;
+        if (--left == 0)
+          all_done.set_value();
+      });
+    REQUIRE(all_done.get_future().wait_for(std::chrono::seconds{30})
+            == std::future_status::ready);
+    CHECK(ok == n);
+    auto all = s.get_events("hot", 1);
+    REQUIRE(all);
+    CHECK(all->size() == static_cast<size_t>(n + 1));
+    auto messages = subject_messages(s, "hot");
+    if (merged == 1)
+      CHECK(messages == static_cast<uint64_t>(n + 1));
+    else
+      CHECK(messages < static_cast<uint64_t>(n / 2));
+  }
 }
 
 TEST_CASE("jetstream: namespaces and hostile ids stay apart") {
@@ -489,7 +532,6 @@ TEST_CASE("jetstream: an actor recovers with a batch size below its batches") {
   test::actor_fixture f{js};
   persistence_options opts;
   opts.log = [](const std::string&) {};
-  opts.async_appends = false;
   auto a = f.spawn_actor<test::tally_actor>("batches", f.ctx, opts);
   for (int64_t i = 0; i < 4; ++i) {
     auto r = f.ask<int64_t>(a, test::add_many_atom::value,
@@ -517,7 +559,6 @@ TEST_CASE("jetstream: persistent actors recover from a snapshot's position") {
   persistence_options opts;
   opts.snapshots.every_events(100);
   opts.log = [](const std::string&) {};
-  opts.async_appends = false; // the test_coordinator runs on one thread
   auto a = f.spawn_actor<test::tally_actor>("acc", f.ctx, opts);
   for (int64_t i = 1; i <= 250; ++i) {
     auto r = f.ask<int64_t>(a, test::add_atom::value, i);
@@ -729,7 +770,6 @@ TEST_CASE("jetstream: an actor recovers from a snapshot with a wrong "
   test::actor_fixture f{js};
   persistence_options opts;
   opts.log = [](const std::string&) {};
-  opts.async_appends = false;
   auto a = f.spawn_actor<test::tally_actor>("hint", f.ctx, opts);
   auto stats = f.ask<std::vector<int64_t>>(a, test::stats_atom::value);
   REQUIRE(stats);

@@ -348,7 +348,7 @@ TEST_CASE("sqlite store: the writer stores everything queued in one commit, "
             ok += res ? 1 : 0;
             cv.notify_all();
           };
-      REQUIRE(store.try_save_events_async(batch, cb));
+      store.append(std::move(batch), std::move(cb));
     }
     REQUIRE(sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr) == SQLITE_OK);
     sqlite3_close(db);
@@ -387,7 +387,7 @@ TEST_CASE("sqlite store: a bad batch queued asynchronously fails at once, "
         got = std::move(res);
         called = true;
       };
-  REQUIRE(store->try_save_events_async(bad, cb));
+  store->append(std::move(bad), std::move(cb));
   REQUIRE(called); // on the calling thread, before it returned
   REQUIRE_FALSE(got);
   CHECK(aether::is(got.error(), aether::persistence_error::invalid_argument));

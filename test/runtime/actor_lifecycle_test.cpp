@@ -108,8 +108,7 @@ public:
   std::vector<int64_t> continuation_items;
 };
 
-/// Forwards to a memory store; never_blocks() is false, so every call goes
-/// through the I/O workers. Reads and snapshot reads can be made to fail.
+/// Forwards to a memory store. Reads and snapshot reads can be made to fail.
 class scripted_store : public forwarding_store {
 public:
   using forwarding_store::forwarding_store;

@@ -30,23 +30,18 @@ public:
     snapshot_failures_ = n;
   }
 
-  /// Every append goes through `save_events` below (where the faults are),
-  /// never the inner store's asynchronous path.
-  bool try_save_events_async(std::vector<event>&, append_callback&) override {
-    return false;
-  }
-
-  caf::expected<append_result> save_events(std::vector<event> batch) override {
+  void append(std::vector<event> batch, append_callback done) override {
     {
       std::lock_guard<std::mutex> guard{mtx_};
       if (failures_ > 0) {
         --failures_;
         if (land_)
           inner().save_events(batch);
-        return err_;
+        done(err_);
+        return;
       }
     }
-    return forwarding_store::save_events(std::move(batch));
+    forwarding_store::append(std::move(batch), std::move(done));
   }
 
   caf::error save_snapshot(actor_snapshot s) override {

@@ -3,6 +3,7 @@
 #include "aether/persistence/error.hpp"
 #include "aether/persistence/json_codec.hpp"
 #include "aether/persistence/uuid.hpp"
+#include "append_pipeline.hpp"
 
 #include <algorithm>
 #include <cstdlib>
@@ -107,13 +108,24 @@ jetstream_store::jetstream_store(std::shared_ptr<nats_connection> conn,
   heads_stream_ = event_stream_ + "_heads";
   auto& l = opts_.event_limits;
   heads_ = l.max_age.count() > 0 || l.max_msgs > 0 || l.max_bytes > 0;
+  detail::append_pipeline::limits lim;
+  lim.threads = opts_.append_threads;
+  lim.max_events = std::max<size_t>(opts_.max_merged_events, 1);
+  using group = detail::append_pipeline::group;
+  pipeline_ = std::make_unique<detail::append_pipeline>(
+    lim,
+    [this](group& g, const append_callback& complete,
+           const std::function<void()>& run_instead) {
+      return start_append(g.events, g.encoded, complete, run_instead);
+    },
+    [this](group& g) {
+      return run_append(g.events, g.encoded);
+    });
 }
 
 jetstream_store::~jetstream_store() {
-  std::unique_lock<std::mutex> guard{inflight_mtx_};
-  inflight_cv_.wait_for(guard, opts_.timeout * 2, [this] {
-    return inflight_ == 0;
-  });
+  // Waits for every append (each completes within the timeout).
+  pipeline_.reset();
 }
 
 std::string jetstream_store::event_subject(const std::string& actor_id) const {
@@ -497,16 +509,25 @@ caf::error append_error(const std::string& actor_id, int64_t first,
 
 } // namespace
 
-bool jetstream_store::try_save_events_async(std::vector<event>& batch,
-                                            append_callback& done) {
+void jetstream_store::append(std::vector<event> batch, append_callback done) {
   auto encoded = prepare_events(batch, opts_.limits);
   if (!encoded) {
     done(encoded.error());
-    return true;
+    return;
   }
+  pipeline_->submit(detail::append_pipeline::batch{
+    std::move(batch), std::move(*encoded), std::move(done)});
+}
+
+bool jetstream_store::start_append(const std::vector<event>& batch,
+                                   const std::vector<std::string>& encoded,
+                                   const append_callback& done,
+                                   const std::function<void()>& run_instead) {
   if (heads_)
     return false; // the head is written after the append, blocking
-  auto actor_id = batch.front().actor_id;
+  if (!conn_->connected())
+    return false; // the blocking path reports it
+  auto& actor_id = batch.front().actor_id;
   auto first = batch.front().version;
   auto last = batch.back().version;
   cache_entry entry;
@@ -518,28 +539,11 @@ bool jetstream_store::try_save_events_async(std::vector<event>& batch,
       return false; // needs a read first: the blocking path does it
     entry = i->second;
   }
-  if (!conn_->connected()) {
-    done(make_persistence_error(persistence_error::unavailable,
-                                "NATS is not connected; nothing was sent"));
-    return true;
-  }
-  auto m = append_message(event_subject(actor_id), batch, *encoded, entry.seq);
-  if (auto err = check_payload(m.get(), actor_id, first, last)) {
-    done(err);
-    return true;
-  }
-  auto* raw = m.release();
-  {
-    std::lock_guard<std::mutex> guard{inflight_mtx_};
-    ++inflight_;
-  }
-  auto finished = [this] {
-    std::lock_guard<std::mutex> guard{inflight_mtx_};
-    --inflight_;
-    inflight_cv_.notify_all();
-  };
+  auto m = append_message(event_subject(actor_id), batch, encoded, entry.seq);
+  if (check_payload(m.get(), actor_id, first, last))
+    return false; // the blocking path refuses it, with the reason
   auto cb = [this, actor_id, first, last, done,
-             finished](const nats_connection::publish_ack& ack) {
+             run_instead](const nats_connection::publish_ack& ack) {
     if (ack.status == NATS_OK && ack.duplicate) {
       // Another writer took this slot first (see append_message); nothing
       // of ours was stored.
@@ -561,26 +565,23 @@ bool jetstream_store::try_save_events_async(std::vector<event>& batch,
         cache_.erase(actor_id);
       }
       if (ack.js_error == js_wrong_last_sequence)
-        done(make_version_conflict(actor_id, first, first));
+        run_instead(); // stale cache or a deletion marker: read, decide
       else
         done(append_error(actor_id, first, last, ack.status, ack.js_error));
     }
-    finished();
   };
+  auto* raw = m.release();
   if (conn_->publish_async(raw, opts_.timeout, std::move(cb))) {
     ++async_appends_;
     return true;
   }
   natsMsg_Destroy(raw);
-  finished();
-  return false; // window full or publish refused: take the blocking path
+  return false; // window full or publish refused: the blocking path
 }
 
 caf::expected<append_result>
-jetstream_store::save_events(std::vector<event> batch) {
-  auto encoded = prepare_events(batch, opts_.limits);
-  if (!encoded)
-    return encoded.error();
+jetstream_store::run_append(const std::vector<event>& batch,
+                            const std::vector<std::string>& encoded) {
   auto& actor_id = batch.front().actor_id;
   auto first = batch.front().version;
   auto last = batch.back().version;
@@ -612,8 +613,7 @@ jetstream_store::save_events(std::vector<event> batch) {
     return make_version_conflict(actor_id, first, entry.version);
   }
   for (int attempt = 0;; ++attempt) {
-    auto m = append_message(event_subject(actor_id), batch, *encoded,
-                            entry.seq);
+    auto m = append_message(event_subject(actor_id), batch, encoded, entry.seq);
     auto* raw = m.get();
     if (auto err = check_payload(raw, actor_id, first, last))
       return err;

@@ -212,25 +212,14 @@ void sqlite_store::enqueue(pending_ptr p) {
   group_cv_.notify_one();
 }
 
-bool sqlite_store::try_save_events_async(std::vector<event>& batch,
-                                         append_callback& done) {
+void sqlite_store::append(std::vector<event> batch, append_callback done) {
   auto encoded = prepare_events(batch, opts_.limits);
   if (!encoded) {
     done(encoded.error());
-    return true;
+    return;
   }
   enqueue(pending_ptr{new pending_append{std::move(batch), std::move(*encoded),
                                          std::move(done), std::nullopt}});
-  return true;
-}
-
-caf::expected<append_result>
-sqlite_store::save_events(std::vector<event> batch) {
-  auto encoded = prepare_events(batch, opts_.limits);
-  if (!encoded)
-    return encoded.error();
-  return enqueue_and_wait(pending_append{std::move(batch), std::move(*encoded),
-                                         nullptr, std::nullopt});
 }
 
 caf::expected<append_result> sqlite_store::enqueue_and_wait(pending_append p) {

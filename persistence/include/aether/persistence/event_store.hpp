@@ -21,28 +21,32 @@ namespace aether {
 /// no member function throws. Invalid input yields `invalid_argument` (the
 /// description names the field and the rule) and stores nothing.
 ///
-/// Blocking: the calls block the calling thread until the store answered.
-/// The aether runtime therefore never calls them on CAF's scheduler threads
-/// but on its own I/O workers (see `runtime/store_io`).
+/// Appending: `append` is the one write path. It never waits for I/O on the
+/// calling thread (a store queues the batch for its own writer, publishes it
+/// asynchronously, or, like the memory store, completes at once) and calls
+/// its completion exactly once, possibly before it returns. The aether
+/// runtime calls it on the actor's own thread and gets the result back as a
+/// message. `save_events` is a thin blocking wrapper for users and tests.
 ///
-/// Asynchronous backends (JetStream): such a backend implements these
-/// synchronous calls by issuing the asynchronous request and waiting for its
-/// completion, with a bounded, configurable timeout that turns into
-/// `unavailable` (nothing was sent) or `unknown_outcome` (the request may have
-/// landed). Because every call may run concurrently, the runtime's I/O
-/// workers keep several requests in flight; a backend may in addition
-/// override `save_events_async` to pipeline appends without a thread per
-/// request.
+/// Reads block the calling thread until the store answered; the runtime runs
+/// them on its I/O workers (see `runtime/store_io`), never on CAF's scheduler
+/// threads. A store bounds each call with a configurable timeout that turns
+/// into `unavailable` (nothing was sent) or `unknown_outcome` (an append may
+/// have landed).
+///
+/// Order: appends of one actor started one after the other are applied in
+/// that order (a pipelined actor relies on it); an append after one that
+/// failed sees the store as that failure left it.
 class event_store {
 public:
   using append_callback = std::function<void(caf::expected<append_result>)>;
 
   virtual ~event_store();
 
-  /// Appends one event; see `save_events`.
-  caf::expected<append_result> save_event(event ev);
-
-  /// Appends a batch of events of one actor, all or nothing.
+  /// Appends a batch of events of one actor, all or nothing, and calls
+  /// `done` exactly once with the outcome: on any thread (a store's writer
+  /// or NATS thread, or the calling thread before `append` returns). `done`
+  /// must not block; the runtime's completions only send a message.
   ///
   /// The versions must be contiguous and the first must be the actor's
   /// latest version + 1. A batch whose first version is not latest + 1 fails
@@ -50,22 +54,13 @@ public:
   /// that breaks a rule fails with `invalid_argument`. In both cases nothing
   /// is stored. Empty event ids are generated, zero timestamps set to now.
   /// A store that reports success has made the batch durable.
-  virtual caf::expected<append_result> save_events(std::vector<event> batch)
-    = 0;
+  virtual void append(std::vector<event> batch, append_callback done) = 0;
 
-  /// Asynchronous append: calls `done` exactly once, from any thread. The
-  /// default implementation calls `save_events` on the calling thread.
-  virtual void save_events_async(std::vector<event> batch,
-                                 append_callback done);
+  /// Blocking wrapper of `append`: waits for its completion.
+  caf::expected<append_result> save_events(std::vector<event> batch);
 
-  /// Starts an append without blocking the calling thread, if the store can
-  /// (JetStream: an asynchronous publish within a bounded in-flight window).
-  /// Returns false and does nothing when it cannot (the default; or when it
-  /// would first have to read, or its window is full): the caller then uses
-  /// `save_events` on a thread that may block. When it returns true, `done`
-  /// runs exactly once, on any thread; it must not block.
-  virtual bool try_save_events_async(std::vector<event>& batch,
-                                     append_callback& done);
+  /// Appends one event; see `append`.
+  caf::expected<append_result> save_event(event ev);
 
   /// Returns the events of `actor_id` in `range`, in version order. A stored
   /// record that does not decode fails the whole read with `corrupt_data`
@@ -99,13 +94,6 @@ public:
   virtual caf::error
   delete_events_to(const std::string& actor_id, int64_t version)
     = 0;
-
-  /// True if no call ever waits for I/O or another process (the memory
-  /// store: a short lock at most). The runtime then calls `save_events`
-  /// directly on the actor's thread instead of handing it to an I/O worker.
-  /// False by default, and for decorators (`forwarding_store`), which may add
-  /// waiting of their own.
-  virtual bool never_blocks() const;
 
   /// Raises the store's knowledge of `actor_id`'s latest version (never
   /// lowers it), so that a later append at or below it fails fast with

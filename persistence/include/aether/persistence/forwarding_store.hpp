@@ -8,21 +8,15 @@ namespace aether {
 
 /// A store that forwards every call to another store. Derive from it to
 /// change a few calls (a decorator: fault injection in tests, a view that
-/// hides snapshots in benchmarks, instrumentation). A decorator that
-/// overrides `save_events` also overrides `try_save_events_async` (returning
-/// false sends every append of the runtime through its `save_events`):
-/// otherwise the runtime's appends go to the inner store's asynchronous path
-/// (SQLite, JetStream) past it.
+/// hides snapshots in benchmarks, instrumentation). Every write of the
+/// runtime and of `save_events` goes through `append`, so a decorator that
+/// overrides it sees them all.
 class forwarding_store : public event_store_with_snapshots {
 public:
   explicit forwarding_store(std::shared_ptr<event_store_with_snapshots> inner);
   ~forwarding_store() override;
 
-  caf::expected<append_result> save_events(std::vector<event> batch) override;
-  void save_events_async(std::vector<event> batch,
-                         append_callback done) override;
-  bool try_save_events_async(std::vector<event>& batch,
-                             append_callback& done) override;
+  void append(std::vector<event> batch, append_callback done) override;
   caf::expected<std::vector<event>> get_events(const std::string& actor_id,
                                                event_range range) override;
   using event_store::get_events;

@@ -26,9 +26,8 @@ public:
 
   // -- event_store ------------------------------------------------------------
 
-  caf::expected<append_result> save_events(std::vector<event> batch) override;
-  /// True: the memory store only takes a short lock.
-  bool never_blocks() const override;
+  /// Completes at once, on the calling thread (a short lock, no I/O).
+  void append(std::vector<event> batch, append_callback done) override;
   caf::expected<std::vector<event>> get_events(const std::string& actor_id,
                                                event_range range) override;
   using event_store::get_events;
@@ -66,6 +65,8 @@ public:
   size_t events_read() const;
 
 private:
+  caf::expected<append_result> store_batch(std::vector<event> batch);
+
   struct slot {
     event ev;
     std::string corrupt_raw; // non-empty: the record does not decode

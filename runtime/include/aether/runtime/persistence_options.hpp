@@ -42,14 +42,6 @@ struct persistence_options {
   /// return, at most this long.
   std::chrono::milliseconds exit_timeout = std::chrono::seconds{5};
 
-  /// Use the store's non-blocking appends when it has them (JetStream:
-  /// pipelined asynchronous publishes; SQLite: its group-commit writer);
-  /// otherwise, and always for stores without them, appends run on the
-  /// store's I/O worker. Never used with non-detached I/O workers (tests on
-  /// CAF's test_coordinator), since completions arrive from a store's own
-  /// thread.
-  bool async_appends = true;
-
   /// With a bus in the store context: publish every stored event, and an
   /// `EventStored` notification after it, into the context's namespace.
   /// Nothing is published after a failed or conflicting persist.

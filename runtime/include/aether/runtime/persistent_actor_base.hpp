@@ -36,8 +36,9 @@ namespace aether {
 ///    (The mixin keeps them in its own queue, not in CAF's skip cache, so a
 ///    deep mailbox costs O(1) per message.)
 /// 2. Command handlers (from `make_commands`) call `persist` / `persist_all`.
-///    The events get the next versions, are stored as one atomic batch by an
-///    I/O worker, are applied to the state, and only then the reply goes out.
+///    The events get the next versions, are stored as one atomic batch (the
+///    store's non-blocking `append`; its completion comes back as a
+///    message), are applied to the state, and only then the reply goes out.
 ///    Commands that arrive while a persist is in flight wait.
 /// 3. After each applied event the snapshot policy is checked; a snapshot
 ///    captures the state at exactly that event's version and is saved without
@@ -214,16 +215,11 @@ private:
   bool try_passivate(caf::mailbox_element& x);
   void publish_stored(const std::vector<event>& events);
 
-  /// Runs `job` and then `done()`: inline for a store that never blocks,
-  /// else on the actor's I/O worker (`failed(err)` on a timeout).
+  /// Runs `job` on the actor's I/O worker and then `done()` (`failed(err)`
+  /// on a timeout).
   template <class Job, class Done, class Failed>
   void run_io(const std::shared_ptr<Job>& job,
               std::chrono::milliseconds timeout, Done done, Failed failed) {
-    if (ctx_.store->never_blocks()) {
-      job->run();
-      done();
-      return;
-    }
     auto t = timeout.count() > 0 ? caf::duration{timeout} : caf::infinite;
     auto hdl = request(worker(), t, io_atom::value, io_job_ptr{job});
     own_requests_.insert(hdl.id().integer_value());

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "aether/persistence/event_store.hpp"
+
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 #include <cstddef>
@@ -10,8 +12,9 @@
 
 namespace aether {
 
-/// The I/O workers that run blocking store calls for persistent actors, so
-/// that no store call blocks one of CAF's scheduler threads.
+/// The I/O workers that run blocking store calls (reads, snapshot saves) for
+/// persistent actors, so that no store call blocks one of CAF's scheduler
+/// threads; appends never block and go to the store directly (`append`).
 ///
 /// Each worker is a CAF actor; in production they are detached (each has its
 /// own thread). An actor id always maps to the same worker, so one actor's
@@ -21,10 +24,8 @@ namespace aether {
 class store_io {
 public:
   struct options {
-    /// Number of workers (threads when detached). Blocking stores run one
-    /// call per worker at a time; more workers mean more calls in flight
-    /// (and larger group commits for SQLite). Idle workers cost a thread
-    /// each and nothing else.
+    /// Number of workers (threads when detached): reads and snapshot saves
+    /// in flight at once. Idle workers cost a thread each and nothing else.
     size_t workers = 16;
     /// Detached workers (own threads). Only tests set this to false.
     bool detached = true;
@@ -45,10 +46,16 @@ public:
 
   size_t size() const;
 
+  /// Starts an append of a persistent actor: `store->append` on the calling
+  /// thread (it does not block). Without detached workers (tests on CAF's
+  /// `test_coordinator`) the worker of the batch's actor runs it as a job
+  /// that waits for the completion: a completion from a store's own thread
+  /// cannot arrive outside the test's control, and the test decides when.
+  void append(std::shared_ptr<event_store> store, std::vector<event> batch,
+              event_store::append_callback done) const;
+
   /// False for tests on CAF's `test_coordinator`: every store call then runs
-  /// as a job of the test's scheduler, and the actors do not hand appends to
-  /// a store's own writer thread (its completion would arrive outside the
-  /// test's control).
+  /// as a job of the test's scheduler.
   bool detached() const;
 
   /// Workers replaced after they terminated (0 in a healthy system).

@@ -6,7 +6,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -14,6 +13,10 @@
 #include <unordered_map>
 
 namespace aether {
+
+namespace detail {
+class append_pipeline;
+} // namespace detail
 
 /// Event and snapshot store on NATS JetStream (the production store).
 ///
@@ -70,6 +73,14 @@ public:
     /// other nodes' notifications). Past it an arbitrary one is forgotten:
     /// its next append reads its last message first.
     size_t max_cached_actors = 100000;
+    /// Threads for appends that cannot be published asynchronously at once
+    /// (they read the actor's last message first, or wait for the window).
+    size_t append_threads = 4;
+    /// Batches of one actor that wait behind its append in flight are then
+    /// published together, as one message of at most this many events (a
+    /// single larger batch still goes alone). 1 keeps one message per
+    /// append.
+    size_t max_merged_events = 1000;
   };
 
   /// Creates the streams if missing, reuses them if present, and fails with
@@ -84,14 +95,16 @@ public:
 
   // -- event_store ------------------------------------------------------------
 
-  caf::expected<append_result> save_events(std::vector<event> batch) override;
-  /// Pipelined append: an asynchronous publish (at most
-  /// `nats_connection::max_pending_publishes` in flight per connection) when
-  /// the actor's last sequence is cached; false otherwise. A conflict found
-  /// this way reports the attempted version as the actor's current version
-  /// (a lower bound: someone stored it).
-  bool try_save_events_async(std::vector<event>& batch,
-                             append_callback& done) override;
+  /// Appends without blocking the caller. Per actor one append is in
+  /// flight at a time; batches that arrive meanwhile wait and are then
+  /// published together, as one message. An append is an asynchronous
+  /// publish (at most `nats_connection::max_pending_publishes` in flight per
+  /// connection) when the actor's last sequence is cached; otherwise (the
+  /// first append of an actor, event limits, a full window) it runs on one
+  /// of the store's `append_threads`, which read first. A conflict found
+  /// asynchronously reports the attempted version as the actor's current
+  /// version (a lower bound: someone stored it).
+  void append(std::vector<event> batch, append_callback done) override;
   using event_store::get_events;
   caf::expected<replay_result>
   get_events_with_errors(const std::string& actor_id,
@@ -131,7 +144,7 @@ public:
     return messages_read_.load();
   }
 
-  /// Appends that took the pipelined (asynchronous) path.
+  /// Appends (messages) published asynchronously, without a read first.
   uint64_t async_appends() const {
     return async_appends_.load();
   }
@@ -167,6 +180,20 @@ private:
   };
 
   struct stored_message;
+
+  /// Starts an append (contiguous events of one actor, encoded) as an
+  /// asynchronous publish and returns true, if it can without blocking.
+  /// Then calls `complete`, or `run_instead` when the server refused it for
+  /// a moved subject sequence (a deletion marker: `run_append` reads and
+  /// decides).
+  bool start_append(const std::vector<event>& events,
+                    const std::vector<std::string>& encoded,
+                    const append_callback& complete,
+                    const std::function<void()>& run_instead);
+  /// Appends, blocking (reads the actor's last message when needed).
+  caf::expected<append_result>
+  run_append(const std::vector<event>& events,
+             const std::vector<std::string>& encoded);
 
   jetstream_store(std::shared_ptr<nats_connection> conn, options opts);
 
@@ -224,10 +251,8 @@ private:
   std::atomic<uint64_t> messages_read_{0};
   std::atomic<uint64_t> async_appends_{0};
   std::atomic<uint64_t> duplicates_refused_{0};
-  // Asynchronous appends in flight (the destructor waits for them).
-  std::mutex inflight_mtx_;
-  std::condition_variable inflight_cv_;
-  size_t inflight_ = 0;
+  // Last member: destroyed first, after every append completed.
+  std::unique_ptr<detail::append_pipeline> pipeline_;
 };
 
 /// Sanitises a namespace the way the Go aether does (spaces, dots, `*`, `>`,

@@ -63,14 +63,12 @@ public:
 
   // -- event_store ------------------------------------------------------------
 
-  caf::expected<append_result> save_events(std::vector<event> batch) override;
-
-  /// Queues the batch for the store's writer thread and returns true (after
-  /// a batch that breaks a rule: `done` with the error, at once). The
-  /// writer stores everything queued, up to `max_group_size` batches, in one
-  /// transaction and calls each `done` after the commit, on its thread.
-  bool try_save_events_async(std::vector<event>& batch,
-                             append_callback& done) override;
+  /// Queues the batch for the store's writer thread (a batch that breaks a
+  /// rule: `done` with the error, at once). The writer stores everything
+  /// queued, up to `max_group_size` batches, in one transaction and calls
+  /// each `done` after the commit, on its thread. Batches are stored in the
+  /// order they were queued.
+  void append(std::vector<event> batch, append_callback done) override;
   using event_store::get_events;
   caf::expected<replay_result>
   get_events_with_errors(const std::string& actor_id,
