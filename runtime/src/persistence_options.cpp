@@ -38,6 +38,16 @@ persistence_options::from_config(const caf::actor_system_config& cfg) {
                               "aether.persist.on-unknown-outcome: must be "
                               "\"stop\" or \"restart\" (is \""
                                 + mode + "\")");
+  std::string persist = caf::get_or(cfg, "aether.persist.mode", "sequential");
+  if (persist == "pipelined")
+    o.mode = persist_mode::pipelined;
+  else if (persist != "sequential")
+    return make_runtime_error(runtime_error::invalid_option,
+                              "aether.persist.mode: must be \"sequential\" "
+                              "or \"pipelined\" (is \""
+                                + persist + "\")");
+  o.pipeline_window = caf::get_or(cfg, "aether.persist.window",
+                                  o.pipeline_window);
   if (auto err = o.validate())
     return err;
   return o;
@@ -50,6 +60,9 @@ caf::error persistence_options::validate() const {
   };
   if (recovery_batch_size == 0)
     return bad("aether.recovery.batch-size (recovery_batch_size)",
+               "must be at least 1 (is 0)");
+  if (pipeline_window == 0)
+    return bad("aether.persist.window (pipeline_window)",
                "must be at least 1 (is 0)");
   auto positive = [&](const char* option, std::chrono::milliseconds x) {
     return x.count() > 0 ? caf::error{}
@@ -78,7 +91,9 @@ void add_persistence_options(caf::config_option_set& options) {
     .add<caf::timespan>("timeout", "max time of one recovery step");
   caf::config_option_adder{options, "aether.persist"}
     .add<caf::timespan>("timeout", "max time of one persist")
-    .add<std::string>("on-unknown-outcome", "stop or restart");
+    .add<std::string>("on-unknown-outcome", "stop or restart")
+    .add<std::string>("mode", "sequential or pipelined")
+    .add<size_t>("window", "pipelined persists in flight per actor");
 }
 
 } // namespace aether

@@ -144,17 +144,21 @@ persistent_actor_base::consume(caf::mailbox_element& x) {
   }
   if (msg.match_elements<persist_done_atom, uint64_t, io_job_ptr>()
       || msg.match_elements<persist_timeout_atom, uint64_t>()) {
-    if (msg.get_as<uint64_t>(1) == pending_persist_id_ && pending_persist_) {
+    auto id = msg.get_as<uint64_t>(1);
+    if (!pipeline_.empty()) {
+      auto timeout = msg.match_element<persist_timeout_atom>(0);
+      pipelined_done(
+        id, timeout
+              ? append_outcome{persist_timeout_error()}
+              : static_cast<async_append&>(*msg.get_as<io_job_ptr>(2)).result);
+      if (held_exit_ && pipeline_.empty())
+        process_held_exit();
+      drain();
+    } else if (id == pending_persist_id_ && pending_persist_) {
       auto finish = std::move(pending_persist_);
       pending_persist_ = nullptr;
       if (msg.match_element<persist_timeout_atom>(0)) {
-        finish(
-          make_runtime_error(runtime_error::persist_timeout,
-                             "actor \"" + persistence_id_
-                               + "\": the store did not answer within "
-                               + std::to_string(opts_.persist_timeout.count())
-                               + " ms; the events may or may not be stored"),
-          0);
+        finish(persist_timeout_error(), 0);
       } else {
         auto& res
           = static_cast<async_append&>(*msg.get_as<io_job_ptr>(2)).result;
@@ -192,7 +196,7 @@ persistent_actor_base::consume(caf::mailbox_element& x) {
     drain();
     return result;
   }
-  if (!busy() && stash_.empty()
+  if (!busy() && stash_.empty() && pipeline_.empty()
       && x.content().match_elements<passivate_atom>()) {
     auto* previous = current_mailbox_element();
     current_mailbox_element(&x);
@@ -236,6 +240,9 @@ void persistent_actor_base::drain() {
   // message that was consumed.
   std::deque<caf::mailbox_element_ptr> skipped;
   while (!busy() && !stash_.empty() && !stop_reason_ && has_behavior()) {
+    if (!pipeline_.empty()
+        && stash_.front()->content().match_elements<passivate_atom>())
+      break; // passivation waits until every persist is stored
     auto next = std::move(stash_.front());
     stash_.pop_front();
     auto* previous = current_mailbox_element();
@@ -306,6 +313,12 @@ void persistent_actor_base::answer_waiting(const caf::error& err) {
     persist_reply_ = nullptr;
     reply(err);
   }
+  for (auto& p : pipeline_)
+    if (p.done) {
+      auto reply = std::move(p.done);
+      p.done = nullptr;
+      reply(err);
+    }
 }
 
 void persistent_actor_base::stop_with(const caf::error& err) {
@@ -327,14 +340,16 @@ void persistent_actor_base::on_exit() {
         "actor \"" + persistence_id_ + "\" stopped ("
           + (fail_state() ? caf::to_string(fail_state()) : "normal exit")
           + ") before it answered"
-          + (persist_reply_ ? "; a persist was in flight: its events may or "
-                              "may not be stored"
-                            : ""));
+          + (persist_reply_ || !pipeline_.empty()
+               ? "; a persist was in flight: its events may or may not be "
+                 "stored"
+               : ""));
     answer_waiting(reason);
   }
   // A terminated actor may live on for a while (a pending delayed message
   // holds a reference to it); release the store, workers and bus now.
   pending_persist_ = nullptr;
+  pipeline_.clear();
   held_exit_ = nullptr;
   ctx_ = store_context{};
 }
@@ -346,6 +361,7 @@ void persistent_actor_base::start_recovery() {
   recovery_start_ = clock::now();
   reset_state();
   version_ = 0;
+  unstored_ = 0;
   position_ = 0;
   replayed_ = 0;
   recovered_snapshot_ = 0;
@@ -494,8 +510,9 @@ void persistent_actor_base::fail_recovery(caf::error err) {
 
 void persistent_actor_base::start_persist(const command_context& cmd,
                                           std::vector<event_draft> drafts,
+                                          std::function<void()> applied,
                                           done_fn done) {
-  if (persist_in_flight_)
+  if (persist_in_flight_ && opts_.mode == persist_mode::sequential)
     return done(make_runtime_error(
       runtime_error::persist_in_flight,
       "actor \"" + persistence_id_
@@ -523,10 +540,14 @@ void persistent_actor_base::start_persist(const command_context& cmd,
       return done(err);
     events->push_back(std::move(e));
   }
+  if (opts_.mode == persist_mode::pipelined)
+    return start_pipelined(std::move(events), std::move(applied),
+                           std::move(done));
   persist_in_flight_ = true;
   persist_reply_ = done;
   auto start = clock::now();
-  auto finish = [this, events, done, start](caf::error err, uint64_t pos) {
+  auto finish = [this, events, applied, done, start](caf::error err,
+                                                     uint64_t pos) {
     persist_in_flight_ = false;
     persist_reply_ = nullptr;
     auto& m = *ctx_.metrics;
@@ -567,25 +588,32 @@ void persistent_actor_base::start_persist(const command_context& cmd,
       version_ = e.version;
       if (i + 1 == events->size())
         position_ = pos;
-      ++events_since_snapshot_;
-      snapshot_check check{e,
-                           version_,
-                           events_since_snapshot_,
-                           last_snapshot_time_,
-                           aether::now(),
-                           state_address(),
-                           state_type()};
-      if (opts_.snapshots.should_snapshot(check))
+      if (count_stored(e))
         take_snapshot();
     }
     publish_stored(*events);
+    applied();
     done(caf::none);
   };
+  auto id = ++pending_persist_id_;
+  auto res = append_events(*events, id);
+  if (!res) {
+    pending_persist_ = finish;
+    return;
+  }
+  if (*res)
+    finish(caf::none, (*res)->position);
+  else
+    finish(res->error(), 0);
+}
+
+std::optional<persistent_actor_base::append_outcome>
+persistent_actor_base::append_events(const std::vector<event>& events,
+                                     uint64_t id) {
   // The one append path: the store never blocks this thread, and its
   // completion comes back as a message (or, when the store completed
-  // before `append` returned, the persist finishes right here).
+  // before `append` returned, the caller finishes right here).
   auto holder = std::make_shared<async_append>();
-  auto id = ++pending_persist_id_;
   auto self = caf::actor_cast<caf::actor>(this);
   event_store::append_callback cb = [self, id,
                                      holder](caf::expected<append_result> res) {
@@ -593,17 +621,150 @@ void persistent_actor_base::start_persist(const command_context& cmd,
     if (!holder->completed_inline())
       caf::anon_send(self, persist_done_atom::value, id, io_job_ptr{holder});
   };
-  ctx_.io->append(ctx_.store, *events, std::move(cb));
+  ctx_.io->append(ctx_.store, events, std::move(cb));
   if (holder->returned()) {
-    pending_persist_ = finish;
     delayed_send(this, opts_.persist_timeout, persist_timeout_atom::value, id);
+    return std::nullopt;
+  }
+  return std::move(holder->result);
+}
+
+caf::error persistent_actor_base::persist_timeout_error() const {
+  return make_runtime_error(runtime_error::persist_timeout,
+                            "actor \"" + persistence_id_
+                              + "\": the store did not answer within "
+                              + std::to_string(opts_.persist_timeout.count())
+                              + " ms; the events may or may not be stored");
+}
+
+// -- pipelined persists -------------------------------------------------------
+
+void persistent_actor_base::start_pipelined(event_batch events,
+                                            std::function<void()> applied,
+                                            done_fn done) {
+  // The events are applied at once; the reply waits for the store.
+  for (auto& e : *events) {
+    try {
+      apply_event(e);
+    } catch (...) {
+      // Nothing of this batch is stored; the state may hold part of it:
+      // rebuild it from the store once the persists before it are done.
+      auto err = user_code_error("apply of event " + std::to_string(e.version)
+                                   + " (\"" + e.type + "\", id " + e.id
+                                   + ") before it was stored (pipelined; "
+                                     "nothing of its batch was stored)",
+                                 std::current_exception());
+      done(err);
+      fail_pipeline(err);
+      settle_pipeline();
+      return;
+    }
+    version_ = e.version;
+    ++unstored_;
+  }
+  applied();
+  auto id = ++pending_persist_id_;
+  pipeline_.push_back(
+    pipelined_persist{id, events, std::move(done), clock::now(), std::nullopt});
+  if (auto res = append_events(*events, id))
+    pipelined_done(id, std::move(*res));
+}
+
+void persistent_actor_base::pipelined_done(uint64_t id, append_outcome res) {
+  auto i = std::find_if(pipeline_.begin(), pipeline_.end(),
+                        [id](const pipelined_persist& p) {
+                          return p.id == id;
+                        });
+  if (i == pipeline_.end() || i->outcome)
+    return; // a late answer after the timeout, or the timeout after it
+  i->outcome = std::move(res);
+  settle_pipeline();
+}
+
+void persistent_actor_base::fail_pipeline(const caf::error& err) {
+  if (!pipeline_failed_) {
+    pipeline_failed_ = true;
+    pipeline_error_ = err;
+    log("\"" + persistence_id_ + "\": a pipelined persist failed ("
+        + describe(err) + "); recovering from the store once the "
+        + std::to_string(pipeline_.size()) + " persist(s) in flight answered");
+  }
+  // Every later persist was computed on a state that holds the failed one:
+  // its reply must not go out as a success.
+  for (auto& p : pipeline_) {
+    if (!p.done)
+      continue;
+    auto done = std::move(p.done);
+    p.done = nullptr;
+    done(make_persistence_error(
+      persistence_error::unknown_outcome,
+      "actor \"" + persistence_id_ + "\": an earlier pipelined persist failed ("
+        + describe(err) + "); this one (events "
+        + std::to_string(p.events->front().version) + ".."
+        + std::to_string(p.events->back().version)
+        + ") was in flight and may or may not be stored; the actor recovers "
+          "from the store"));
+  }
+}
+
+void persistent_actor_base::settle_pipeline() {
+  auto& m = *ctx_.metrics;
+  while (!pipeline_.empty() && pipeline_.front().outcome) {
+    auto p = std::move(pipeline_.front());
+    pipeline_.pop_front();
+    auto& res = *p.outcome;
+    unstored_ -= static_cast<int64_t>(p.events->size());
+    if (!res) {
+      m.persist_failures += 1;
+      if (is(res.error(), persistence_error::version_conflict))
+        m.version_conflicts += 1;
+      if (p.done)
+        p.done(res.error());
+      fail_pipeline(res.error());
+      continue;
+    }
+    m.persist_latency.record(clock::now() - p.start);
+    m.events_persisted += p.events->size();
+    publish_stored(*p.events);
+    if (!p.done)
+      continue; // answered after an earlier failure
+    position_ = res->position;
+    for (auto& e : *p.events)
+      if (count_stored(e))
+        snapshot_due_ = true;
+    p.done(caf::none);
+  }
+  if (!pipeline_.empty())
+    return;
+  // The state holds only stored events now.
+  unstored_ = 0;
+  if (pipeline_failed_) {
+    pipeline_failed_ = false;
+    snapshot_due_ = false;
+    auto err = std::move(pipeline_error_);
+    pipeline_error_ = caf::error{};
+    if (outcome_known(err) || is(err, runtime_error::user_code_failed))
+      start_recovery();
+    else
+      on_unknown_outcome(err);
     return;
   }
-  auto& res = holder->result;
-  if (res)
-    finish(caf::none, res->position);
-  else
-    finish(res.error(), 0);
+  if (snapshot_due_) {
+    snapshot_due_ = false;
+    take_snapshot();
+  }
+}
+
+bool persistent_actor_base::count_stored(const event& e) {
+  ++events_since_snapshot_;
+  snapshot_check check{e,
+                       e.version,
+                       events_since_snapshot_,
+                       last_snapshot_time_,
+                       aether::now(),
+                       state_address(),
+                       state_type()};
+  return opts_.snapshots.should_snapshot(check);
 }
 
 void persistent_actor_base::publish_stored(const std::vector<event>& events) {

@@ -29,6 +29,7 @@ enum class step_kind {
   other_writer, // another writer appends the next version
   corrupt,      // the newest snapshot becomes garbage (once per sequence)
   restart,      // stop the actor and spawn it again: it recovers
+  burst,        // 1-5 adds sent at once (pipelined: in flight together)
 };
 
 struct step {
@@ -40,6 +41,7 @@ struct policy {
   int64_t every = 0; // 0: no automatic snapshots
   size_t keep = 0;   // keep_newest (0: all)
   bool delete_events = false;
+  bool pipelined = false; // persist_mode::pipelined, window 3
 };
 
 } // namespace
@@ -56,7 +58,8 @@ struct Arbitrary<step> {
                                                 {2, step_kind::snapshot},
                                                 {1, step_kind::other_writer},
                                                 {1, step_kind::corrupt},
-                                                {2, step_kind::restart}})),
+                                                {2, step_kind::restart},
+                                                {3, step_kind::burst}})),
       gen::set(&step::ns, gen::container<std::vector<int64_t>>(
                             gen::inRange<int64_t>(-20, 21))));
   }
@@ -68,7 +71,8 @@ struct Arbitrary<policy> {
     return gen::build<policy>(
       gen::set(&policy::every, gen::inRange<int64_t>(0, 6)),
       gen::set(&policy::keep, gen::inRange<size_t>(0, 4)),
-      gen::set(&policy::delete_events, gen::arbitrary<bool>()));
+      gen::set(&policy::delete_events, gen::arbitrary<bool>()),
+      gen::set(&policy::pipelined, gen::arbitrary<bool>()));
   }
 };
 
@@ -78,13 +82,15 @@ namespace {
 
 void showValue(const step& s, std::ostream& os) {
   static const char* names[] = {"add",          "add_many", "snapshot",
-                                "other_writer", "corrupt",  "restart"};
+                                "other_writer", "corrupt",  "restart",
+                                "burst"};
   os << names[static_cast<int>(s.k)] << "(" << s.ns.size() << " numbers)";
 }
 
 void showValue(const policy& p, std::ostream& os) {
   os << "every " << p.every << ", keep " << p.keep
-     << (p.delete_events ? ", delete events" : "");
+     << (p.delete_events ? ", delete events" : "")
+     << (p.pipelined ? ", pipelined" : "");
 }
 
 template <class MakeStore>
@@ -98,6 +104,10 @@ void run_actor_sequence(const policy& pol, const std::vector<step>& steps,
   if (pol.every > 0)
     opts.snapshots.every_events(pol.every);
   opts.snapshots.keep_newest(pol.keep).delete_events(pol.delete_events);
+  if (pol.pipelined) {
+    opts.mode = persist_mode::pipelined;
+    opts.pipeline_window = 3;
+  }
   // Corrupting the newest snapshot is survivable where the full history is
   // still there (with event deletion it may be the one that covers the
   // deleted events: recovery then fails, rightly, see the store model).
@@ -168,6 +178,38 @@ void run_actor_sequence(const policy& pol, const std::vector<step>& steps,
       case step_kind::snapshot:
         RC_ASSERT(bool(f.ask<int64_t>(actor, snap_atom::value)));
         break;
+      case step_kind::burst: {
+        std::vector<int64_t> ns(
+          s.ns.begin(),
+          s.ns.begin()
+            + static_cast<ptrdiff_t>(std::min<size_t>(s.ns.size(), 5)));
+        if (ns.empty())
+          ns.push_back(3);
+        std::vector<decltype(f.post(actor, add_atom::value, int64_t{0}))>
+          replies;
+        for (auto n : ns)
+          replies.push_back(f.post(actor, add_atom::value, n));
+        f.run();
+        // Each reply is the sum right after its own event.
+        auto want = fold();
+        for (size_t i = 0; i < ns.size(); ++i) {
+          want.sum += ns[i];
+          int64_t got = 0;
+          std::string failed;
+          replies[i].receive(
+            [&](int64_t x) {
+              got = x;
+            },
+            [&](caf::error& err) {
+              failed = describe(err);
+            });
+          if (!failed.empty())
+            RC_FAIL("burst add failed: " + failed);
+          RC_ASSERT(got == want.sum);
+        }
+        acked.insert(acked.end(), ns.begin(), ns.end());
+        break;
+      }
       case step_kind::other_writer: {
         auto v = static_cast<int64_t>(acked.size()) + 1;
         RC_ASSERT(bool(store->save_event(

@@ -23,6 +23,23 @@ enum class failure_mode {
   restart,
 };
 
+/// How a persistent actor persists.
+enum class persist_mode {
+  /// One persist at a time (the default): commands wait while a persist is
+  /// in flight, and every handler sees only stored state.
+  sequential,
+  /// Up to `persistence_options::pipeline_window` persists in flight: a
+  /// persist applies its events to the state at once and the actor goes on
+  /// with the next command; each reply still goes out only after its events
+  /// are stored, in command order. For hot actors (many commands a second):
+  /// the store then takes many of their events per commit or round trip.
+  /// A handler sees state that includes events not stored yet. If a persist
+  /// fails, the actor answers it and every later one in flight with an
+  /// error, waits for the store calls in flight, and recovers from the store
+  /// (an unknown outcome follows `on_unknown_outcome`).
+  pipelined,
+};
+
 /// Options of one persistent actor.
 struct persistence_options {
   /// When to take snapshots and which to keep.
@@ -36,6 +53,12 @@ struct persistence_options {
   /// A persist whose store call takes longer fails with `persist_timeout`
   /// and counts as an unknown outcome.
   std::chrono::milliseconds persist_timeout = std::chrono::seconds{30};
+
+  /// Sequential (the default) or pipelined persists.
+  persist_mode mode = persist_mode::sequential;
+  /// With `persist_mode::pipelined`: persists in flight at most; further
+  /// commands wait until the oldest is stored.
+  size_t pipeline_window = 64;
 
   /// An exit message (other than `exit_reason::kill`, which acts at once)
   /// that arrives while a store call is in flight waits for that call to
@@ -62,15 +85,18 @@ struct persistence_options {
   /// Reads the options from CAF's config: `aether.snapshot.*` (see
   /// `snapshot_policy::from_config`) and `aether.recovery.batch-size`,
   /// `aether.recovery.timeout`, `aether.persist.timeout`,
-  /// `aether.persist.on-unknown-outcome` ("stop" or "restart"). A value
+  /// `aether.persist.on-unknown-outcome` ("stop" or "restart"),
+  /// `aether.persist.mode` ("sequential" or "pipelined") and
+  /// `aether.persist.window`. A value
   /// that breaks a rule is refused with `runtime_error::invalid_option`
   /// naming the option and the rule.
   static caf::expected<persistence_options>
   from_config(const caf::actor_system_config& cfg);
 
-  /// Checks the rules: `recovery_batch_size` >= 1, every timeout and backoff
-  /// > 0. A persistent actor spawned with options that break one stops at
-  /// once with this error (and answers its requests with it).
+  /// Checks the rules: `recovery_batch_size` >= 1, `pipeline_window` >= 1,
+  /// every timeout and backoff > 0. A persistent actor spawned with options
+  /// that break one stops at once with this error (and answers its requests
+  /// with it).
   caf::error validate() const;
 };
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "aether/persistence/event.hpp"
+#include "aether/persistence/replay.hpp"
 #include "aether/runtime/command_context.hpp"
 #include "aether/runtime/io_job.hpp"
 #include "aether/runtime/persistence_options.hpp"
@@ -16,6 +17,7 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <typeindex>
@@ -63,9 +65,21 @@ public:
     return persistence_id_;
   }
 
-  /// The version of the last event applied to the state (0: none).
+  /// The version of the last event applied to the state (0: none). With
+  /// `persist_mode::pipelined` it may include events not stored yet.
   int64_t version() const {
     return version_;
+  }
+
+  /// The version of the last event known to be stored (equals `version()`
+  /// except while pipelined persists are in flight).
+  int64_t stored_version() const {
+    return version_ - unstored_;
+  }
+
+  /// Pipelined persists in flight (0 in sequential mode).
+  size_t persists_in_flight() const {
+    return pipeline_.size();
   }
 
   /// True until recovery completed.
@@ -146,28 +160,35 @@ public:
   caf::response_promise persist_all(const command_context& cmd,
                                     std::vector<event_draft> drafts, F reply) {
     auto rp = make_response_promise();
-    start_persist(
-      cmd, std::move(drafts),
-      [this, rp, reply{std::move(reply)}](const caf::error& err) mutable {
-        if (err) {
-          rp.deliver(err);
-          return;
+    // The reply is computed right after the events were applied (in
+    // pipelined mode before they are stored, so it reflects this command and
+    // not later ones) and delivered once they are stored.
+    auto computed = std::make_shared<computed_reply>();
+    auto compute = [this, computed, reply{std::move(reply)}]() mutable {
+      // The reply function is user code: if it throws, the requester gets
+      // an error (the events are stored and applied).
+      try {
+        if constexpr (std::is_void_v<std::invoke_result_t<F&>>) {
+          reply();
+          computed->msg = caf::make_message();
+        } else {
+          computed->msg = caf::make_message(reply());
         }
-        // The reply function is user code: if it throws, the requester
-        // gets an error (the events are stored and applied).
-        try {
-          if constexpr (std::is_void_v<std::invoke_result_t<F&>>) {
-            reply();
-            rp.deliver(caf::unit);
-          } else {
-            rp.deliver(reply());
-          }
-        } catch (...) {
-          rp.deliver(user_code_error("the reply function (after the events "
-                                     "were stored and applied)",
-                                     std::current_exception()));
-        }
-      });
+      } catch (...) {
+        computed->err = user_code_error("the reply function (after the "
+                                        "events were applied)",
+                                        std::current_exception());
+      }
+    };
+    start_persist(cmd, std::move(drafts), std::move(compute),
+                  [rp, computed](const caf::error& err) mutable {
+                    if (err)
+                      rp.deliver(err);
+                    else if (computed->err)
+                      rp.deliver(computed->err);
+                    else
+                      rp.deliver(std::move(computed->msg));
+                  });
     return rp;
   }
 
@@ -200,9 +221,37 @@ protected:
 
 private:
   using done_fn = std::function<void(const caf::error&)>;
+  /// A reply computed after the events were applied.
+  struct computed_reply {
+    caf::message msg;
+    caf::error err;
+  };
 
+  using event_batch = std::shared_ptr<std::vector<event>>;
+  using append_outcome = caf::expected<append_result>;
+
+  /// Stores `drafts` as one batch: calls `applied()` once the events are
+  /// applied to the state, and `done` with the outcome of the store.
   void start_persist(const command_context& cmd,
-                     std::vector<event_draft> drafts, done_fn done);
+                     std::vector<event_draft> drafts,
+                     std::function<void()> applied, done_fn done);
+  /// Hands `events` to the store. Returns the outcome if the store completed
+  /// before `append` returned; otherwise it arrives as
+  /// `(persist_done_atom, id, job)`.
+  std::optional<append_outcome> append_events(const std::vector<event>& events,
+                                              uint64_t id);
+  /// The error of a persist whose store call did not answer in time.
+  caf::error persist_timeout_error() const;
+  // -- pipelined mode
+  void start_pipelined(event_batch events, std::function<void()> applied,
+                       done_fn done);
+  /// Records the outcome of pipelined persist `id`, then settles.
+  void pipelined_done(uint64_t id, append_outcome res);
+  /// Answers the stored persists at the front of the pipeline, in order;
+  /// once it is empty, recovers (after a failure) or takes a due snapshot.
+  void settle_pipeline();
+  /// Marks the state for recovery once the pipeline is empty.
+  void fail_pipeline(const caf::error& err);
   void start_recovery();
   void replay_next();
   void finish_recovery();
@@ -214,6 +263,9 @@ private:
   /// Handles `(passivate_atom)` when it is the next message to process.
   bool try_passivate(caf::mailbox_element& x);
   void publish_stored(const std::vector<event>& events);
+  /// Counts stored event `e` towards the snapshot policy; true when the
+  /// policy asks for a snapshot after it.
+  bool count_stored(const event& e);
 
   /// Runs `job` on the actor's I/O worker and then `done()` (`failed(err)`
   /// on a timeout).
@@ -226,11 +278,13 @@ private:
     hdl.then(std::move(done), std::move(failed));
   }
   bool busy() const {
-    return recovering_ || persist_in_flight_ || restarting_ || passivating_;
+    return recovering_ || persist_in_flight_ || restarting_ || passivating_
+           || pipeline_.size() >= opts_.pipeline_window || pipeline_failed_
+           || (snapshot_due_ && !pipeline_.empty());
   }
   /// A store call of this actor is in flight (an exit waits for it).
   bool store_call_in_flight() const {
-    return recovering_ || persist_in_flight_;
+    return recovering_ || persist_in_flight_ || !pipeline_.empty();
   }
   void drain();
   /// Stops the actor with `err`: answers what waits, answers every request
@@ -270,6 +324,23 @@ private:
   uint64_t pending_persist_id_ = 0;
   // The reply of the persist in flight (answered with an error on exit).
   done_fn persist_reply_;
+  // Pipelined mode: the persists in flight, oldest first.
+  struct pipelined_persist {
+    uint64_t id;
+    event_batch events;
+    done_fn done; // null once answered
+    clock::time_point start;
+    std::optional<append_outcome> outcome;
+  };
+  std::deque<pipelined_persist> pipeline_;
+  // Events applied but not stored yet (pipelined mode).
+  int64_t unstored_ = 0;
+  // A pipelined persist failed: recover once the pipeline is empty.
+  bool pipeline_failed_ = false;
+  caf::error pipeline_error_;
+  // The snapshot policy fired while pipelined persists were in flight: take
+  // it when the state holds only stored events.
+  bool snapshot_due_ = false;
   // Response ids of this actor's own store requests (not user requests).
   std::unordered_set<uint64_t> own_requests_;
   // An exit message waiting for the store call in flight.
