@@ -31,6 +31,7 @@
 #include "nats_server.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <boost/json.hpp>
 #include <caf/all.hpp>
 #include <chrono>
@@ -137,7 +138,10 @@ std::shared_ptr<nats_connection> nats() {
 std::shared_ptr<jetstream_store> make_jetstream(const std::string& name,
                                                 size_t max_merged = 1000) {
   jetstream_store::options o;
-  o.ns = "bench-" + std::to_string(::getpid()) + "-" + name;
+  // Unique per call: several runs of one process (--quick) reuse names.
+  static std::atomic<int> opened{0};
+  o.ns = "bench-" + std::to_string(::getpid()) + "-" + name + "-"
+         + std::to_string(++opened);
   o.max_merged_events = max_merged;
   auto s = jetstream_store::open(nats(), o);
   if (!s)
@@ -394,7 +398,7 @@ int run_recovery(caf::actor_system& sys, const args& a) {
 /// Plain SQLite: one prepared insert per event, one transaction per event
 /// (the same transaction size as one persist per command).
 double raw_sqlite_events_per_s(const std::string& path, int64_t n,
-                               bool full_sync) {
+                               bool full_sync, int64_t rows_per_txn = 1) {
   sqlite3* db = nullptr;
   sqlite3_open(path.c_str(), &db);
   sqlite3_exec(db, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr);
@@ -414,7 +418,8 @@ double raw_sqlite_events_per_s(const std::string& path, int64_t n,
     bodies.push_back(json_codec::encode(bench_event("raw", v)));
   auto t0 = clock_type::now();
   for (int64_t v = 1; v <= n; ++v) {
-    sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
+    if ((v - 1) % rows_per_txn == 0)
+      sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
     sqlite3_bind_text(ins, 1, "raw", -1, SQLITE_STATIC);
     sqlite3_bind_int64(ins, 2, v);
     auto& b = bodies[static_cast<size_t>(v - 1)];
@@ -422,7 +427,8 @@ double raw_sqlite_events_per_s(const std::string& path, int64_t n,
                       SQLITE_STATIC);
     sqlite3_step(ins);
     sqlite3_reset(ins);
-    sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
+    if (v % rows_per_txn == 0 || v == n)
+      sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
   }
   auto secs = ms_since(t0) / 1000;
   sqlite3_finalize(ins);
@@ -479,10 +485,13 @@ void send_adds(caf::scoped_actor&, const std::vector<caf::actor>& hs,
 std::pair<double, runtime_metrics::values>
 persist_once(caf::actor_system& sys, const std::string& kind,
              const temp_folder& tmp, const std::string& name, int64_t actors,
-             int64_t per_actor, int64_t snapshot_every, bool full_sync) {
+             int64_t per_actor, int64_t snapshot_every, bool full_sync,
+             persist_mode mode = persist_mode::sequential,
+             sqlite_store::statistics* stats = nullptr) {
   auto store = make_store(kind, tmp, name, full_sync);
   auto ctx = store_context::make(sys, store, store_io::options{});
   persistence_options opts;
+  opts.mode = mode;
   if (snapshot_every > 0)
     opts.snapshots.every_events(snapshot_every);
   caf::scoped_actor self{sys};
@@ -501,6 +510,8 @@ persist_once(caf::actor_system& sys, const std::string& kind,
         });
   auto secs = ms_since(t0) / 1000;
   auto m = ctx.metrics->read();
+  if (stats && kind == "sqlite")
+    *stats = static_cast<sqlite_store&>(*store).stats();
   for (auto& h : hs)
     self->send_exit(h, caf::exit_reason::user_shutdown);
   self->wait_for(hs);
@@ -516,15 +527,22 @@ int run_persist(caf::actor_system& sys, const args& a) {
   auto k = a.num("snapshot-every", 0);
   auto repeat = std::max<int64_t>(a.num("repeat", 1), 1);
   bool full_sync = a.get("sync", "full") == "full";
+  auto mode_name = a.get("mode", "sequential");
+  if (mode_name != "sequential" && mode_name != "pipelined")
+    throw std::runtime_error("--mode: sequential or pipelined (is " + mode_name
+                             + ")");
+  auto mode = mode_name == "pipelined" ? persist_mode::pipelined
+                                       : persist_mode::sequential;
   temp_folder tmp;
   auto per_actor = std::max<int64_t>(n / actors, 1);
   n = per_actor * actors;
-  persist_once(sys, kind, tmp, "warmup", actors, per_actor, k, full_sync);
+  persist_once(sys, kind, tmp, "warmup", actors, per_actor, k, full_sync, mode);
   std::vector<double> rates;
   runtime_metrics::values m;
+  sqlite_store::statistics st;
   for (int64_t i = 0; i < repeat; ++i) {
     auto res = persist_once(sys, kind, tmp, "persist-" + std::to_string(i),
-                            actors, per_actor, k, full_sync);
+                            actors, per_actor, k, full_sync, mode, &st);
     rates.push_back(res.first);
     m = res.second;
   }
@@ -552,6 +570,7 @@ int run_persist(caf::actor_system& sys, const args& a) {
   boost::json::object o{
     {"scenario", "persist"},
     {"store", kind},
+    {"mode", mode_name},
     {"actors", actors},
     {"events", n},
     {"snapshot_every", k},
@@ -565,8 +584,21 @@ int run_persist(caf::actor_system& sys, const args& a) {
     {"raw_store_api_events_per_s", raw_api},
     {"ratio_to_raw", rate / raw},
   };
-  if (kind == "sqlite")
+  if (kind == "sqlite") {
     o["sync"] = full_sync ? "full" : "normal";
+    // Plain inserts at 100 rows per transaction, and at the group size the
+    // run reached (appends per commit of the last run).
+    auto rows = std::min<int64_t>(n, 100000);
+    o["raw_100_rows_per_txn_events_per_s"] = raw_sqlite_events_per_s(
+      (tmp.path / "raw100.db").string(), rows, full_sync, 100);
+    auto group
+      = st.commits > 0
+          ? std::max<int64_t>(static_cast<int64_t>(st.appends / st.commits), 1)
+          : int64_t{1};
+    o["group_size_reached"] = group;
+    o["raw_at_group_size_events_per_s"] = raw_sqlite_events_per_s(
+      (tmp.path / "raw-group.db").string(), rows, full_sync, group);
+  }
   std::cout << boost::json::serialize(o) << std::endl;
   return 0;
 }
@@ -1011,6 +1043,10 @@ int run_quick(caf::actor_system& sys) {
     {"persist", "--store", "memory", "--actors", "10", "--events", "2000"},
     {"persist", "--store", "sqlite", "--actors", "10", "--events", "500"},
     {"persist", "--store", "jetstream", "--actors", "10", "--events", "1000"},
+    {"persist", "--store", "sqlite", "--actors", "1", "--events", "500",
+     "--mode", "pipelined"},
+    {"persist", "--store", "jetstream", "--actors", "1", "--events", "1000",
+     "--mode", "pipelined"},
     {"snapshot-overhead", "--store", "memory", "--actors", "10", "--events",
      "2000", "--repeat", "1"},
     {"actors", "--store", "memory", "--actors", "2000"},
