@@ -36,7 +36,7 @@ append_pipeline::~append_pipeline() {
     std::unique_lock<std::mutex> lock{mtx_};
     // Every append completes within the store's timeout; a completion
     // dispatches what waited behind it, so the chains empty out.
-    cv_.wait(lock, [this] {
+    cv_.wait_for(lock, lim_.drain_timeout, [this] {
       return chains_.empty();
     });
     stopping_ = true;

@@ -2,6 +2,7 @@
 
 #include "aether/persistence/event_store.hpp"
 
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -62,11 +63,16 @@ public:
     /// bytes (a single batch always goes, whatever its size).
     size_t max_events = 1000;
     size_t max_bytes = 512 * 1024;
+    /// How long the destructor waits for appends in flight (each completes
+    /// within the store's timeout; this bounds a shutdown whose callbacks
+    /// never come).
+    std::chrono::milliseconds drain_timeout{10000};
   };
 
   append_pipeline(limits lim, start_fn start, run_fn run);
 
-  /// Waits until every submitted batch completed, then stops the threads.
+  /// Waits until every submitted batch completed (at most `drain_timeout`),
+  /// then stops the threads.
   ~append_pipeline();
 
   append_pipeline(const append_pipeline&) = delete;

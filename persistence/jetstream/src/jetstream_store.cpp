@@ -111,6 +111,7 @@ jetstream_store::jetstream_store(std::shared_ptr<nats_connection> conn,
   detail::append_pipeline::limits lim;
   lim.threads = opts_.append_threads;
   lim.max_events = std::max<size_t>(opts_.max_merged_events, 1);
+  lim.drain_timeout = opts_.timeout * 2;
   using group = detail::append_pipeline::group;
   pipeline_ = std::make_unique<detail::append_pipeline>(
     lim,
