@@ -53,11 +53,13 @@ struct node {
   std::shared_ptr<nats_connection> conn;
   std::unique_ptr<nats_bridge> bridge;
 
-  node(caf::actor_system& sys, const std::string& url, std::string id) {
+  node(caf::actor_system& sys, const std::string& url, std::string id,
+       bool forward_event_stored = true) {
     bus = std::make_shared<event_bus>(sys);
     conn = connect(url);
     nats_bridge_options o;
     o.node_id = std::move(id);
+    o.forward_event_stored = forward_event_stored;
     auto b = nats_bridge::start(bus, conn, o);
     REQUIRE(b);
     bridge = std::move(*b);
@@ -272,6 +274,70 @@ TEST_CASE_METHOD(fixture, "hostile envelopes are dropped and counted") {
   CHECK(r.events().front().actor_id == "o");
   CHECK(b.bridge->to_prometheus().find("aether_bridge_malformed_total 3")
         != std::string::npos);
+}
+
+namespace {
+
+/// Records the version cache raises it gets.
+class cache_recorder : public memory_store {
+public:
+  void update_version_cache(const std::string& actor_id,
+                            int64_t version) override {
+    std::lock_guard<std::mutex> guard{m};
+    raised.emplace_back(actor_id, version);
+  }
+
+  std::vector<std::pair<std::string, int64_t>> seen() {
+    std::lock_guard<std::mutex> guard{m};
+    return raised;
+  }
+
+  std::mutex m;
+  std::vector<std::pair<std::string, int64_t>> raised;
+};
+
+} // namespace
+
+TEST_CASE_METHOD(fixture, "EventStored kept local: other nodes get each "
+                          "stored event once") {
+  auto ns = "local" + std::to_string(::getpid());
+  node a{sys, server().url(), "a", false};
+  node b{sys, server().url(), "b", false};
+  recorder on_b;
+  subscribe(b, ns, on_b);
+  auto cache = std::make_shared<cache_recorder>();
+  REQUIRE(b.bridge->subscribe_to_event_stored(ns, cache));
+  settle(b);
+  // What a persistent actor publishes after each stored event.
+  for (int64_t v = 1; v <= 2; ++v) {
+    auto e = ev("acc", v);
+    REQUIRE_FALSE(a.bus->publish(ns, e));
+    REQUIRE_FALSE(a.bus->publish(ns, make_event_stored(ns, e)));
+  }
+  REQUIRE(eventually([&] {
+    return on_b.size() >= 2 && cache->seen().size() >= 2;
+  }));
+  // Both events, in order, and no EventStored in between (it would have
+  // arrived before the second event).
+  auto got = on_b.events();
+  REQUIRE(got.size() == 2);
+  CHECK(got[0].type == "added");
+  CHECK(got[1].type == "added");
+  CHECK(got[1].version == 2);
+  CHECK(a.bridge->statistics().kept_local == 2);
+  CHECK(a.bridge->statistics().sent == 2);
+  // b's version cache rose from the events themselves.
+  auto raised = cache->seen();
+  REQUIRE(raised.size() == 2);
+  CHECK(raised[1] == std::make_pair(std::string{"acc"}, int64_t{2}));
+  // a still delivers its notifications locally.
+  recorder local;
+  subscribe(a, ns, local);
+  REQUIRE_FALSE(a.bus->publish(ns, make_event_stored(ns, ev("acc", 3))));
+  REQUIRE(eventually([&] {
+    return local.size() >= 1;
+  }));
+  CHECK(local.events().front().type == event_stored_type);
 }
 
 TEST_CASE_METHOD(fixture, "EventStored raises a remote version cache") {

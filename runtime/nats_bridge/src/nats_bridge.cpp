@@ -247,6 +247,10 @@ void nats_bridge::pattern_removed(const std::string& pattern) {
 void nats_bridge::published(const std::string& ns,
                             const std::shared_ptr<const event>& ev) {
   auto& o = core_->opts;
+  if (!o.forward_event_stored && ev->type == event_stored_type) {
+    core_->counters.kept_local += 1;
+    return;
+  }
   auto payload = encode_envelope(o.node_id, ns, *ev);
   auto subject = o.subject_prefix + "." + ns;
   auto s = natsConnection_Publish(core_->conn->handle(), subject.c_str(),
@@ -266,19 +270,31 @@ nats_bridge::subscribe_to_event_stored(const std::string& pattern,
     return make_persistence_error(persistence_error::invalid_argument,
                                   "subscribe_to_event_stored: needs a store "
                                   "and a live bus");
+  // With notifications on the wire, they are what to read; without, the
+  // events themselves (each carries its actor id and version).
   subscription_options opts;
-  opts.filter.event_types = {event_stored_type};
+  auto notifications = core_->opts.forward_event_stored;
+  if (notifications)
+    opts.filter.event_types = {event_stored_type};
   auto weak = std::weak_ptr<core>{core_};
   return bus->subscribe(
     pattern,
-    [weak, store](const bus_event& e) {
+    [weak, store, notifications](const bus_event& e) {
       if (!e.remote())
         return; // our own store already knows
-      auto info = read_event_stored(e.event());
       auto c = weak.lock();
-      if (!info || !c)
+      if (!c)
         return;
-      store->update_version_cache(info->actor_id, info->version);
+      if (notifications) {
+        auto info = read_event_stored(e.event());
+        if (!info)
+          return;
+        store->update_version_cache(info->actor_id, info->version);
+      } else if (e.event().type != event_stored_type) {
+        store->update_version_cache(e.event().actor_id, e.event().version);
+      } else {
+        return;
+      }
       c->counters.cache_updates += 1;
     },
     opts);
@@ -304,6 +320,9 @@ std::string nats_bridge::to_prometheus() const {
   counter("cache_updates_total",
           "Version cache raises from remote EventStored notifications.",
           c.cache_updates);
+  counter("kept_local_total",
+          "EventStored notifications not sent (forward_event_stored off).",
+          c.kept_local);
   counter("nats_dropped_total", "Messages nats.c dropped (slow consumer).",
           nats_dropped());
   counter("reconnects_total", "NATS reconnects.", reconnects());

@@ -22,6 +22,13 @@ struct nats_bridge_options {
   /// nats.c's per-subscription pending limit (messages) before it drops as a
   /// slow consumer (counted in `stats::nats_dropped`).
   int pending_limit = 65536;
+  /// Send `EventStored` notifications to other nodes (true: what the Go
+  /// aether does). With false they stay on this node's bus, and other nodes
+  /// (a Go aether subscriber among them) receive each stored event once, as
+  /// the event itself, instead of the event and then an `EventStored` with
+  /// the same actor id and version; `subscribe_to_event_stored` on the other
+  /// nodes then raises the version cache from those events.
+  bool forward_event_stored = true;
 };
 
 /// Carries bus traffic between nodes over core NATS.
@@ -50,6 +57,8 @@ public:
     std::atomic<uint64_t> wrong_namespace{0};
     std::atomic<uint64_t> cache_updates{0};
     std::atomic<uint64_t> subscribe_errors{0};
+    /// `EventStored` notifications not sent (`forward_event_stored` false).
+    std::atomic<uint64_t> kept_local{0};
   };
 
   /// Attaches a bridge to `bus` over `conn`.
@@ -63,8 +72,10 @@ public:
   const std::string& node_id() const;
 
   /// Raises `store`'s version cache whenever another node reports an
-  /// `EventStored` in a namespace matching `pattern`, so that a stale writer
-  /// here fails fast with `version_conflict`. Returns the bus subscription.
+  /// `EventStored` in a namespace matching `pattern` (with
+  /// `forward_event_stored` false: whenever an event of another node
+  /// arrives), so that a stale writer here fails fast with
+  /// `version_conflict`. Returns the bus subscription.
   caf::expected<event_bus::subscription_id>
   subscribe_to_event_stored(const std::string& pattern,
                             std::shared_ptr<event_store> store);
