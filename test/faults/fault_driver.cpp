@@ -36,6 +36,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <random>
 #include <set>
@@ -330,8 +331,21 @@ int run_node(const std::string& spec, const std::string& log_path,
         }
       }
     });
+  // Ownership changes, for the script: it stops a node only once that node
+  // owns shards (a node that owns none has nothing to fail over).
+  std::thread owners{[&] {
+    size_t last = std::numeric_limits<size_t>::max();
+    while (!stop_requested && std::chrono::steady_clock::now() < deadline) {
+      auto n = node->owned_shards().size();
+      if (n != last)
+        std::cerr << node_id << ": owns " << n << " shards" << std::endl;
+      last = n;
+      std::this_thread::sleep_for(100ms);
+    }
+  }};
   for (auto& t : ts)
     t.join();
+  owners.join();
   std::cerr << node_id << ": leaving" << std::endl;
   node->leave();
   node.reset();
