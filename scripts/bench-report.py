@@ -135,7 +135,8 @@ pairs = {"sqlite": "postgres", "memory": "memory"}
 versus = []
 for r in nact_persist:
     ours = [x for x in persist if pairs.get(x["store"]) == r["store"]
-            and x["actors"] == r["actors"]]
+            and x["actors"] == r["actors"]
+            and x.get("mode", "sequential") == "sequential"]
     for o in ours:
         ratio = o["events_per_s"] / r["events_per_s"]
         versus.append((f"persist, {r['actors']} actor(s)", o["store"],
@@ -219,8 +220,7 @@ if sqlite_persist:
     add("SQLite against plain inserts of the same rows in the same run "
         "(`synchronous=FULL`): one row per commit (the `raw` column above), "
         "100 rows per transaction, and as many rows per transaction as the "
-        "run's writer put in one commit on average (appends / commits).
-")
+        "run's writer put in one commit on average (appends / commits).\n")
     add("| mode | actors | events/s | raw, 100 rows/txn | ratio | group size "
         "reached | raw at that size | ratio |")
     add("|---|---:|---:|---:|---:|---:|---:|---:|")
