@@ -14,10 +14,31 @@ find_nats_server() {
   echo "$bin"
 }
 
-# Prints a free loopback TCP port.
+# Prints a free loopback TCP port below the kernel's ephemeral range: a port
+# the kernel hands out (bind to port 0) may be taken again, before the server
+# binds it, by any outgoing connection of a test running beside this one (a
+# CI run failed so: "bind: address already in use" for a route port).
 free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null \
-    || echo $((20000 + RANDOM % 20000))
+  python3 - <<'PY' 2>/dev/null || echo $((10000 + RANDOM % 20000))
+import random, socket
+try:
+    low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+except Exception:
+    low = 32768
+for _ in range(200):
+    port = random.randrange(10000, max(low, 10001))
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    print(port)
+    break
+else:
+    raise SystemExit(1)
+PY
 }
 
 # wait_for_port <port> <pid> <log>: waits until the port accepts connections

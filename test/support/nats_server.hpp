@@ -12,6 +12,7 @@
 #include <fstream>
 #include <iterator>
 #include <netinet/in.h>
+#include <random>
 #include <stdexcept>
 #include <string>
 #include <sys/socket.h>
@@ -139,17 +140,27 @@ private:
     return n;
   }
 
+  /// A free loopback port below the kernel's ephemeral range (from 32768
+  /// here): a port the kernel hands out for port 0 may be taken again by
+  /// any outgoing connection before the server binds it.
   static int free_port() {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
-    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-    socklen_t len = sizeof(addr);
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    ::close(fd);
-    return ntohs(addr.sin_port);
+    std::random_device seed;
+    std::minstd_rand rng{seed()};
+    std::uniform_int_distribution<int> pick{10000, 32767};
+    for (int attempt = 0; attempt < 200; ++attempt) {
+      int port = pick(rng);
+      int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in addr{};
+      addr.sin_family = AF_INET;
+      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      addr.sin_port = htons(static_cast<uint16_t>(port));
+      bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr))
+                == 0;
+      ::close(fd);
+      if (ok)
+        return port;
+    }
+    return pick(rng);
   }
 
   bool accepts() const {
