@@ -23,11 +23,13 @@ class append_pipeline;
 /// Layout (see docs/stores.md):
 /// - events: stream `<ns>_<stream>` (file storage) with one subject per actor,
 ///   `aether.<ns>.<stream>.<token>`; a batch is one message (a JSON array;
-///   a single event is the event's JSON, as the Go aether writes it) with
-///   the headers `Nats-Msg-Id` (the first event's id: a retried append is a
-///   duplicate, not a second message), `Aether-First-Version` and
-///   `Aether-Version`; a retried batch whose message is already the actor's
-///   last one is reported as stored (idempotent);
+///   a single event is the event's JSON, as the Go aether writes it), and
+///   batches of one actor that waited behind its append in flight may share
+///   one (`max_merged_events`); headers `Nats-Msg-Id` (the slot: actor,
+///   first version, expected sequence; see the source), `Aether-First-Id`,
+///   `Aether-First-Version` and `Aether-Version`; a retried batch whose
+///   message is already the actor's last one is reported as stored
+///   (idempotent);
 /// - appends carry `Nats-Expected-Last-Subject-Sequence` (0 for an actor's
 ///   first event), so the server enforces one writer per actor; a stale
 ///   writer gets `version_conflict` with the actual version;
