@@ -15,8 +15,13 @@
 // the lease TTL). SIGTERM leaves the cluster gracefully.
 //
 // With a pause, each actor waits a random 0..pause microseconds between
-// commands (two writers on the same actors then take turns instead of the
-// faster one winning every race).
+// commands, and before one command in 10 a long pause of 125..250 ms: two
+// writers on the same actors then take turns instead of the faster one
+// winning every race. The loser of a race recovers (latest version, snapshot,
+// events after it) before it writes again, which takes tens of milliseconds
+// under AddressSanitizer on a 3-replica stream: short pauses alone let one
+// writer win every race (seen in CI: 0 acknowledgements for w2), the long
+// ones give the loser a window on every actor every second or so.
 // <store> is sqlite:PATH or jetstream:URL[,URL...]; with three or more URLs
 // (a cluster) the streams get 3 replicas. --strict (for runs that end
 // by themselves, not by a kill) also demands that every stored event was
@@ -50,6 +55,10 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr int actors = 4;
+// Before one command in long_pause_every, a pause of long_pause_us/2 ..
+// long_pause_us (see "With a pause" above).
+constexpr int long_pause_every = 10;
+constexpr int long_pause_us = 250000;
 
 // Actors of the cluster mode (more than nodes and shards per node).
 constexpr int cluster_actors = 12;
@@ -214,9 +223,13 @@ int drive(const std::string& spec, const std::string& log_path,
       caf::scoped_actor self{sys};
       std::minstd_rand rng{std::random_device{}()};
       std::uniform_int_distribution<int> pause{0, max_pause_us};
+      std::uniform_int_distribution<int> one_in{0, long_pause_every - 1};
+      std::uniform_int_distribution<int> long_pause{long_pause_us / 2,
+                                                    long_pause_us};
       for (int64_t seq = 1; going(); ++seq) {
         if (max_pause_us > 0)
-          std::this_thread::sleep_for(std::chrono::microseconds{pause(rng)});
+          std::this_thread::sleep_for(std::chrono::microseconds{
+            one_in(rng) == 0 ? long_pause(rng) : pause(rng)});
         auto tag = writer + "-" + id + "-" + std::to_string(seq);
         auto start = std::chrono::steady_clock::now();
         caf::expected<int64_t> outcome = caf::error{};
