@@ -2,7 +2,7 @@
 
 // The state the benchmarks fold: a running sum and count.
 
-#include "aether/persistence/error.hpp"
+#include "aether/core/error.hpp"
 #include "aether/runtime/persistent_actor.hpp"
 
 #include <boost/json.hpp>

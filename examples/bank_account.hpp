@@ -1,6 +1,6 @@
 #pragma once
 // A persistent bank account: the state is the fold of its events.
-#include "aether/persistence/error.hpp"
+#include "aether/core/error.hpp"
 #include "aether/runtime/persistent_actor.hpp"
 
 #include <caf/all.hpp>

@@ -1,7 +1,7 @@
 // Stores and reads events and a snapshot with the embedded SQLite store.
 //
 //   store_basics [path-to-db]
-#include "aether/persistence/error.hpp"
+#include "aether/core/error.hpp"
 #include "aether/persistence/event.hpp"
 #include "aether/sqlite/sqlite_store.hpp"
 

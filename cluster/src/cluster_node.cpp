@@ -2,9 +2,9 @@
 
 #include "aether/cluster/lease.hpp"
 #include "aether/cluster/placement.hpp"
-#include "aether/persistence/error.hpp"
-#include "aether/persistence/time.hpp"
-#include "aether/persistence/uuid.hpp"
+#include "aether/core/error.hpp"
+#include "aether/core/time.hpp"
+#include "aether/core/uuid.hpp"
 #include "aether/runtime/runtime_error.hpp"
 #include "cluster_router.hpp"
 

@@ -1,7 +1,7 @@
 #include "cluster_router.hpp"
 
 #include "aether/cluster/placement.hpp"
-#include "aether/persistence/error.hpp"
+#include "aether/core/error.hpp"
 #include "aether/persistence/validation.hpp"
 #include "aether/runtime/persistent_actor_base.hpp"
 #include "aether/runtime/runtime_error.hpp"

@@ -1,6 +1,6 @@
 #include "aether/cluster/lease.hpp"
 
-#include "aether/persistence/error.hpp"
+#include "aether/core/error.hpp"
 
 #include <boost/json.hpp>
 

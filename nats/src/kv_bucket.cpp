@@ -1,6 +1,6 @@
 #include "aether/nats/kv_bucket.hpp"
 
-#include "aether/persistence/error.hpp"
+#include "aether/core/error.hpp"
 
 #include <nats/nats.h>
 

@@ -1,6 +1,6 @@
 #include "aether/nats/nats_connection.hpp"
 
-#include "aether/persistence/error.hpp"
+#include "aether/core/error.hpp"
 
 #include <caf/actor_system_config.hpp>
 #include <caf/config_option_adder.hpp>

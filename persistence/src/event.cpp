@@ -1,6 +1,6 @@
 #include "aether/persistence/event.hpp"
 
-#include "aether/persistence/uuid.hpp"
+#include "aether/core/uuid.hpp"
 
 namespace aether {
 

@@ -1,6 +1,6 @@
 #include "aether/persistence/event_store.hpp"
 
-#include "aether/persistence/error.hpp"
+#include "aether/core/error.hpp"
 
 #include <future>
 

@@ -1,6 +1,6 @@
 #include "aether/persistence/json_codec.hpp"
 
-#include "aether/persistence/error.hpp"
+#include "aether/core/error.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>

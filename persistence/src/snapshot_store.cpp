@@ -1,6 +1,6 @@
 #include "aether/persistence/snapshot_store.hpp"
 
-#include "aether/persistence/error.hpp"
+#include "aether/core/error.hpp"
 
 #include <caf/message.hpp>
 

@@ -1,8 +1,8 @@
 #include "aether/persistence/validation.hpp"
 
-#include "aether/persistence/error.hpp"
+#include "aether/core/error.hpp"
+#include "aether/core/uuid.hpp"
 #include "aether/persistence/json_codec.hpp"
-#include "aether/persistence/uuid.hpp"
 
 #include <boost/json/value.hpp>
 #include <cmath>

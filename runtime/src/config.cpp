@@ -1,6 +1,6 @@
 #include "aether/runtime/config.hpp"
 
-#include "aether/persistence/error.hpp"
+#include "aether/core/error.hpp"
 #include "aether/runtime/persistence_options.hpp"
 #include "aether/runtime/runtime_error.hpp"
 

@@ -1,6 +1,6 @@
 #include "aether/runtime/event_bus.hpp"
 
-#include "aether/persistence/error.hpp"
+#include "aether/core/error.hpp"
 #include "call_gate.hpp"
 
 #include <algorithm>

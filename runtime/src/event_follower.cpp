@@ -1,6 +1,6 @@
 #include "aether/runtime/event_follower.hpp"
 
-#include "aether/persistence/error.hpp"
+#include "aether/core/error.hpp"
 #include "aether/runtime/event_stored.hpp"
 #include "aether/runtime/io_job.hpp"
 #include "call_gate.hpp"

@@ -1,8 +1,8 @@
 #include "aether/runtime/event_stored.hpp"
 
-#include "aether/persistence/error.hpp"
-#include "aether/persistence/time.hpp"
-#include "aether/persistence/uuid.hpp"
+#include "aether/core/error.hpp"
+#include "aether/core/time.hpp"
+#include "aether/core/uuid.hpp"
 
 #include <boost/json.hpp>
 

@@ -1,7 +1,7 @@
 #include "aether/runtime/persistent_actor_base.hpp"
 
-#include "aether/persistence/error.hpp"
-#include "aether/persistence/uuid.hpp"
+#include "aether/core/error.hpp"
+#include "aether/core/uuid.hpp"
 #include "aether/persistence/validation.hpp"
 #include "aether/runtime/event_bus.hpp"
 #include "aether/runtime/event_stored.hpp"

@@ -1,6 +1,6 @@
 #include "aether/runtime/subject_pattern.hpp"
 
-#include "aether/persistence/error.hpp"
+#include "aether/core/error.hpp"
 
 namespace aether {
 

@@ -1,6 +1,6 @@
 #include "aether/snapshot/recovery.hpp"
 
-#include "aether/persistence/error.hpp"
+#include "aether/core/error.hpp"
 
 #include <algorithm>
 #include <limits>

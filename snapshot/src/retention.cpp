@@ -1,6 +1,6 @@
 #include "aether/snapshot/retention.hpp"
 
-#include "aether/persistence/error.hpp"
+#include "aether/core/error.hpp"
 
 namespace aether {
 

@@ -1,9 +1,9 @@
 // Cross-node tests of the NATS bridge against a real nats-server: each
 // "node" is a bus, a NATS connection and a bridge of its own.
 
+#include "aether/core/error.hpp"
 #include "aether/jetstream/jetstream_store.hpp"
 #include "aether/nats_bridge/nats_bridge.hpp"
-#include "aether/persistence/error.hpp"
 #include "aether/persistence/memory_store.hpp"
 #include "aether/runtime/config.hpp"
 #include "aether/runtime/event_follower.hpp"

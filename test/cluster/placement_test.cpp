@@ -3,7 +3,7 @@
 #include "aether/cluster/lease.hpp"
 #include "aether/cluster/placement.hpp"
 #include "aether/cluster/routed_message.hpp"
-#include "aether/persistence/error.hpp"
+#include "aether/core/error.hpp"
 #include "aether/runtime/config.hpp"
 #include "aether/runtime/runtime_error.hpp"
 #include "catch.hpp"

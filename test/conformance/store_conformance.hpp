@@ -23,7 +23,7 @@
 // The cases follow Akka Persistence's plugin TCK: the fixture writes events
 // 1..5 of one actor as the batches [1], [2], [3], [4,5].
 
-#include "aether/persistence/error.hpp"
+#include "aether/core/error.hpp"
 #include "aether/persistence/event.hpp"
 #include "aether/persistence/snapshot_store.hpp"
 #include "aether/snapshot/recovery.hpp"

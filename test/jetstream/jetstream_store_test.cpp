@@ -1,6 +1,6 @@
 #include "actor_fixture.hpp"
+#include "aether/core/error.hpp"
 #include "aether/jetstream/jetstream_store.hpp"
-#include "aether/persistence/error.hpp"
 #include "aether/persistence/json_codec.hpp"
 #include "aether/runtime/config.hpp"
 #include "aether/snapshot/capture.hpp"

@@ -7,7 +7,7 @@
 // the latest version never lowers, and every stored event is one that was
 // acknowledged at that version.
 #include "actor_fixture.hpp"
-#include "aether/persistence/error.hpp"
+#include "aether/core/error.hpp"
 #include "aether/runtime/persistent_actor.hpp"
 #include "aether/sqlite/sqlite_store.hpp"
 #include "tally.hpp"

@@ -9,8 +9,8 @@
 // The number of sequences comes from RapidCheck's RC_PARAMS (CTest sets a
 // bounded run; see docs/reliability.md for a longer one). A failure prints
 // the shrunk sequence of operations and the seed to reproduce it.
+#include "aether/core/error.hpp"
 #include "aether/jetstream/jetstream_store.hpp"
-#include "aether/persistence/error.hpp"
 #include "aether/persistence/memory_store.hpp"
 #include "aether/snapshot/capture.hpp"
 #include "aether/snapshot/recovery.hpp"

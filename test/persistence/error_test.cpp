@@ -1,4 +1,4 @@
-#include "aether/persistence/error.hpp"
+#include "aether/core/error.hpp"
 #include "aether/persistence/event.hpp"
 #include "catch.hpp"
 

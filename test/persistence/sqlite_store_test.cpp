@@ -1,4 +1,4 @@
-#include "aether/persistence/error.hpp"
+#include "aether/core/error.hpp"
 #include "aether/sqlite/sqlite_store.hpp"
 #include "catch.hpp"
 #include "temp_dir.hpp"

@@ -1,5 +1,5 @@
-#include "aether/persistence/error.hpp"
-#include "aether/persistence/uuid.hpp"
+#include "aether/core/error.hpp"
+#include "aether/core/uuid.hpp"
 #include "aether/persistence/validation.hpp"
 #include "catch.hpp"
 

@@ -3,8 +3,8 @@
 // description naming the field) and nothing stored. Run against the memory
 // and the SQLite store alike.
 
+#include "aether/core/error.hpp"
 #include "aether/nats_bridge/nats_bridge.hpp"
-#include "aether/persistence/error.hpp"
 #include "aether/persistence/json_codec.hpp"
 #include "aether/persistence/memory_store.hpp"
 #include "aether/runtime/event_bus.hpp"

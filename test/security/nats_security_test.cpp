@@ -5,9 +5,9 @@
 // credentials give a working JetStream store and bridge; wrong ones a clear
 // `not_authorized` error that never shows the secret.
 
+#include "aether/core/error.hpp"
 #include "aether/jetstream/jetstream_store.hpp"
 #include "aether/nats_bridge/nats_bridge.hpp"
-#include "aether/persistence/error.hpp"
 #include "aether/runtime/config.hpp"
 #include "catch.hpp"
 #include "eventually.hpp"

@@ -1,4 +1,4 @@
-#include "aether/persistence/error.hpp"
+#include "aether/core/error.hpp"
 #include "aether/persistence/forwarding_store.hpp"
 #include "aether/persistence/memory_store.hpp"
 #include "aether/runtime/config.hpp"

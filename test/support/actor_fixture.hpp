@@ -3,7 +3,7 @@
 // A Catch2 fixture that runs an actor system on CAF's deterministic
 // test_coordinator: nothing runs until the test calls `run()`.
 
-#include "aether/persistence/error.hpp"
+#include "aether/core/error.hpp"
 #include "aether/persistence/memory_store.hpp"
 #include "aether/runtime/config.hpp"
 #include "aether/runtime/store_context.hpp"

@@ -3,7 +3,7 @@
 // A store decorator for failure tests: forwards to a real store, and fails
 // the next appends with a chosen error when told to.
 
-#include "aether/persistence/error.hpp"
+#include "aether/core/error.hpp"
 #include "aether/persistence/forwarding_store.hpp"
 
 #include <atomic>

@@ -3,7 +3,7 @@
 // A small persistent actor used by the runtime tests: its state is the sum
 // of the numbers it stored and the order in which they arrived.
 
-#include "aether/persistence/error.hpp"
+#include "aether/core/error.hpp"
 #include "aether/runtime/persistent_actor.hpp"
 
 #include <boost/json.hpp>

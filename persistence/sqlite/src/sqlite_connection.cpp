@@ -1,6 +1,6 @@
 #include "sqlite_connection.hpp"
 
-#include "aether/persistence/error.hpp"
+#include "aether/core/error.hpp"
 
 #include <thread>
 

@@ -1,6 +1,6 @@
 #include "aether/sqlite/sqlite_store.hpp"
 
-#include "aether/persistence/error.hpp"
+#include "aether/core/error.hpp"
 #include "aether/persistence/json_codec.hpp"
 #include "sqlite_connection.hpp"
 

@@ -1,8 +1,8 @@
 #include "aether/nats_bridge/nats_bridge.hpp"
 
-#include "aether/persistence/error.hpp"
+#include "aether/core/error.hpp"
+#include "aether/core/uuid.hpp"
 #include "aether/persistence/json_codec.hpp"
-#include "aether/persistence/uuid.hpp"
 #include "aether/persistence/validation.hpp"
 #include "aether/runtime/event_stored.hpp"
 #include "aether/runtime/subject_pattern.hpp"

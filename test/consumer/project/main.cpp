@@ -1,6 +1,6 @@
 // A separate project built against the installed aether package: a
 // persistent actor on the SQLite store.
-#include <aether/persistence/error.hpp>
+#include <aether/core/error.hpp>
 #include <aether/runtime/config.hpp>
 #include <aether/runtime/persistent_actor.hpp>
 #include <aether/sqlite/sqlite_store.hpp>

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "aether/persistence/time.hpp"
+#include "aether/core/time.hpp"
 
 #include <boost/json/value.hpp>
 #include <cstdint>

@@ -17,7 +17,7 @@ public:
 };
 
 /// Registers the runtime's error category (`add_error_categories` from
-/// `aether/persistence/error.hpp` registers the persistence one).
+/// `aether/core/error.hpp` registers the persistence one).
 void add_runtime_error_category(caf::actor_system_config& cfg);
 
 } // namespace aether

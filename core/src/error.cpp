@@ -1,4 +1,4 @@
-#include "aether/persistence/error.hpp"
+#include "aether/core/error.hpp"
 
 #include <caf/atom.hpp>
 #include <caf/message.hpp>

@@ -1,6 +1,6 @@
-#include "aether/persistence/time.hpp"
+#include "aether/core/time.hpp"
 
-#include "aether/persistence/error.hpp"
+#include "aether/core/error.hpp"
 
 #include <cstdio>
 #include <limits>

@@ -1,4 +1,4 @@
-#include "aether/persistence/uuid.hpp"
+#include "aether/core/uuid.hpp"
 
 #include <cstdint>
 #include <random>
