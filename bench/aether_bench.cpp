@@ -29,6 +29,7 @@
 #include "bench_state.hpp"
 #include "cluster_bench.hpp"
 #include "nats_server.hpp"
+#include "raw_nats.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -194,7 +195,8 @@ double raw_jetstream_events_per_s(int64_t n) {
   auto st = make_jetstream("raw-publish");
   auto subject = st->event_subject("raw");
   auto body = json_codec::encode(bench_event("raw", 1));
-  auto* js = st->connection()->jetstream();
+  bench::raw_nats raw{nats_url};
+  auto* js = raw.js();
   auto t0 = clock_type::now();
   for (int64_t v = 1; v <= n; ++v)
     while (js_PublishAsync(js, subject.c_str(), body.data(),
@@ -217,9 +219,9 @@ double raw_jetstream_read_ms(jetstream_store& st, const std::string& id,
   so.Stream = st.event_stream_name().c_str();
   so.Ordered = true;
   natsSubscription* sub = nullptr;
+  bench::raw_nats raw{nats_url};
   auto t0 = clock_type::now();
-  if (js_SubscribeSync(&sub, st.connection()->jetstream(), subject.c_str(),
-                       nullptr, &so, nullptr)
+  if (js_SubscribeSync(&sub, raw.js(), subject.c_str(), nullptr, &so, nullptr)
       != NATS_OK)
     throw std::runtime_error("raw subscribe failed");
   for (int64_t i = 0; i < messages; ++i) {
@@ -854,7 +856,7 @@ int run_broadcast(caf::actor_system& sys, const args& a) {
         throw std::runtime_error(describe(id.error()));
     }
     for (auto& x : ns) // the subscriptions are registered at the server
-      natsConnection_Flush(x.conn->handle());
+      static_cast<void>(x.conn->flush(std::chrono::seconds{10}));
     if (how == mode::direct) {
       auto t0 = clock_type::now();
       for (int64_t i = 0; i < n; ++i) {
@@ -914,7 +916,7 @@ int run_broadcast(caf::actor_system& sys, const args& a) {
     return e;
   }());
   arrivals raw;
-  std::vector<std::shared_ptr<nats_connection>> conns;
+  std::vector<std::unique_ptr<bench::raw_nats>> conns;
   std::vector<natsSubscription*> raw_subs;
   auto on_msg = [](natsConnection*, natsSubscription*, natsMsg* msg,
                    void* closure) {
@@ -926,20 +928,13 @@ int run_broadcast(caf::actor_system& sys, const args& a) {
     static_cast<arrivals*>(closure)->add(static_cast<double>(now - sent) / 1e6);
     natsMsg_Destroy(msg);
   };
-  for (size_t i = 0; i < receivers + 1; ++i) {
-    nats_options o;
-    o.servers = {nats_url};
-    auto conn = nats_connection::connect(o);
-    if (!conn)
-      throw std::runtime_error(describe(conn.error()));
-    conns.push_back(*conn);
-  }
+  for (size_t i = 0; i < receivers + 1; ++i)
+    conns.push_back(std::make_unique<bench::raw_nats>(nats_url));
   for (size_t i = 1; i < conns.size(); ++i) {
     natsSubscription* sub = nullptr;
-    natsConnection_Subscribe(&sub, conns[i]->handle(), "raw.bench", on_msg,
-                             &raw);
+    natsConnection_Subscribe(&sub, conns[i]->conn(), "raw.bench", on_msg, &raw);
     natsSubscription_SetPendingLimits(sub, -1, -1);
-    natsConnection_Flush(conns[i]->handle());
+    natsConnection_Flush(conns[i]->conn());
     raw_subs.push_back(sub);
   }
   auto t0 = clock_type::now();
@@ -950,7 +945,7 @@ int run_broadcast(caf::actor_system& sys, const args& a) {
                  .count();
     auto stamp = std::to_string(now) + " ";
     payload.replace(0, stamp.size(), stamp);
-    natsConnection_Publish(conns[0]->handle(), "raw.bench", payload.data(),
+    natsConnection_Publish(conns[0]->conn(), "raw.bench", payload.data(),
                            static_cast<int>(payload.size()));
   }
   raw.wait_for(static_cast<size_t>(n) * receivers);
@@ -963,9 +958,9 @@ int run_broadcast(caf::actor_system& sys, const args& a) {
   raw_subs.clear();
   for (size_t i = 1; i < conns.size(); ++i) {
     natsSubscription* sub = nullptr;
-    natsConnection_Subscribe(&sub, conns[i]->handle(), "raw.paced", on_msg,
+    natsConnection_Subscribe(&sub, conns[i]->conn(), "raw.paced", on_msg,
                              &raw_paced);
-    natsConnection_Flush(conns[i]->handle());
+    natsConnection_Flush(conns[i]->conn());
     raw_subs.push_back(sub);
   }
   for (int64_t i = 1; i <= paced_n; ++i) {
@@ -974,7 +969,7 @@ int run_broadcast(caf::actor_system& sys, const args& a) {
                  .count();
     auto stamp = std::to_string(now) + " ";
     payload.replace(0, stamp.size(), stamp);
-    natsConnection_Publish(conns[0]->handle(), "raw.paced", payload.data(),
+    natsConnection_Publish(conns[0]->conn(), "raw.paced", payload.data(),
                            static_cast<int>(payload.size()));
     if (!raw_paced.wait_for(static_cast<size_t>(i) * receivers))
       break;

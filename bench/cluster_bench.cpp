@@ -11,6 +11,7 @@
 #include "aether/runtime/persistent_actor.hpp"
 #include "aether/runtime/store_context.hpp"
 #include "bench_state.hpp"
+#include "raw_nats.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -159,32 +160,21 @@ latencies measure(caf::actor_system& sys, const caf::actor& router,
 /// nats.c batches ~1 ms else).
 class raw_echo {
 public:
-  explicit raw_echo(const std::string& url) {
-    natsOptions* o = nullptr;
-    natsOptions_Create(&o);
-    natsOptions_SetURL(o, url.c_str());
-    natsOptions_SetSendAsap(o, true);
-    auto ok = natsConnection_Connect(&server_side_, o) == NATS_OK
-              && natsConnection_Connect(&client_, o) == NATS_OK;
-    natsOptions_Destroy(o);
-    if (!ok)
-      throw std::runtime_error("raw: cannot connect");
+  explicit raw_echo(const std::string& url) : server_side_(url), client_(url) {
     natsConnection_Subscribe(
-      &sub_, server_side_, "raw.cluster.bench",
+      &sub_, server_side_.conn(), "raw.cluster.bench",
       [](natsConnection* nc, natsSubscription*, natsMsg* m, void*) {
         natsConnection_Publish(nc, natsMsg_GetReply(m), natsMsg_GetData(m),
                                natsMsg_GetDataLength(m));
         natsMsg_Destroy(m);
       },
       nullptr);
-    natsConnection_Flush(server_side_);
+    natsConnection_Flush(server_side_.conn());
   }
 
   ~raw_echo() {
     natsSubscription_Unsubscribe(sub_);
     natsSubscription_Destroy(sub_);
-    natsConnection_Destroy(client_);
-    natsConnection_Destroy(server_side_);
   }
 
   raw_echo(const raw_echo&) = delete;
@@ -192,7 +182,7 @@ public:
 
   void one(const std::string& bytes) {
     natsMsg* reply = nullptr;
-    auto s = natsConnection_Request(&reply, client_, "raw.cluster.bench",
+    auto s = natsConnection_Request(&reply, client_.conn(), "raw.cluster.bench",
                                     bytes.data(),
                                     static_cast<int>(bytes.size()), 5000);
     if (s != NATS_OK)
@@ -227,8 +217,8 @@ public:
   }
 
 private:
-  natsConnection* server_side_ = nullptr;
-  natsConnection* client_ = nullptr;
+  bench::raw_nats server_side_;
+  bench::raw_nats client_;
   natsSubscription* sub_ = nullptr;
 };
 

@@ -79,6 +79,13 @@ std::string render_error(std::string code_name, const caf::message& ctx) {
   return code_name;
 }
 
+caf::error prefix_error(const std::string& what, const caf::error& err) {
+  if (!err || err.category() != caf::atom("persist"))
+    return err;
+  return make_persistence_error(static_cast<persistence_error>(err.code()),
+                                what + ": " + describe(err));
+}
+
 void add_error_categories(caf::actor_system_config& cfg) {
   cfg.add_error_category(caf::atom("persist"), render_persistence);
 }

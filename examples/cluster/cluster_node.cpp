@@ -11,6 +11,7 @@
 #include "../demo_account.hpp"
 #include "aether/cluster/cluster.hpp"
 #include "aether/jetstream/jetstream_store.hpp"
+#include "aether/nats/nats_subscription.hpp"
 #include "aether/nats_bridge/nats_bridge.hpp"
 #include "aether/runtime/config.hpp"
 #include "aether/runtime/event_follower.hpp"
@@ -21,7 +22,6 @@
 #include <iostream>
 #include <map>
 #include <mutex>
-#include <nats/nats.h>
 #include <sstream>
 #include <thread>
 
@@ -125,24 +125,23 @@ struct node {
 // waiting for a failover does not hold up the others).
 std::atomic<int> in_flight{0};
 
-void on_command(natsConnection* nc, natsSubscription*, natsMsg* msg,
-                void* closure) {
-  auto* n = static_cast<node*>(closure);
+/// Runs one control command (a request from the driver) on its own thread
+/// and answers it.
+void on_command(node* n, std::shared_ptr<aether::nats_connection> conn,
+                aether::nats_message&& msg) {
   in_flight += 1;
-  std::thread{[n, nc, msg] {
+  std::thread{[n, conn, msg = std::move(msg)] {
     boost::json::object reply;
     try {
-      auto cmd = boost::json::parse(std::string_view{
-        natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg))});
+      auto cmd = boost::json::parse(msg.data);
       reply = n->handle(cmd.as_object());
     } catch (const std::exception& e) {
       reply["ok"] = false;
       reply["error"] = std::string{"bad command: "} + e.what();
     }
-    if (auto* to = natsMsg_GetReply(msg))
-      natsConnection_PublishString(nc, to,
-                                   boost::json::serialize(reply).c_str());
-    natsMsg_Destroy(msg);
+    if (!msg.reply.empty())
+      static_cast<void>(
+        conn->publish(msg.reply, boost::json::serialize(reply)));
     in_flight -= 1;
   }}.detach();
 }
@@ -239,18 +238,16 @@ int main(int argc, char** argv) {
   if (!joined)
     return 1;
   n.members = *joined;
-  natsSubscription* control = nullptr;
-  auto subject = "demo.node." + id;
-  if (natsConnection_Subscribe(&control, (*conn)->handle(), subject.c_str(),
-                               on_command, &n)
-      != NATS_OK)
+  auto control = aether::nats_subscription::subscribe(
+    *conn, "demo.node." + id, "", [&n, c = *conn](aether::nats_message&& msg) {
+      on_command(&n, c, std::move(msg));
+    });
+  if (!control || (*conn)->flush(10s))
     return 1;
-  natsConnection_Flush((*conn)->handle());
   std::cout << "[" << id << "] ready" << std::endl;
   int sig = 0;
   sigwait(&stop_signals, &sig);
-  natsSubscription_Unsubscribe(control);
-  natsSubscription_Destroy(control);
+  (*control)->close();
   for (int i = 0; i < 600 && in_flight > 0; ++i)
     std::this_thread::sleep_for(50ms); // commands still running
   std::cout << "[" << id << "] leaving the cluster" << std::endl;

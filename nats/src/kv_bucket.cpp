@@ -1,6 +1,7 @@
 #include "aether/nats/kv_bucket.hpp"
 
 #include "aether/core/error.hpp"
+#include "nats_access.hpp"
 
 #include <nats/nats.h>
 
@@ -23,7 +24,8 @@ caf::error setting_mismatch(const std::string& bucket, const char* setting,
 
 kv_bucket::kv_bucket(std::shared_ptr<nats_connection> conn,
                      kv_bucket_options opts, kvStore* kv)
-  : conn_(std::move(conn)), opts_(std::move(opts)), kv_(kv) {
+  : conn_(conn), js_(conn, conn->options().request_timeout),
+    opts_(std::move(opts)), kv_(kv) {
   // nop
 }
 
@@ -46,7 +48,7 @@ kv_bucket::open(std::shared_ptr<nats_connection> conn,
                                   "key-value bucket \"" + opts.name
                                     + "\": ttl >= 0 and 1 <= replicas <= 5");
   kvStore* kv = nullptr;
-  auto s = js_KeyValue(&kv, conn->jetstream(), opts.name.c_str());
+  auto s = js_KeyValue(&kv, detail_nats_access::js(*conn), opts.name.c_str());
   if (s == NATS_NOT_FOUND) {
     kvConfig cfg;
     kvConfig_Init(&cfg);
@@ -56,7 +58,7 @@ kv_bucket::open(std::shared_ptr<nats_connection> conn,
     cfg.TTL = std::chrono::nanoseconds{opts.ttl}.count();
     cfg.Replicas = opts.replicas;
     cfg.StorageType = js_FileStorage;
-    s = js_CreateKeyValue(&kv, conn->jetstream(), &cfg);
+    s = js_CreateKeyValue(&kv, detail_nats_access::js(*conn), &cfg);
   }
   if (s != NATS_OK) {
     natsStatus ignored;
@@ -87,64 +89,41 @@ caf::expected<std::optional<kv_entry>> kv_bucket::get(const std::string& key) {
   // From the stream's leader (nats.c's kvStore_Get may be answered by any
   // replica of a replicated bucket, which can be behind: a value that
   // expired or changed there later than on the leader).
-  jsOptions o;
-  jsOptions_Init(&o);
-  o.Wait = conn_->options().request_timeout.count();
-  natsMsg* m = nullptr;
-  jsErrCode jerr = static_cast<jsErrCode>(0);
-  auto subject = "$KV." + opts_.name + "." + key;
-  auto s = js_GetLastMsg(&m, conn_->jetstream(), ("KV_" + opts_.name).c_str(),
-                         subject.c_str(), &o, &jerr);
-  if (s == NATS_NOT_FOUND)
+  auto m = js_.last_message("KV_" + opts_.name,
+                            "$KV." + opts_.name + "." + key);
+  if (!m)
+    return m.error(); // names the bucket and the key: "$KV.<bucket>.<key>"
+  if (!*m)
     return std::optional<kv_entry>{};
-  if (s != NATS_OK)
-    return make_nats_error(
-      s, jerr, "cannot read \"" + key + "\" of \"" + opts_.name + "\"");
-  const char* op = nullptr;
-  if (natsMsgHeader_Get(m, "KV-Operation", &op) == NATS_OK && op
-      && (std::string{op} == "DEL" || std::string{op} == "PURGE")) {
-    natsMsg_Destroy(m);
+  auto op = m->header("KV-Operation");
+  if (op && (*op == "DEL" || *op == "PURGE"))
     return std::optional<kv_entry>{};
-  }
   kv_entry out;
   out.key = key;
-  if (auto* d = natsMsg_GetData(m))
-    out.value.assign(d, static_cast<size_t>(natsMsg_GetDataLength(m)));
-  out.revision = natsMsg_GetSequence(m);
-  natsMsg_Destroy(m);
+  out.value = std::string{m->data()};
+  out.revision = m->sequence();
   return std::optional<kv_entry>{std::move(out)};
 }
 
 caf::expected<uint64_t> kv_bucket::write(const std::string& key,
                                          const std::string& value,
                                          const uint64_t* expected_last) {
-  auto subject = "$KV." + opts_.name + "." + key;
-  natsMsg* m = nullptr;
-  auto s = natsMsg_Create(&m, subject.c_str(), nullptr, value.data(),
-                          static_cast<int>(value.size()));
-  if (s != NATS_OK)
-    return make_nats_error(s, 0, "cannot write \"" + key + "\"");
+  jetstream_message m{"$KV." + opts_.name + "." + key, value};
+  if (!m)
+    return make_persistence_error(persistence_error::invalid_argument,
+                                  "cannot write \"" + key + "\" of \""
+                                    + opts_.name + "\": not a valid subject");
   if (expected_last)
-    natsMsgHeader_Set(m, hdr_expected_seq,
-                      std::to_string(*expected_last).c_str());
-  jsPubOptions po;
-  jsPubOptions_Init(&po);
-  po.MaxWait = conn_->options().request_timeout.count();
-  jsPubAck* ack = nullptr;
-  jsErrCode jerr = static_cast<jsErrCode>(0);
-  s = js_PublishMsg(&ack, conn_->jetstream(), m, &po, &jerr);
-  natsMsg_Destroy(m);
-  if (s != NATS_OK && jerr == JSStreamWrongLastSequenceErr)
+    m.set_header(hdr_expected_seq, std::to_string(*expected_last));
+  auto ack = js_.publish(m);
+  if (!ack && is(ack.error(), persistence_error::version_conflict))
     return make_persistence_error(
       persistence_error::version_conflict,
       "\"" + key + "\" of \"" + opts_.name + "\" changed since revision "
         + std::to_string(expected_last ? *expected_last : 0));
-  if (s != NATS_OK)
-    return make_publish_error(
-      s, jerr, "cannot write \"" + key + "\" of \"" + opts_.name + "\"");
-  auto rev = ack->Sequence;
-  jsPubAck_Destroy(ack);
-  return rev;
+  if (!ack)
+    return ack.error(); // names the bucket and the key: "$KV.<bucket>.<key>"
+  return ack->sequence;
 }
 
 caf::expected<uint64_t> kv_bucket::create(const std::string& key,
@@ -177,26 +156,13 @@ caf::expected<std::vector<std::string>> kv_bucket::keys() {
   // kvStore_Keys creates a consumer per call, which on a replicated bucket
   // is a round of the servers' consensus each time).
   auto prefix = "$KV." + opts_.name + ".";
-  jsOptions o;
-  jsOptions_Init(&o);
-  auto filter = prefix + ">";
-  o.Stream.Info.SubjectsFilter = filter.c_str();
-  o.Wait = conn_->options().request_timeout.count();
-  jsStreamInfo* si = nullptr;
-  jsErrCode jerr = static_cast<jsErrCode>(0);
-  auto s = js_GetStreamInfo(&si, conn_->jetstream(),
-                            ("KV_" + opts_.name).c_str(), &o, &jerr);
-  if (s != NATS_OK)
-    return make_nats_error(s, jerr,
-                           "cannot list keys of \"" + opts_.name + "\"");
+  auto info = js_.info("KV_" + opts_.name, prefix + ">");
+  if (!info)
+    return info.error();
   std::vector<std::string> out;
-  if (auto* subjects = si->State.Subjects)
-    for (int i = 0; i < subjects->Count; ++i) {
-      std::string subject = subjects->List[i].Subject;
-      if (subject.rfind(prefix, 0) == 0)
-        out.push_back(subject.substr(prefix.size()));
-    }
-  jsStreamInfo_Destroy(si);
+  for (auto& kv : info->subjects)
+    if (kv.first.rfind(prefix, 0) == 0)
+      out.push_back(kv.first.substr(prefix.size()));
   return out;
 }
 

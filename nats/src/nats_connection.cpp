@@ -1,6 +1,7 @@
 #include "aether/nats/nats_connection.hpp"
 
 #include "aether/core/error.hpp"
+#include "nats_access.hpp"
 
 #include <caf/actor_system_config.hpp>
 #include <caf/config_option_adder.hpp>
@@ -94,55 +95,52 @@ nats_connection::nats_connection(nats_options opts) : opts_(std::move(opts)) {
   // nop
 }
 
-namespace {
-
-void ack_handler(jsCtx*, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae,
-                 void* closure) {
-  nats_connection::publish_ack ack;
+void detail_nats_access::on_ack(jsCtx*, natsMsg* msg, jsPubAck* pa,
+                                jsPubAckErr* pae, void* closure) {
+  int status = NATS_OK;
+  int js_error = 0;
+  uint64_t seq = 0;
+  bool dup = false;
   if (pa != nullptr) {
-    ack.sequence = pa->Sequence;
-    ack.duplicate = pa->Duplicate;
+    seq = pa->Sequence;
+    dup = pa->Duplicate;
   } else if (pae != nullptr) {
-    ack.status = pae->Err == NATS_OK ? NATS_ERR : pae->Err;
-    ack.js_error = pae->ErrCode;
+    status = pae->Err == NATS_OK ? NATS_ERR : pae->Err;
+    js_error = pae->ErrCode;
   } else {
-    ack.status = NATS_ERR;
+    status = NATS_ERR;
   }
-  static_cast<nats_connection*>(closure)->on_ack(msg, ack);
+  auto* self = static_cast<nats_connection*>(closure);
+  nats_connection::raw_ack cb;
+  {
+    std::lock_guard<std::mutex> guard{self->pending_mtx_};
+    auto i = self->pending_.find(msg);
+    if (i != self->pending_.end()) {
+      cb = std::move(i->second);
+      self->pending_.erase(i);
+    }
+  }
+  if (cb)
+    cb(status, js_error, seq, dup);
   natsMsg_Destroy(msg);
 }
 
-} // namespace
-
-bool nats_connection::publish_async(natsMsg*& msg,
-                                    std::chrono::milliseconds timeout,
-                                    ack_callback done) {
+bool detail_nats_access::publish_async(nats_connection& c, natsMsg*& msg,
+                                       std::chrono::milliseconds timeout,
+                                       nats_connection::raw_ack done) {
   auto* key = msg;
   {
-    std::lock_guard<std::mutex> guard{pending_mtx_};
-    pending_.emplace(key, std::move(done));
+    std::lock_guard<std::mutex> guard{c.pending_mtx_};
+    c.pending_.emplace(key, std::move(done));
   }
   jsPubOptions po;
   jsPubOptions_Init(&po);
   po.MaxWait = timeout.count();
-  if (js_PublishMsgAsync(js_, &msg, &po) == NATS_OK)
+  if (js_PublishMsgAsync(c.js_, &msg, &po) == NATS_OK)
     return true;
-  std::lock_guard<std::mutex> guard{pending_mtx_};
-  pending_.erase(key);
+  std::lock_guard<std::mutex> guard{c.pending_mtx_};
+  c.pending_.erase(key);
   return false;
-}
-
-void nats_connection::on_ack(natsMsg* msg, const publish_ack& ack) {
-  ack_callback cb;
-  {
-    std::lock_guard<std::mutex> guard{pending_mtx_};
-    auto i = pending_.find(msg);
-    if (i == pending_.end())
-      return;
-    cb = std::move(i->second);
-    pending_.erase(i);
-  }
-  cb(ack);
 }
 
 nats_connection::~nats_connection() {
@@ -162,14 +160,30 @@ nats_connection::~nats_connection() {
 }
 
 uint64_t nats_connection::reconnects() const {
+  return stats().reconnects;
+}
+
+nats_connection::statistics nats_connection::stats() const {
+  statistics out;
   natsStatistics* st = nullptr;
   if (natsStatistics_Create(&st) != NATS_OK)
-    return 0;
-  uint64_t n = 0;
+    return out;
   if (natsConnection_GetStats(conn_, st) == NATS_OK)
-    natsStatistics_GetCounts(st, nullptr, nullptr, nullptr, nullptr, &n);
+    natsStatistics_GetCounts(st, &out.in_msgs, &out.in_bytes, &out.out_msgs,
+                             &out.out_bytes, &out.reconnects);
   natsStatistics_Destroy(st);
-  return n;
+  return out;
+}
+
+caf::error nats_connection::flush(std::chrono::milliseconds timeout) {
+  auto s = natsConnection_FlushTimeout(conn_, timeout.count());
+  if (s != NATS_OK)
+    return make_nats_error(s, 0, "cannot flush the NATS connection");
+  return caf::none;
+}
+
+int64_t nats_connection::max_payload() const {
+  return natsConnection_GetMaxPayload(conn_);
 }
 
 bool nats_connection::connected() const {
@@ -265,7 +279,7 @@ nats_connection::connect(const nats_options& o) {
   jsOptions_Init(&jo);
   jo.Wait = o.request_timeout.count();
   jo.PublishAsync.MaxPending = max_pending_publishes;
-  jo.PublishAsync.AckHandler = ack_handler;
+  jo.PublishAsync.AckHandler = detail_nats_access::on_ack;
   jo.PublishAsync.AckHandlerClosure = result.get();
   jo.PublishAsync.StallWait = 1;
   if ((s = natsConnection_JetStream(&result->js_, conn, &jo)) != NATS_OK)
@@ -311,31 +325,6 @@ caf::error make_nats_error(int status, int js_error, const std::string& what) {
       return make_persistence_error(persistence_error::invalid_argument, text);
     default:
       return make_persistence_error(persistence_error::store_failure, text);
-  }
-}
-
-caf::error make_publish_error(int status, int js_error,
-                              const std::string& what) {
-  auto s = static_cast<natsStatus>(status);
-  std::string text = what + ": " + natsStatus_GetText(s);
-  if (js_error != 0) {
-    text += " (JetStream error " + std::to_string(js_error) + ")";
-    // The server answered: nothing was stored.
-    return make_persistence_error(persistence_error::store_failure, text);
-  }
-  switch (s) {
-    case NATS_NO_RESPONDERS:
-      return make_persistence_error(persistence_error::unavailable,
-                                    text + "; no stream received it");
-    case NATS_NOT_PERMITTED:
-    case NATS_INVALID_ARG:
-    case NATS_INVALID_SUBJECT:
-    case NATS_MAX_PAYLOAD:
-      // Refused before it was stored: as any other call.
-      return make_nats_error(status, 0, what);
-    default:
-      return make_persistence_error(persistence_error::unknown_outcome,
-                                    text + "; it may or may not be stored");
   }
 }
 

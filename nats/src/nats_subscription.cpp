@@ -1,5 +1,7 @@
 #include "aether/nats/nats_subscription.hpp"
 
+#include "nats_access.hpp"
+
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -52,24 +54,42 @@ caf::expected<std::unique_ptr<nats_subscription>>
 nats_subscription::subscribe(std::shared_ptr<nats_connection> conn,
                              const std::string& subject,
                              const std::string& queue, handler f) {
+  limits lim;
+  lim.queue = queue;
+  return subscribe(std::move(conn), subject, lim, std::move(f));
+}
+
+caf::expected<std::unique_ptr<nats_subscription>>
+nats_subscription::subscribe(std::shared_ptr<nats_connection> conn,
+                             const std::string& subject, const limits& lim,
+                             handler f) {
   std::unique_ptr<nats_subscription> result{
     new nats_subscription(conn, subject)};
   auto* st = result->state_.get();
   st->fun = std::move(f);
+  auto* nc = detail_nats_access::conn(*conn);
   natsStatus s;
-  if (queue.empty())
-    s = natsConnection_Subscribe(&st->sub, conn->handle(), subject.c_str(),
-                                 on_message, st);
+  if (lim.queue.empty())
+    s = natsConnection_Subscribe(&st->sub, nc, subject.c_str(), on_message, st);
   else
-    s = natsConnection_QueueSubscribe(&st->sub, conn->handle(), subject.c_str(),
-                                      queue.c_str(), on_message, st);
+    s = natsConnection_QueueSubscribe(&st->sub, nc, subject.c_str(),
+                                      lim.queue.c_str(), on_message, st);
   if (s != NATS_OK) {
     st->sub = nullptr;
     return make_nats_error(s, 0, "cannot subscribe to \"" + subject + "\"");
   }
   natsSubscription_SetOnCompleteCB(st->sub, on_complete, st);
-  natsSubscription_SetPendingLimits(st->sub, 1000000, 256 * 1024 * 1024);
+  natsSubscription_SetPendingLimits(st->sub, lim.pending_msgs,
+                                    lim.pending_bytes);
   return result;
+}
+
+uint64_t nats_subscription::dropped() const {
+  int64_t n = 0;
+  if (state_->sub == nullptr
+      || natsSubscription_GetDropped(state_->sub, &n) != NATS_OK || n < 0)
+    return 0;
+  return static_cast<uint64_t>(n);
 }
 
 void nats_subscription::begin_close() {

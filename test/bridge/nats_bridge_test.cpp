@@ -18,7 +18,6 @@
 #include <chrono>
 #include <functional>
 #include <mutex>
-#include <nats/nats.h>
 #include <thread>
 
 using namespace aether;
@@ -117,7 +116,7 @@ event_bus::subscription_id subscribe(node& n, const std::string& pattern,
 // Waits until `n`'s bridge has a NATS subscription registered at the
 // server (a round trip through the server proves it).
 void settle(node& n) {
-  REQUIRE(natsConnection_Flush(n.conn->handle()) == NATS_OK);
+  REQUIRE_FALSE(n.conn->flush(std::chrono::seconds{5}));
 }
 
 // A follower on node `n` over a memory store, recording the versions it
@@ -249,10 +248,7 @@ TEST_CASE_METHOD(fixture, "hostile envelopes are dropped and counted") {
   settle(b);
   auto raw = connect(server().url());
   auto send = [&](const std::string& subject, const std::string& payload) {
-    REQUIRE(natsConnection_Publish(raw->handle(), subject.c_str(),
-                                   payload.data(),
-                                   static_cast<int>(payload.size()))
-            == NATS_OK);
+    REQUIRE_FALSE(raw->publish(subject, payload));
   };
   auto good = encode_envelope("x", "orders", ev("o", 1));
   send("aether.events.orders", good.substr(0, good.size() / 2)); // truncated
@@ -400,20 +396,14 @@ TEST_CASE_METHOD(fixture, "EventStored raises a remote version cache") {
     return b.bridge->statistics().cache_updates >= 1;
   }));
   // b's store refuses a write at version 2 without asking the server.
-  natsStatistics* st = nullptr;
-  natsStatistics_Create(&st);
   auto out_msgs = [&] {
-    uint64_t n = 0;
-    natsConnection_GetStats(b.conn->handle(), st);
-    natsStatistics_GetCounts(st, nullptr, nullptr, &n, nullptr, nullptr);
-    return n;
+    return b.conn->stats().out_msgs;
   };
   auto before = out_msgs();
   auto direct = store_b->save_event(ev("acc", 2));
   REQUIRE_FALSE(direct);
   CHECK(is(direct.error(), persistence_error::version_conflict));
   CHECK(out_msgs() == before);
-  natsStatistics_Destroy(st);
   // b's actor is stale too: it fails fast, re-recovers and then succeeds.
   auto stale = add(on_b, 100);
   REQUIRE_FALSE(stale);
@@ -501,7 +491,7 @@ TEST_CASE_METHOD(fixture, "a bridge destroyed while envelopes arrive") {
     auto bridge = nats_bridge::start(bus, conn, o);
     REQUIRE(bridge);
     REQUIRE(bus->subscribe("load", r.fn()));
-    REQUIRE(natsConnection_Flush(conn->handle()) == NATS_OK);
+    REQUIRE_FALSE(conn->flush(std::chrono::seconds{5}));
     REQUIRE(eventually([&] {
       return r.size() > 0;
     }));

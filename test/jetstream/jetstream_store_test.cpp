@@ -66,38 +66,26 @@ struct jetstream_backend {
     auto events = first->get_events(actor, 1);
     REQUIRE(events);
     auto subject = first->event_subject(actor);
-    jsOptions jo;
-    jsOptions_Init(&jo);
-    jo.Stream.Purge.Subject = subject.c_str();
-    REQUIRE(js_PurgeStream(conn->jetstream(),
-                           first->event_stream_name().c_str(), &jo, nullptr)
-            == NATS_OK);
+    aether::jetstream js{conn, std::chrono::seconds{5}};
+    REQUIRE_FALSE(js.purge(first->event_stream_name(), subject));
     for (auto& e : *events) {
       auto body = e.version == version ? raw : aether::json_codec::encode(e);
-      natsMsg* m = nullptr;
-      natsMsg_Create(&m, subject.c_str(), nullptr, body.data(),
-                     static_cast<int>(body.size()));
+      aether::jetstream_message m{subject, body};
       auto v = std::to_string(e.version);
-      natsMsgHeader_Set(m, "Aether-First-Version", v.c_str());
-      natsMsgHeader_Set(m, "Aether-Version", v.c_str());
-      REQUIRE(js_PublishMsg(nullptr, conn->jetstream(), m, nullptr, nullptr)
-              == NATS_OK);
-      natsMsg_Destroy(m);
+      m.set_header("Aether-First-Version", v);
+      m.set_header("Aether-Version", v);
+      REQUIRE(js.publish(m));
     }
   }
 
   // A snapshot message as the store writes it, with `raw` as its body.
   void corrupt_snapshot(const std::string& actor, int64_t version,
                         const std::string& raw) {
-    auto subject = first->snapshot_subject(actor);
-    natsMsg* m = nullptr;
-    natsMsg_Create(&m, subject.c_str(), nullptr, raw.data(),
-                   static_cast<int>(raw.size()));
-    natsMsgHeader_Set(m, "Aether-Version", std::to_string(version).c_str());
-    natsMsgHeader_Set(m, "Aether-Time", "0");
-    REQUIRE(js_PublishMsg(nullptr, conn->jetstream(), m, nullptr, nullptr)
-            == NATS_OK);
-    natsMsg_Destroy(m);
+    aether::jetstream js{conn, std::chrono::seconds{5}};
+    aether::jetstream_message m{first->snapshot_subject(actor), raw};
+    m.set_header("Aether-Version", std::to_string(version));
+    m.set_header("Aether-Time", "0");
+    REQUIRE(js.publish(m));
   }
 };
 
@@ -113,21 +101,12 @@ using aether::conformance::ev;
 namespace {
 
 uint64_t subject_messages(jetstream_store& s, const std::string& actor) {
-  jsOptions jo;
-  jsOptions_Init(&jo);
+  jetstream js{s.connection(), std::chrono::seconds{5}};
   auto subject = s.event_subject(actor);
-  jo.Stream.Info.SubjectsFilter = subject.c_str();
-  jsStreamInfo* si = nullptr;
-  REQUIRE(js_GetStreamInfo(&si, s.connection()->jetstream(),
-                           s.event_stream_name().c_str(), &jo, nullptr)
-          == NATS_OK);
-  uint64_t n = 0;
-  if (si->State.Subjects != nullptr)
-    for (int i = 0; i < si->State.Subjects->Count; ++i)
-      if (subject == si->State.Subjects->List[i].Subject)
-        n = si->State.Subjects->List[i].Msgs;
-  jsStreamInfo_Destroy(si);
-  return n;
+  auto info = js.info(s.event_stream_name(), subject);
+  REQUIRE(info);
+  auto i = info->subjects.find(subject);
+  return i == info->subjects.end() ? 0 : i->second;
 }
 
 } // namespace
@@ -192,18 +171,12 @@ TEST_CASE("jetstream: a retried append does not create a second message") {
   CHECK(subject_messages(*a, "retry") == 1);
   // The server deduplicates by message id too: (actor, first version, last
   // subject sequence).
-  natsMsg* m = nullptr;
-  auto body = json_codec::encode(e);
-  auto subject = a->event_subject("retry");
-  natsMsg_Create(&m, subject.c_str(), nullptr, body.data(),
-                 static_cast<int>(body.size()));
-  natsMsgHeader_Set(m, "Nats-Msg-Id", "retry/1/0");
-  jsPubAck* ack = nullptr;
-  REQUIRE(js_PublishMsg(&ack, a->connection()->jetstream(), m, nullptr, nullptr)
-          == NATS_OK);
-  CHECK(ack->Duplicate);
-  jsPubAck_Destroy(ack);
-  natsMsg_Destroy(m);
+  jetstream js{a->connection(), std::chrono::seconds{5}};
+  jetstream_message m{a->event_subject("retry"), json_codec::encode(e)};
+  m.set_header("Nats-Msg-Id", "retry/1/0");
+  auto ack = js.publish(m);
+  REQUIRE(ack);
+  CHECK(ack->duplicate);
   CHECK(subject_messages(*a, "retry") == 1);
 }
 
@@ -218,15 +191,10 @@ TEST_CASE("jetstream: an append whose slot another writer took is refused") {
   auto first = s->save_event(ev("slot", 1));
   REQUIRE(first);
   auto seq = first->position; // the stream sequence of version 1
-  natsMsg* m = nullptr;
-  auto other = s->event_subject("someone-else");
-  natsMsg_Create(&m, other.c_str(), nullptr, "{}", 2);
-  auto slot = "slot/2/" + std::to_string(seq);
-  natsMsgHeader_Set(m, "Nats-Msg-Id", slot.c_str());
-  REQUIRE(
-    js_PublishMsg(nullptr, s->connection()->jetstream(), m, nullptr, nullptr)
-    == NATS_OK);
-  natsMsg_Destroy(m);
+  jetstream js{s->connection(), std::chrono::seconds{5}};
+  jetstream_message m{s->event_subject("someone-else"), "{}"};
+  m.set_header("Nats-Msg-Id", "slot/2/" + std::to_string(seq));
+  REQUIRE(js.publish(m));
   std::shared_ptr<jetstream_store> writer = s;
   SECTION("read-first path (a store that never saw the actor)") {
     writer = open_store(connect(), ns);
@@ -404,23 +372,14 @@ TEST_CASE("jetstream: wrong credentials and bad stream configs are clear") {
     // off each; opening them names the setting and both values.
     auto conn = connect();
     auto check = [&](const std::string& field,
-                     const std::function<void(jsStreamConfig&)>& tweak) {
+                     const std::function<void(stream_config&)>& tweak) {
       CAPTURE(field);
       auto ns = fresh_namespace();
-      auto name = ns + "_events";
-      auto subject = "aether." + ns + ".events.>";
-      const char* subjects[] = {subject.c_str()};
-      jsStreamConfig cfg;
-      jsStreamConfig_Init(&cfg);
-      cfg.Name = name.c_str();
-      cfg.Subjects = subjects;
-      cfg.SubjectsLen = 1;
-      cfg.Storage = js_FileStorage;
+      stream_config cfg;
+      cfg.name = ns + "_events";
+      cfg.subjects = {"aether." + ns + ".events.>"};
       tweak(cfg);
-      jsStreamInfo* si = nullptr;
-      REQUIRE(js_AddStream(&si, conn->jetstream(), &cfg, nullptr, nullptr)
-              == NATS_OK);
-      jsStreamInfo_Destroy(si);
+      REQUIRE_FALSE(jetstream{conn, std::chrono::seconds{5}}.add_stream(cfg));
       jetstream_store::options so;
       so.ns = ns;
       auto st = jetstream_store::open(conn, so);
@@ -429,32 +388,32 @@ TEST_CASE("jetstream: wrong credentials and bad stream configs are clear") {
       CHECK(describe(st.error()).find(field) != std::string::npos);
       CHECK(describe(st.error()).find("expected") != std::string::npos);
     };
-    check("max age", [](jsStreamConfig& c) {
-      c.MaxAge = int64_t{365} * 24 * 3600 * 1000000000;
+    check("max age", [](stream_config& c) {
+      c.max_age_ns = int64_t{365} * 24 * 3600 * 1000000000;
     });
-    check("max messages", [](jsStreamConfig& c) {
-      c.MaxMsgs = 1000;
+    check("max messages", [](stream_config& c) {
+      c.max_msgs = 1000;
     });
-    check("max bytes", [](jsStreamConfig& c) {
-      c.MaxBytes = 1 << 20;
+    check("max bytes", [](stream_config& c) {
+      c.max_bytes = 1 << 20;
     });
-    check("max messages per subject", [](jsStreamConfig& c) {
-      c.MaxMsgsPerSubject = 10;
+    check("max messages per subject", [](stream_config& c) {
+      c.max_msgs_per_subject = 10;
     });
-    check("discard policy", [](jsStreamConfig& c) {
-      c.Discard = js_DiscardNew;
+    check("discard policy", [](stream_config& c) {
+      c.discard_new = true;
     });
-    check("duplicates window", [](jsStreamConfig& c) {
-      c.Duplicates = 1000000000;
+    check("duplicates window", [](stream_config& c) {
+      c.duplicates_ns = 1000000000;
     });
-    check("deny delete", [](jsStreamConfig& c) {
-      c.DenyDelete = true;
+    check("deny delete", [](stream_config& c) {
+      c.deny_delete = true;
     });
-    check("deny purge", [](jsStreamConfig& c) {
-      c.DenyPurge = true;
+    check("deny purge", [](stream_config& c) {
+      c.deny_purge = true;
     });
-    check("storage", [](jsStreamConfig& c) {
-      c.Storage = js_MemoryStorage;
+    check("storage", [](stream_config& c) {
+      c.file_storage = false;
     });
   }
 }
@@ -464,14 +423,12 @@ TEST_CASE("jetstream: events never expire by default; a chosen age limit "
   auto conn = connect();
   SECTION("the default event stream has no limits") {
     auto st = open_store(conn, fresh_namespace());
-    jsStreamInfo* si = nullptr;
-    REQUIRE(js_GetStreamInfo(&si, conn->jetstream(),
-                             st->event_stream_name().c_str(), nullptr, nullptr)
-            == NATS_OK);
-    CHECK(si->Config->MaxAge == 0);
-    CHECK(si->Config->MaxMsgs <= 0);
-    CHECK(si->Config->MaxBytes <= 0);
-    jsStreamInfo_Destroy(si);
+    auto si
+      = jetstream{conn, std::chrono::seconds{5}}.info(st->event_stream_name());
+    REQUIRE(si);
+    CHECK(si->config.max_age_ns == 0);
+    CHECK(si->config.max_msgs <= 0);
+    CHECK(si->config.max_bytes <= 0);
   }
   SECTION("an actor whose events all expired never starts over at 1") {
     jetstream_store::options so;
@@ -511,13 +468,10 @@ TEST_CASE("jetstream: events never expire by default; a chosen age limit "
     so.event_limits.max_age = std::chrono::hours{24};
     auto opened = jetstream_store::open(conn, so);
     REQUIRE(opened);
-    jsStreamInfo* si = nullptr;
-    REQUIRE(js_GetStreamInfo(&si, conn->jetstream(),
-                             (*opened)->event_stream_name().c_str(), nullptr,
-                             nullptr)
-            == NATS_OK);
-    CHECK(si->Config->MaxAge == int64_t{24} * 3600 * 1000000000);
-    jsStreamInfo_Destroy(si);
+    auto si = jetstream{conn, std::chrono::seconds{5}}.info(
+      (*opened)->event_stream_name());
+    REQUIRE(si);
+    CHECK(si->config.max_age_ns == int64_t{24} * 3600 * 1000000000);
     // Opened without the limit: refused, not silently accepted.
     so.event_limits.max_age = std::chrono::seconds{0};
     auto again = jetstream_store::open(conn, so);
@@ -712,8 +666,14 @@ TEST_CASE("jetstream: one classifier for publish outcomes") {
   // Issue 12 item 18: after a publish was attempted, only a server answer
   // or no responders prove that nothing was stored.
   auto kind = [](natsStatus s, int js_error = 0) {
-    return make_publish_error(s, js_error, "publish");
+    auto out = classify_publish(s, js_error, publish_ack{}, "publish");
+    REQUIRE_FALSE(out);
+    return out.error();
   };
+  auto stored = classify_publish(NATS_OK, 0, publish_ack{7, true}, "publish");
+  REQUIRE(stored);
+  CHECK(stored->sequence == 7);
+  CHECK(stored->duplicate);
   for (auto s :
        {NATS_TIMEOUT, NATS_NO_SERVER, NATS_STALE_CONNECTION,
         NATS_CONNECTION_CLOSED, NATS_CONNECTION_DISCONNECTED, NATS_IO_ERROR}) {
@@ -721,7 +681,9 @@ TEST_CASE("jetstream: one classifier for publish outcomes") {
     CHECK(is(kind(s), persistence_error::unknown_outcome));
   }
   CHECK(is(kind(NATS_NO_RESPONDERS), persistence_error::unavailable));
-  CHECK(is(kind(NATS_ERR, 10071), persistence_error::store_failure));
+  // The server refused the expected last subject sequence: a conflict.
+  CHECK(is(kind(NATS_ERR, 10071), persistence_error::version_conflict));
+  CHECK(is(kind(NATS_ERR, 10077), persistence_error::store_failure));
   CHECK(is(kind(NATS_OK, 10060), persistence_error::store_failure));
   CHECK(is(kind(NATS_MAX_PAYLOAD), persistence_error::invalid_argument));
   CHECK(is(kind(NATS_NOT_PERMITTED), persistence_error::not_authorized));

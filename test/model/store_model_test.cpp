@@ -23,7 +23,6 @@
 
 #include <algorithm>
 #include <map>
-#include <nats/nats.h>
 #include <rapidcheck.h>
 #include <rapidcheck/catch.h>
 #include <sqlite3.h>
@@ -315,16 +314,11 @@ struct jetstream_backend : backend {
   void corrupt_snapshot(int64_t version) override {
     // A newer message on the snapshot subject with the same version: the
     // store reads the last message of the subject as the newest snapshot.
-    auto subject = first->snapshot_subject(actor);
-    natsMsg* m = nullptr;
-    std::string raw = "{garbage";
-    natsMsg_Create(&m, subject.c_str(), nullptr, raw.data(),
-                   static_cast<int>(raw.size()));
-    natsMsgHeader_Set(m, "Aether-Version", std::to_string(version).c_str());
-    natsMsgHeader_Set(m, "Aether-Time", "0");
-    auto s = js_PublishMsg(nullptr, conn->jetstream(), m, nullptr, nullptr);
-    natsMsg_Destroy(m);
-    RC_ASSERT(s == NATS_OK);
+    jetstream js{conn, std::chrono::seconds{5}};
+    jetstream_message m{first->snapshot_subject(actor), "{garbage"};
+    m.set_header("Aether-Version", std::to_string(version));
+    m.set_header("Aether-Time", "0");
+    RC_ASSERT(static_cast<bool>(js.publish(m)));
   }
   bool restart() override {
     server().restart();

@@ -2,6 +2,7 @@
 
 #include "aether/core/error.hpp"
 #include "aether/core/uuid.hpp"
+#include "aether/nats/nats_subscription.hpp"
 #include "aether/persistence/json_codec.hpp"
 #include "aether/persistence/validation.hpp"
 #include "aether/runtime/event_stored.hpp"
@@ -9,9 +10,8 @@
 
 #include <boost/json.hpp>
 #include <chrono>
-#include <condition_variable>
-#include <nats/nats.h>
 #include <sstream>
+#include <vector>
 
 namespace aether {
 
@@ -62,33 +62,20 @@ struct nats_bridge::core {
   nats_bridge_options opts;
   stats counters;
   mutable std::mutex mtx;
-  std::map<std::string, natsSubscription*> subs;
+  std::map<std::string, std::unique_ptr<nats_subscription>> subs;
+  // Removed patterns whose subscriptions are still draining (closed by the
+  // destructor, so that removing a pattern never waits).
+  std::vector<std::unique_ptr<nats_subscription>> closing;
   bool closed = false;
-  // NATS subscriptions whose message handler may still run (until nats.c
-  // calls on_complete); the destructor waits for them.
-  size_t open_handlers = 0;
-  std::condition_variable handlers_done;
 };
 
 namespace {
 
-struct sub_closure {
-  std::shared_ptr<nats_bridge::core> core;
-  std::string pattern;
-  std::string prefix; // subject prefix plus the dot
-};
-
-void on_message(natsConnection*, natsSubscription*, natsMsg* msg,
-                void* closure) {
-  auto* c = static_cast<sub_closure*>(closure);
-  auto& core = *c->core;
-  std::string subject{natsMsg_GetSubject(msg)};
-  std::string_view data{natsMsg_GetData(msg),
-                        static_cast<size_t>(natsMsg_GetDataLength(msg))};
+/// Handles one message of the subscription to `pattern`.
+void on_message(nats_bridge::core& core, const std::string& pattern,
+                const std::string& prefix, nats_message&& msg) {
   core.counters.received += 1;
-  auto env = decode_envelope(data);
-  natsMsg_Destroy(msg);
-  data = {};
+  auto env = decode_envelope(msg.data);
   if (!env) {
     core.counters.malformed += 1;
     return;
@@ -97,45 +84,15 @@ void on_message(natsConnection*, natsSubscription*, natsMsg* msg,
     core.counters.own_ignored += 1;
     return;
   }
-  if (subject.size() <= c->prefix.size()
-      || std::string_view{subject}.substr(c->prefix.size()) != env->ns) {
+  if (msg.subject.size() <= prefix.size()
+      || std::string_view{msg.subject}.substr(prefix.size()) != env->ns) {
     core.counters.wrong_namespace += 1;
     return;
   }
   if (auto bus = core.bus.lock())
-    bus->deliver_remote(c->pattern, env->ns,
+    bus->deliver_remote(pattern, env->ns,
                         std::make_shared<const event>(std::move(env->ev)),
                         std::move(env->node_id));
-}
-
-void on_complete(void* closure) {
-  // nats.c calls this after the subscription closed and its handler
-  // returned for the last time.
-  auto* c = static_cast<sub_closure*>(closure);
-  auto core = c->core;
-  delete c;
-  std::lock_guard<std::mutex> guard{core->mtx};
-  core->open_handlers -= 1;
-  core->handlers_done.notify_all();
-}
-
-void close_sub(natsSubscription* sub) {
-  natsSubscription_Unsubscribe(sub);
-  natsSubscription_Destroy(sub);
-}
-
-/// Closes a subscription so that nats.c receives nothing more for it before
-/// it is destroyed: drain (the server confirms the unsubscribe, the messages
-/// already received are handled), wait for that (bounded), then destroy.
-/// nats.c 3.4.1 can otherwise look up a message's subscription in its read
-/// loop while the application destroys it (nats.c issue #637; seen here by
-/// ThreadSanitizer as a lock of a destroyed mutex).
-void drain_sub(natsSubscription* sub) {
-  if (natsSubscription_DrainTimeout(sub, 2000) == NATS_OK)
-    natsSubscription_WaitForDrainCompletion(sub, 3000);
-  else
-    natsSubscription_Unsubscribe(sub);
-  natsSubscription_Destroy(sub);
 }
 
 } // namespace
@@ -164,20 +121,26 @@ nats_bridge::start(std::shared_ptr<event_bus> bus,
 nats_bridge::~nats_bridge() {
   if (auto bus = core_->bus.lock())
     bus->remove_listener(this);
-  std::map<std::string, natsSubscription*> subs;
+  std::vector<std::unique_ptr<nats_subscription>> subs;
   {
     std::lock_guard<std::mutex> guard{core_->mtx};
     core_->closed = true;
-    subs.swap(core_->subs);
+    for (auto& kv : core_->subs)
+      subs.push_back(std::move(kv.second));
+    core_->subs.clear();
+    for (auto& sub : core_->closing)
+      subs.push_back(std::move(sub));
+    core_->closing.clear();
   }
-  for (auto& kv : subs)
-    drain_sub(kv.second);
-  // No message handler runs after the destructor returned (bounded: a
-  // handler blocked in user code does not hang the shutdown forever).
-  std::unique_lock<std::mutex> guard{core_->mtx};
-  core_->handlers_done.wait_for(guard, std::chrono::seconds{5}, [this] {
-    return core_->open_handlers == 0;
-  });
+  // Drain all at once: the messages the server sent before it saw the
+  // unsubscribes are handled; no message handler runs after the destructor
+  // returned (bounded: a handler blocked in user code does not hang the
+  // shutdown forever).
+  for (auto& sub : subs)
+    sub->begin_close();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{5};
+  for (auto& sub : subs)
+    sub->close(deadline);
 }
 
 const std::string& nats_bridge::node_id() const {
@@ -196,11 +159,8 @@ size_t nats_bridge::nats_subscriptions() const {
 uint64_t nats_bridge::nats_dropped() const {
   std::lock_guard<std::mutex> guard{core_->mtx};
   uint64_t total = 0;
-  for (auto& kv : core_->subs) {
-    int64_t n = 0;
-    if (natsSubscription_GetDropped(kv.second, &n) == NATS_OK && n > 0)
-      total += static_cast<uint64_t>(n);
-  }
+  for (auto& kv : core_->subs)
+    total += kv.second->dropped();
   return total;
 }
 
@@ -212,36 +172,32 @@ void nats_bridge::pattern_added(const std::string& pattern) {
   std::lock_guard<std::mutex> guard{core_->mtx};
   if (core_->closed || core_->subs.count(pattern) > 0)
     return;
-  auto* closure = new sub_closure{core_, pattern,
-                                  core_->opts.subject_prefix + "."};
-  auto subject = closure->prefix + pattern;
-  natsSubscription* sub = nullptr;
-  core_->open_handlers += 1; // until on_complete
-  auto s = natsConnection_Subscribe(&sub, core_->conn->handle(),
-                                    subject.c_str(), on_message, closure);
-  if (s != NATS_OK) {
-    delete closure;
-    core_->open_handlers -= 1;
+  auto prefix = core_->opts.subject_prefix + ".";
+  nats_subscription::limits lim;
+  lim.pending_msgs = core_->opts.pending_limit;
+  lim.pending_bytes = 64 * 1024 * 1024;
+  auto sub = nats_subscription::subscribe(
+    core_->conn, prefix + pattern, lim,
+    [core = core_, pattern, prefix](nats_message&& msg) {
+      on_message(*core, pattern, prefix, std::move(msg));
+    });
+  if (!sub) {
     core_->counters.subscribe_errors += 1;
     return;
   }
-  natsSubscription_SetOnCompleteCB(sub, on_complete, closure);
-  natsSubscription_SetPendingLimits(sub, core_->opts.pending_limit,
-                                    64 * 1024 * 1024);
-  core_->subs.emplace(pattern, sub);
+  core_->subs.emplace(pattern, std::move(*sub));
 }
 
 void nats_bridge::pattern_removed(const std::string& pattern) {
-  natsSubscription* sub = nullptr;
-  {
-    std::lock_guard<std::mutex> guard{core_->mtx};
-    auto i = core_->subs.find(pattern);
-    if (i == core_->subs.end())
-      return;
-    sub = i->second;
-    core_->subs.erase(i);
-  }
-  close_sub(sub);
+  std::lock_guard<std::mutex> guard{core_->mtx};
+  auto i = core_->subs.find(pattern);
+  if (i == core_->subs.end())
+    return;
+  // Starts draining without waiting (this may run on an actor's thread);
+  // the destructor waits for it.
+  i->second->begin_close();
+  core_->closing.push_back(std::move(i->second));
+  core_->subs.erase(i);
 }
 
 void nats_bridge::published(const std::string& ns,
@@ -253,10 +209,7 @@ void nats_bridge::published(const std::string& ns,
   }
   auto payload = encode_envelope(o.node_id, ns, *ev);
   auto subject = o.subject_prefix + "." + ns;
-  auto s = natsConnection_Publish(core_->conn->handle(), subject.c_str(),
-                                  payload.data(),
-                                  static_cast<int>(payload.size()));
-  if (s == NATS_OK)
+  if (!core_->conn->publish(subject, payload))
     core_->counters.sent += 1;
   else
     core_->counters.send_errors += 1;

@@ -65,6 +65,11 @@ struct version_conflict_info {
 std::optional<version_conflict_info>
 get_version_conflict(const caf::error& err);
 
+/// Returns `err` with `what: ` before its description and the same code
+/// (the context of a `version_conflict` is not kept); an error of another
+/// category is returned as it is.
+caf::error prefix_error(const std::string& what, const caf::error& err);
+
 /// Returns true if `err` belongs to the persistence category and has `code`.
 bool is(const caf::error& err, persistence_error code);
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "aether/nats/jetstream.hpp"
 #include "aether/nats/nats_connection.hpp"
 
 #include <caf/expected.hpp>
@@ -89,6 +90,7 @@ private:
                                 const uint64_t* expected_last);
 
   std::shared_ptr<nats_connection> conn_;
+  jetstream js_;
   kv_bucket_options opts_;
   __kvStore* kv_;
 };

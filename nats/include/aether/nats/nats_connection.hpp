@@ -35,14 +35,6 @@ public:
   nats_connection(const nats_connection&) = delete;
   nats_connection& operator=(const nats_connection&) = delete;
 
-  __natsConnection* handle() const {
-    return conn_;
-  }
-
-  __jsCtx* jetstream() const {
-    return js_;
-  }
-
   /// True while connected (not while reconnecting or closed).
   bool connected() const;
 
@@ -53,28 +45,9 @@ public:
     return opts_;
   }
 
-  /// Outcome of an asynchronous JetStream publish: the stream sequence (and
-  /// whether the server saw a duplicate message id), or the nats.c status
-  /// and JetStream error code.
-  struct publish_ack {
-    int status = 0;
-    int js_error = 0;
-    uint64_t sequence = 0;
-    bool duplicate = false;
-  };
-
-  using ack_callback = std::function<void(const publish_ack&)>;
-
-  /// Maximum asynchronous publishes awaiting their ack (the window).
+  /// Maximum asynchronous JetStream publishes awaiting their ack (the
+  /// window of `jetstream::publish_async`).
   static constexpr int64_t max_pending_publishes = 1000;
-
-  /// Publishes `msg` asynchronously (takes ownership on success; `msg` is
-  /// then cleared). `done` runs once on a nats.c thread with the ack, an
-  /// error, or a timeout after `timeout`. Returns false without sending when
-  /// the window stays full for more than a millisecond or the publish fails
-  /// at once; the caller keeps `msg` then.
-  bool publish_async(__natsMsg*& msg, std::chrono::milliseconds timeout,
-                     ack_callback done);
 
   /// Publishes `data` on `subject` (core NATS, at most once), with `reply`
   /// as the subject for an answer when not empty. Does not wait for the
@@ -82,33 +55,44 @@ public:
   caf::error publish(const std::string& subject, const std::string& data,
                      const std::string& reply = {});
 
-  /// Called by nats.c for every async ack (internal).
-  void on_ack(__natsMsg* msg, const publish_ack& ack);
+  /// Sends everything buffered and waits (at most `timeout`) until the
+  /// server processed it (a PING/PONG round trip).
+  caf::error flush(std::chrono::milliseconds timeout);
+
+  /// The server's largest message (headers included), or 0 while unknown.
+  int64_t max_payload() const;
+
+  /// Traffic of this connection since it was opened.
+  struct statistics {
+    uint64_t in_msgs = 0;
+    uint64_t in_bytes = 0;
+    uint64_t out_msgs = 0;
+    uint64_t out_bytes = 0;
+    uint64_t reconnects = 0;
+  };
+
+  statistics stats() const;
 
 private:
+  // The nats.c handles and the asynchronous acks, for the classes of this
+  // component only (nats/src/nats_access.hpp): no raw handle leaves it.
+  friend struct detail_nats_access;
+
+  /// An asynchronous ack as nats.c reports it.
+  using raw_ack = std::function<void(int status, int js_error,
+                                     uint64_t sequence, bool duplicate)>;
+
   nats_connection(nats_options opts);
 
   nats_options opts_;
   __natsConnection* conn_ = nullptr;
   __jsCtx* js_ = nullptr;
   std::mutex pending_mtx_;
-  std::unordered_map<__natsMsg*, ack_callback> pending_;
+  std::unordered_map<__natsMsg*, raw_ack> pending_;
 };
 
 /// Maps a nats.c status (and JetStream error code) to a persistence error
 /// whose description starts with `what`.
 caf::error make_nats_error(int status, int js_error, const std::string& what);
-
-/// The one classifier of a JetStream publish's outcome (synchronous and
-/// asynchronous appends, snapshots, deletion markers), for a publish that
-/// was attempted: a JetStream error means the server answered and stored
-/// nothing (its code decides the kind, never `unknown_outcome`); no
-/// responders means no stream received it (`unavailable`); a refusal of the
-/// client library before sending (bad argument, payload over the server's
-/// `max_payload`, not permitted) keeps its kind; anything else (a timeout, a
-/// connection lost, closed or stale, no server) may have happened after the
-/// message left the process: `unknown_outcome`.
-caf::error make_publish_error(int status, int js_error,
-                              const std::string& what);
 
 } // namespace aether

@@ -34,6 +34,24 @@ public:
   subscribe(std::shared_ptr<nats_connection> conn, const std::string& subject,
             const std::string& queue, handler f);
 
+  /// How a subscription buffers what its handler has not taken yet.
+  struct limits {
+    /// Queue group (empty: none).
+    std::string queue;
+    /// Messages and bytes held for the handler; beyond them nats.c drops
+    /// messages (counted by `dropped`).
+    int pending_msgs = 1000000;
+    int pending_bytes = 256 * 1024 * 1024;
+  };
+
+  /// Subscribes to `subject` with `lim`.
+  static caf::expected<std::unique_ptr<nats_subscription>>
+  subscribe(std::shared_ptr<nats_connection> conn, const std::string& subject,
+            const limits& lim, handler f);
+
+  /// Messages nats.c dropped because the handler fell behind the limits.
+  uint64_t dropped() const;
+
   ~nats_subscription();
 
   nats_subscription(const nats_subscription&) = delete;

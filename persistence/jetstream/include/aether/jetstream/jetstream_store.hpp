@@ -1,5 +1,6 @@
 #pragma once
 
+#include "aether/nats/jetstream.hpp"
 #include "aether/nats/nats_connection.hpp"
 #include "aether/persistence/snapshot_store.hpp"
 #include "aether/persistence/validation.hpp"
@@ -8,14 +9,17 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <unordered_map>
+#include <string_view>
+#include <vector>
 
 namespace aether {
 
 namespace detail {
 class append_pipeline;
+class stream_layout;
+class version_cache;
+struct version_entry;
 } // namespace detail
 
 /// Event and snapshot store on NATS JetStream (the production store).
@@ -134,12 +138,8 @@ public:
   std::string event_subject(const std::string& actor_id) const;
   /// The snapshot subject of `actor_id`.
   std::string snapshot_subject(const std::string& actor_id) const;
-  const std::string& event_stream_name() const {
-    return event_stream_;
-  }
-  const std::string& snapshot_stream_name() const {
-    return snapshot_stream_;
-  }
+  const std::string& event_stream_name() const;
+  const std::string& snapshot_stream_name() const;
 
   /// Messages read by replays since construction (tests assert on it).
   uint64_t messages_read() const {
@@ -165,91 +165,55 @@ public:
   }
 
   /// Actors in the version cache (tests assert the bound).
-  size_t version_cache_size() {
-    std::lock_guard<std::mutex> guard{cache_mtx_};
-    return cache_.size();
-  }
+  size_t version_cache_size() const;
 
   const std::shared_ptr<nats_connection>& connection() const {
     return conn_;
   }
 
 private:
-  struct cache_entry {
-    int64_t version = 0;
-    uint64_t seq = 0;
-    bool seq_known = false;
-  };
-
   struct stored_message;
 
-  /// Starts an append (contiguous events of one actor, encoded) as an
-  /// asynchronous publish and returns true, if it can without blocking.
-  /// Then calls `complete`, or `run_instead` when the server refused it for
-  /// a moved subject sequence (a deletion marker: `run_append` reads and
-  /// decides).
+  jetstream_store(std::shared_ptr<nats_connection> conn, options opts);
+
+  // Appends (jetstream_appends.cpp).
   bool start_append(const std::vector<event>& events,
                     const std::vector<std::string>& encoded,
                     const append_callback& complete,
                     const std::function<void()>& run_instead);
-  /// Appends, blocking (reads the actor's last message when needed).
   caf::expected<append_result>
   run_append(const std::vector<event>& events,
              const std::vector<std::string>& encoded);
-
-  jetstream_store(std::shared_ptr<nats_connection> conn, options opts);
-
-  /// The settings a stream is created with and checked against.
-  struct stream_limits {
-    std::string name;
-    std::string subject;
-    int64_t max_per_subject = -1;
-    int64_t max_age_ns = 0;
-    int64_t max_msgs = -1;
-    int64_t max_bytes = -1;
-    int64_t duplicates_ns = 0;
-  };
-
-  caf::error ensure_stream(const stream_limits& want);
-  caf::expected<cache_entry> read_last(const std::string& actor_id);
-  /// With event limits: the actor's latest version from its head message.
-  caf::expected<int64_t> read_head(const std::string& actor_id);
-  /// With event limits: records `version` as the actor's head.
-  void write_head(const std::string& actor_id, int64_t version);
-  std::string head_subject(const std::string& actor_id) const;
-  /// Stores `entry` (with cache_mtx_ held), within `max_cached_actors`.
-  void cache_put(const std::string& actor_id, cache_entry entry);
-  caf::error check_payload(__natsMsg* m, const std::string& actor_id,
-                           int64_t first, int64_t last) const;
+  caf::error check_payload(const jetstream_message& m,
+                           const std::string& actor_id, int64_t first,
+                           int64_t last) const;
   bool is_own_retry(const std::string& actor_id,
                     const std::vector<event>& batch);
-  template <class F>
-  caf::error walk(const std::string& stream, const std::string& subject,
-                  uint64_t start_seq, uint64_t last_seq, bool headers_only,
-                  F f);
-  caf::error publish_snapshot(const std::string& actor_id,
-                              const std::string& body, int64_t version,
-                              int64_t time_ns);
+
+  // Latest versions (jetstream_store.cpp).
+  caf::expected<detail::version_entry> read_last(const std::string& actor_id);
+  caf::expected<int64_t> read_head(const std::string& actor_id);
+  void write_head(const std::string& actor_id, int64_t version);
+  caf::expected<jetstream_message> last_message(const std::string& stream,
+                                                const std::string& subject,
+                                                const std::string& what);
   caf::expected<uint64_t> last_seq_of(const std::string& stream,
                                       const std::string& subject);
-  /// The last message of `subject` (null if it has none); failures name
-  /// `what` and are `unavailable` (a read is safe to retry).
-  caf::expected<std::unique_ptr<__natsMsg, void (*)(__natsMsg*)>>
-  last_message(const std::string& stream, const std::string& subject,
-               const std::string& what);
+
+  // Snapshots (jetstream_snapshots.cpp).
+  caf::error publish_snapshot(const std::string& actor_id,
+                              std::string_view body, int64_t version,
+                              int64_t time_ns);
 
   std::shared_ptr<nats_connection> conn_;
   options opts_;
-  std::string ns_;
-  std::string event_stream_;
-  std::string snapshot_stream_;
+  jetstream js_;
+  std::unique_ptr<detail::stream_layout> layout_;
   // With event limits: a stream of one head message per actor (its latest
   // version), kept without limits.
-  std::string heads_stream_;
   bool heads_ = false;
   std::atomic<uint64_t> head_failures_{0};
-  std::mutex cache_mtx_;
-  std::unordered_map<std::string, cache_entry> cache_;
+  std::unique_ptr<detail::version_cache> cache_;
   std::atomic<uint64_t> messages_read_{0};
   std::atomic<uint64_t> async_appends_{0};
   std::atomic<uint64_t> duplicates_refused_{0};
