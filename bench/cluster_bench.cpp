@@ -3,14 +3,13 @@
 // request/reply of the same bytes measured in the same run; failover time
 // for a shard with many active actors after a node's crash; the time a shard
 // takes to move on a graceful leave.
-#include "cluster_bench.hpp"
-
 #include "aether/cluster/local_cluster.hpp"
 #include "aether/cluster/routed_message.hpp"
 #include "aether/persistence/memory_store.hpp"
 #include "aether/runtime/persistent_actor.hpp"
 #include "aether/runtime/store_context.hpp"
 #include "bench_state.hpp"
+#include "harness.hpp"
 #include "raw_nats.hpp"
 
 #include <algorithm>
@@ -254,8 +253,6 @@ std::pair<double, double> until_all_answer(caf::actor_system& sys,
           ms_between(since, clock_type::now())};
 }
 
-} // namespace
-
 int run_cluster(const std::string& url, int64_t requests, int64_t actors) {
   auto store = std::make_shared<memory_store>();
   local_cluster::setup s;
@@ -359,8 +356,35 @@ int run_cluster(const std::string& url, int64_t requests, int64_t actors) {
   r["move_first_ms"] = move_first;
   r["move_all_ms"] = move_all;
   r["leave_ms"] = leave_ms;
-  std::cout << boost::json::serialize(r) << std::endl;
+  emit(r);
   return 0;
+}
+
+} // namespace
+
+void add_cluster(CLI::App& app, runner& chosen) {
+  struct cluster_options {
+    int64_t requests = 5000;
+    int64_t shard_actors = 1000;
+  };
+  auto o = std::make_shared<cluster_options>();
+  auto* sub = app.add_subcommand(
+    "cluster", "two cluster nodes: local and remote routing against core "
+               "NATS request/reply, failover and hand-over");
+  sub->add_option("--requests", o->requests, "requests per measurement")
+    ->check(CLI::PositiveNumber)
+    ->capture_default_str();
+  sub
+    ->add_option("--shard-actors", o->shard_actors,
+                 "actors of the shard that fails over")
+    ->check(CLI::PositiveNumber)
+    ->capture_default_str();
+  sub->callback([o, &chosen] {
+    chosen = [o](caf::actor_system&) {
+      nats(); // the server
+      return run_cluster(nats_url, o->requests, o->shard_actors);
+    };
+  });
 }
 
 } // namespace aether::bench

@@ -1,0 +1,138 @@
+// aether-bench actors: idle recovered actors, memory and spawn rate.
+#include "aether/core/error.hpp"
+#include "bench_state.hpp"
+#include "harness.hpp"
+
+#include <cstdio>
+#include <unistd.h>
+
+namespace aether::bench {
+
+namespace {
+
+// -- actors: memory per idle recovered actor, spawn + recovery rate ---------
+
+size_t rss_bytes() {
+  long pages = 0, resident = 0;
+  if (auto* f = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2)
+      resident = 0;
+    std::fclose(f);
+  }
+  return static_cast<size_t>(resident)
+         * static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+}
+
+/// Sends `info` to every actor at once and waits for all answers.
+void await_all(caf::scoped_actor& self, const std::vector<caf::actor>& hs) {
+  for (auto& h : hs)
+    self->send(h, info_atom::value);
+  for (size_t i = 0; i < hs.size(); ++i)
+    self->receive([](const std::vector<int64_t>&) {},
+                  [](caf::error& err) {
+                    throw std::runtime_error("actor failed: "
+                                             + caf::to_string(err));
+                  });
+}
+
+struct actors_options {
+  std::string store = "memory";
+  std::string sync = "full";
+  int64_t actors = 100000;
+  int64_t events_per_actor = 10;
+};
+
+int run_actors(caf::actor_system& sys, const actors_options& a) {
+  auto kind = a.store;
+  auto n = std::max<int64_t>(a.actors, 1);
+  auto history = std::max<int64_t>(a.events_per_actor, 0);
+  temp_folder tmp;
+  auto store = make_store(kind, tmp, "actors", false);
+  for (int64_t i = 0; i < n; ++i) {
+    std::vector<event> batch;
+    for (int64_t v = 1; v <= history; ++v)
+      batch.push_back(bench_event("actor-" + std::to_string(i), v));
+    if (!batch.empty())
+      if (auto res = store->save_events(std::move(batch)); !res)
+        throw std::runtime_error(describe(res.error()));
+  }
+  auto ctx = store_context::make(sys, store, store_io::options{});
+  caf::scoped_actor self{sys};
+  // Persistent actors: spawn, recover, then idle.
+  auto rss0 = rss_bytes();
+  auto t0 = clock_type::now();
+  std::vector<caf::actor> hs;
+  hs.reserve(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i)
+    hs.push_back(sys.spawn<counter_actor>("actor-" + std::to_string(i), ctx,
+                                          persistence_options{}));
+  await_all(self, hs);
+  auto secs = ms_since(t0) / 1000;
+  auto grown = rss_bytes() - rss0;
+  // The limit: plain CAF actors with a trivial behavior, same count, spawned
+  // while the persistent ones still live (so neither reuses the other's
+  // freed memory).
+  auto plain_rss0 = rss_bytes();
+  t0 = clock_type::now();
+  std::vector<caf::actor> plain;
+  plain.reserve(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i)
+    plain.push_back(sys.spawn([](caf::event_based_actor*) -> caf::behavior {
+      return {[](info_atom) {
+        return std::vector<int64_t>{};
+      }};
+    }));
+  await_all(self, plain);
+  auto plain_secs = ms_since(t0) / 1000;
+  auto plain_rss = rss_bytes() - plain_rss0;
+  for (auto& h : plain)
+    self->send_exit(h, caf::exit_reason::user_shutdown);
+  self->wait_for(plain);
+  plain.clear();
+  auto m = ctx.metrics->read();
+  for (auto& h : hs)
+    self->send_exit(h, caf::exit_reason::user_shutdown);
+  self->wait_for(hs);
+  boost::json::object o{
+    {"scenario", "actors"},
+    {"store", kind},
+    {"actors", n},
+    {"events_per_actor", history},
+    {"spawn_recover_per_s", static_cast<double>(n) / secs},
+    {"rss_bytes_per_actor",
+     static_cast<double>(grown) / static_cast<double>(n)},
+    {"recoveries", m.recoveries},
+    {"raw_spawn_per_s", static_cast<double>(n) / plain_secs},
+    {"raw_rss_bytes_per_actor",
+     static_cast<double>(plain_rss) / static_cast<double>(n)},
+    {"ratio_to_raw",
+     (static_cast<double>(n) / secs) / (static_cast<double>(n) / plain_secs)},
+  };
+  emit(o);
+  return m.recoveries == static_cast<uint64_t>(n) ? 0 : 1;
+}
+
+} // namespace
+
+void add_actors(CLI::App& app, runner& chosen) {
+  auto o = std::make_shared<actors_options>();
+  auto* sub = app.add_subcommand(
+    "actors", "memory per idle recovered actor against a plain CAF actor, "
+              "and the spawn + recovery rate");
+  add_store_options(*sub, o->store, o->sync);
+  sub->add_option("--actors", o->actors, "actors")
+    ->check(CLI::PositiveNumber)
+    ->capture_default_str();
+  sub
+    ->add_option("--events-per-actor", o->events_per_actor,
+                 "events each actor recovers")
+    ->check(CLI::NonNegativeNumber)
+    ->capture_default_str();
+  sub->callback([o, &chosen] {
+    chosen = [o](caf::actor_system& sys) {
+      return run_actors(sys, *o);
+    };
+  });
+}
+
+} // namespace aether::bench

@@ -1,0 +1,184 @@
+#include "harness.hpp"
+
+#include "aether/core/error.hpp"
+#include "bench_state.hpp"
+#include "nats_server.hpp"
+
+#include <algorithm>
+#include <iostream>
+#include <unistd.h>
+
+namespace aether::bench {
+
+void add_store_options(CLI::App& sub, std::string& store, std::string& sync) {
+  sub.add_option("--store", store, "the store")
+    ->check(CLI::IsMember({"memory", "sqlite", "jetstream"}))
+    ->capture_default_str();
+  sub.add_option("--sync", sync, "SQLite synchronous mode")
+    ->check(CLI::IsMember({"full", "normal"}))
+    ->capture_default_str();
+}
+
+void emit(const boost::json::object& o) {
+  std::cout << boost::json::serialize(o) << std::endl;
+}
+
+double ms_since(clock_type::time_point t0) {
+  return std::chrono::duration<double, std::milli>(clock_type::now() - t0)
+    .count();
+}
+
+double median(std::vector<double> xs) {
+  std::sort(xs.begin(), xs.end());
+  auto n = xs.size();
+  return n % 2 == 1 ? xs[n / 2] : (xs[n / 2 - 1] + xs[n / 2]) / 2;
+}
+
+double spread(const std::vector<double>& xs) {
+  auto [lo, hi] = std::minmax_element(xs.begin(), xs.end());
+  return *hi - *lo;
+}
+
+temp_folder::temp_folder() {
+  path = std::filesystem::temp_directory_path()
+         / ("aether-bench-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(path);
+}
+
+temp_folder::~temp_folder() {
+  std::error_code ec;
+  std::filesystem::remove_all(path, ec);
+}
+
+// -- JetStream: a server of its own unless --nats-url is given ----------------
+
+std::string nats_url;
+namespace {
+
+std::unique_ptr<aether::test::nats_server> own_server;
+
+} // namespace
+
+std::shared_ptr<nats_connection> nats() {
+  static std::shared_ptr<nats_connection> conn;
+  if (!conn) {
+    if (nats_url.empty()) {
+      own_server = std::make_unique<aether::test::nats_server>();
+      nats_url = own_server->url();
+    }
+    nats_options o;
+    o.servers = {nats_url};
+    auto c = nats_connection::connect(o);
+    if (!c)
+      throw std::runtime_error(describe(c.error()));
+    conn = *c;
+  }
+  return conn;
+}
+
+std::shared_ptr<jetstream_store> make_jetstream(const std::string& name,
+                                                size_t max_merged) {
+  jetstream_store::options o;
+  // Unique per call: several runs of one process (--quick) reuse names.
+  static std::atomic<int> opened{0};
+  o.ns = "bench-" + std::to_string(::getpid()) + "-" + name + "-"
+         + std::to_string(++opened);
+  o.max_merged_events = max_merged;
+  auto s = jetstream_store::open(nats(), o);
+  if (!s)
+    throw std::runtime_error(describe(s.error()));
+  return std::shared_ptr<jetstream_store>{std::move(*s)};
+}
+
+std::shared_ptr<event_store_with_snapshots>
+make_store(const std::string& kind, const temp_folder& tmp,
+           const std::string& name, bool full_sync) {
+  if (kind == "jetstream")
+    return make_jetstream(name);
+  if (kind == "memory")
+    return std::make_shared<memory_store>();
+  if (kind == "sqlite") {
+    sqlite_store::options o;
+    o.path = (tmp.path / (name + ".db")).string();
+    o.full_sync = full_sync;
+    auto s = sqlite_store::open(o);
+    if (!s)
+      throw std::runtime_error(describe(s.error()));
+    return std::shared_ptr<event_store_with_snapshots>{std::move(*s)};
+  }
+  throw std::runtime_error("unknown store: " + kind
+                           + " (memory, sqlite or jetstream)");
+}
+
+event bench_event(const std::string& id, int64_t v) {
+  return make_event("added", id, v,
+                    boost::json::object{{"n", v % 10},
+                                        {"note", "benchmark payload"}});
+}
+
+/// Spawns `n` counter actors and waits until each recovered.
+std::vector<caf::actor> spawn_counters(caf::actor_system& sys,
+                                       caf::scoped_actor& self,
+                                       const store_context& ctx, int64_t n,
+                                       const persistence_options& opts) {
+  std::vector<caf::actor> hs;
+  for (int64_t i = 0; i < n; ++i)
+    hs.push_back(
+      sys.spawn<counter_actor>("actor-" + std::to_string(i), ctx, opts));
+  for (auto& h : hs) // wait for recovery
+    self->request(h, caf::infinite, info_atom::value)
+      .receive([](const std::vector<int64_t>&) {}, [](caf::error&) {});
+  return hs;
+}
+
+/// Every actor gets its commands at once; they persist one by one. The
+/// commands are anonymous, so their replies are dropped instead of piling up
+/// in the driver's mailbox (a final `info` request per actor, queued behind
+/// them, tells when all are stored).
+void send_adds(caf::scoped_actor&, const std::vector<caf::actor>& hs,
+               int64_t per_actor) {
+  for (int64_t i = 0; i < per_actor; ++i)
+    for (auto& h : hs)
+      caf::anon_send(h, add_atom::value, int64_t{1});
+}
+
+/// One persist run: `actors` actors, `per_actor` commands each, sent at
+/// once; returns events/s and the metrics.
+std::pair<double, runtime_metrics::values>
+persist_once(caf::actor_system& sys, const std::string& kind,
+             const temp_folder& tmp, const std::string& name, int64_t actors,
+             int64_t per_actor, int64_t snapshot_every, bool full_sync,
+             persist_mode mode, sqlite_store::statistics* stats) {
+  auto store = make_store(kind, tmp, name, full_sync);
+  auto ctx = store_context::make(sys, store, store_io::options{});
+  persistence_options opts;
+  opts.mode = mode;
+  if (snapshot_every > 0)
+    opts.snapshots.every_events(snapshot_every);
+  caf::scoped_actor self{sys};
+  auto hs = spawn_counters(sys, self, ctx, actors, opts);
+  auto t0 = clock_type::now();
+  send_adds(self, hs, per_actor);
+  int64_t failures = 0;
+  for (auto& h : hs)
+    self->request(h, caf::infinite, info_atom::value)
+      .receive(
+        [&](const std::vector<int64_t>& x) {
+          failures += x[0] != per_actor;
+        },
+        [&](caf::error&) {
+          ++failures;
+        });
+  auto secs = ms_since(t0) / 1000;
+  auto m = ctx.metrics->read();
+  if (stats && kind == "sqlite")
+    *stats = static_cast<sqlite_store&>(*store).stats();
+  for (auto& h : hs)
+    self->send_exit(h, caf::exit_reason::user_shutdown);
+  self->wait_for(hs);
+  if (failures > 0)
+    throw std::runtime_error("persist failed");
+  return {static_cast<double>(actors * per_actor) / secs, m};
+}
+
+} // namespace aether::bench
