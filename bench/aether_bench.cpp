@@ -5,8 +5,8 @@
 // parsed with CLI11 (`aether-bench <scenario> --help` lists them).
 //
 //   aether-bench --quick   (every scenario, small: a smoke run)
-//   aether-bench recovery | persist | snapshot-overhead | actors | broadcast
-//                | cluster [options]
+//   aether-bench recovery | mass-recovery | persist | snapshot-overhead
+//                | actors | broadcast | cluster [options]
 //
 // JetStream runs, broadcast and cluster start a temporary nats-server of
 // their own unless --nats-url URL is given.
@@ -31,6 +31,7 @@ struct command_line {
                    "a running nats-server (default: start one)");
     app.add_flag("--quick", quick, "every scenario, small (a smoke run)");
     add_recovery(app, chosen);
+    add_mass_recovery(app, chosen);
     add_persist(app, chosen);
     add_snapshot_overhead(app, chosen);
     add_actors(app, chosen);
@@ -54,6 +55,8 @@ int run_quick(caf::actor_system& sys) {
     "persist --store sqlite --actors 1 --events 500 --mode pipelined",
     "persist --store jetstream --actors 1 --events 1000 --mode pipelined",
     "snapshot-overhead --store memory --actors 10 --events 2000 --repeat 1",
+    "mass-recovery --store sqlite --actors 200 --events 100 "
+    "--snapshot-every 30",
     "actors --store memory --actors 2000",
     "broadcast --nodes 2 --events 2000",
     "cluster --requests 200 --shard-actors 50",

@@ -34,6 +34,7 @@ using runner = std::function<int(caf::actor_system&)>;
 
 /// Each scenario's subcommand (one file each); the parsed one sets `chosen`.
 void add_recovery(CLI::App& app, runner& chosen);
+void add_mass_recovery(CLI::App& app, runner& chosen);
 void add_persist(CLI::App& app, runner& chosen);
 void add_snapshot_overhead(CLI::App& app, runner& chosen);
 void add_actors(CLI::App& app, runner& chosen);

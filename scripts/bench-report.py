@@ -52,6 +52,7 @@ def pick(scenario, framework="aether", **kw):
 
 
 recovery = pick("recovery")
+mass = pick("mass-recovery")
 persist = pick("persist")
 overhead = pick("snapshot-overhead")
 actors = pick("actors")
@@ -163,6 +164,14 @@ for v in versus:
     target(f"aether ahead of nact: {v[0]}", f"{v[1]} vs nact {v[2]}",
            f"{v[5]:.2f}x", v[5] > 1)
 
+for r in mass:
+    target(f"mass recovery: {fmt(r['actors'])} actors x "
+           f"{fmt(r['events_per_actor'])} events, snapshot every "
+           f"{fmt(r['snapshot_every'])}, spawned at once: >= 50% of the "
+           "store's own read of the same data", r["store"],
+           f"{r['ratio_to_raw'] * 100:.0f}%, {fmt(r['recovery_ms'], 0)} ms",
+           r["ratio_to_raw"] >= 0.5)
+
 add("## Targets\n")
 add("Measured, not asserted in tests. Where a target is missed, the notes at "
     "the end say why.\n")
@@ -197,6 +206,24 @@ add("")
 add("![recovery time against history length](recovery.svg)\n")
 
 # -- persist ------------------------------------------------------------------
+
+if mass:
+    add("## Mass recovery (a node's cold start)\n")
+    add("A actors with N events each and a snapshot every K are spawned at "
+        "once; `recovery` runs from the first spawn to the last actor's "
+        "answer (each answers after its recovery). `raw read` is the store's "
+        "own read of the same data without actors (each actor's latest "
+        "snapshot and the events after it, decoded), on as many threads as "
+        "the runtime has I/O workers, in the same run.\n")
+    add("| store | actors | events each | snapshot every | recovery ms | "
+        "actors/s | raw read ms | ratio |")
+    add("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for r in mass:
+        add(f"| {r['store']} | {fmt(r['actors'])} | "
+            f"{fmt(r['events_per_actor'])} | {fmt(r['snapshot_every'])} | "
+            f"{fmt(r['recovery_ms'], 0)} | {fmt(r['actors_per_s'], 0)} | "
+            f"{fmt(r['raw_read_ms'], 0)} | {r['ratio_to_raw']:.2f} |")
+    add("")
 
 add("## Persist throughput\n")
 add("A actors each receive their commands at once and persist one event per "
