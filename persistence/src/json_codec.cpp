@@ -2,6 +2,7 @@
 
 #include "aether/core/error.hpp"
 
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -130,19 +131,24 @@ std::string encode(const event& ev) {
   return json::serialize(to_json(ev));
 }
 
-caf::expected<json::value> parse(std::string_view text) {
+caf::expected<json::value> parse(std::string_view text,
+                                 json::storage_ptr storage) {
   json::parse_options opts;
   opts.max_depth = max_depth;
   json::error_code ec;
   auto v = json::parse(json::string_view{text.data(), text.size()}, ec,
-                       json::storage_ptr{}, opts);
+                       std::move(storage), opts);
   if (ec)
     return corrupt("invalid JSON: " + ec.message());
   return v;
 }
 
 caf::expected<event> decode_event(std::string_view text) {
-  auto v = parse(text);
+  // The tree lives only until the event is built (which copies out of it):
+  // one block for all of it instead of an allocation per node.
+  unsigned char buf[4096];
+  json::monotonic_resource mr{buf, sizeof(buf)};
+  auto v = parse(text, &mr);
   if (!v)
     return v.error();
   return event_from_json(*v);

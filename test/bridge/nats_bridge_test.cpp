@@ -4,6 +4,7 @@
 #include "aether/core/error.hpp"
 #include "aether/jetstream/jetstream_store.hpp"
 #include "aether/nats_bridge/nats_bridge.hpp"
+#include "aether/persistence/json_codec.hpp"
 #include "aether/persistence/memory_store.hpp"
 #include "aether/runtime/config.hpp"
 #include "aether/runtime/event_follower.hpp"
@@ -151,6 +152,26 @@ struct fixture {
 };
 
 } // namespace
+
+TEST_CASE("an envelope is the Go aether's wire format, and decodes back") {
+  // The envelope splices the event's own JSON; it must stay byte for byte
+  // what a JSON object {node_id, namespace_id, event} serializes to (the Go
+  // aether reads it), escapes included.
+  auto e = make_event("deposited", "acc\"1\"", 3,
+                      boost::json::object{{"amount", 7}, {"note", "a\\b\n"}});
+  e.metadata["trace"] = "x";
+  boost::json::object expected;
+  expected["node_id"] = "node \"a\"";
+  expected["namespace_id"] = "bank";
+  expected["event"] = json_codec::to_json(e);
+  auto text = encode_envelope("node \"a\"", "bank", e);
+  CHECK(text == boost::json::serialize(expected));
+  auto back = decode_envelope(text);
+  REQUIRE(back);
+  CHECK(back->node_id == "node \"a\"");
+  CHECK(back->ns == "bank");
+  CHECK(back->ev == e);
+}
 
 TEST_CASE_METHOD(fixture, "two nodes: delivery in order, no self-echo") {
   // Declared before the nodes: they outlive the bridges and buses that

@@ -9,6 +9,7 @@
 #include "aether/runtime/subject_pattern.hpp"
 
 #include <boost/json.hpp>
+#include <boost/json/monotonic_resource.hpp>
 #include <chrono>
 #include <sstream>
 #include <vector>
@@ -17,11 +18,22 @@ namespace aether {
 
 std::string encode_envelope(const std::string& node_id, const std::string& ns,
                             const event& ev) {
-  boost::json::object env;
-  env["node_id"] = node_id;
-  env["namespace_id"] = ns;
-  env["event"] = json_codec::to_json(ev);
-  return boost::json::serialize(env);
+  // The event's JSON (one serialization of it, as the stores write it)
+  // spliced into the envelope: no tree of the event is built and serialized
+  // a second time.
+  auto body = json_codec::encode(ev);
+  auto node = boost::json::serialize(boost::json::string_view{node_id});
+  auto space = boost::json::serialize(boost::json::string_view{ns});
+  std::string out;
+  out.reserve(body.size() + node.size() + space.size() + 40);
+  out += "{\"node_id\":";
+  out += node;
+  out += ",\"namespace_id\":";
+  out += space;
+  out += ",\"event\":";
+  out += body;
+  out += '}';
+  return out;
 }
 
 caf::expected<envelope> decode_envelope(std::string_view text) {
@@ -29,7 +41,11 @@ caf::expected<envelope> decode_envelope(std::string_view text) {
     return make_persistence_error(persistence_error::invalid_argument,
                                   "envelope: " + what);
   };
-  auto parsed = json_codec::parse(text);
+  // One parse; the tree lives until the event is built (which copies out
+  // of it): one block for all of it instead of an allocation per node.
+  unsigned char buf[4096];
+  boost::json::monotonic_resource mr{buf, sizeof(buf)};
+  auto parsed = json_codec::parse(text, &mr);
   if (!parsed)
     return bad("not JSON: " + describe(parsed.error()));
   auto* obj = parsed->if_object();
