@@ -113,6 +113,17 @@ void persistent_actor_base::log(const std::string& line) const {
     std::cerr << "aether: " << line << std::endl;
 }
 
+bool persistent_actor_base::forget_own_request(uint64_t id) {
+  auto i = std::find(own_requests_.begin(), own_requests_.end(), id);
+  if (i == own_requests_.end())
+    return false;
+  *i = own_requests_.back();
+  own_requests_.pop_back();
+  if (own_requests_.empty())
+    std::vector<uint64_t>{}.swap(own_requests_);
+  return true;
+}
+
 caf::invoke_message_result
 persistent_actor_base::consume(caf::mailbox_element& x) {
   auto& msg = x.content();
@@ -188,7 +199,7 @@ persistent_actor_base::consume(caf::mailbox_element& x) {
     }
     return caf::event_based_actor::consume(x);
   }
-  if (x.mid.is_response() && own_requests_.erase(x.mid.integer_value()) > 0) {
+  if (x.mid.is_response() && forget_own_request(x.mid.integer_value())) {
     // The answer of one of this actor's own store calls.
     auto result = caf::event_based_actor::consume(x);
     if (held_exit_)

@@ -16,12 +16,12 @@
 #include <deque>
 #include <exception>
 #include <functional>
+#include <list>
 #include <memory>
 #include <optional>
 #include <string>
 #include <type_traits>
 #include <typeindex>
-#include <unordered_set>
 #include <vector>
 
 namespace aether {
@@ -274,9 +274,12 @@ private:
               std::chrono::milliseconds timeout, Done done, Failed failed) {
     auto t = timeout.count() > 0 ? caf::duration{timeout} : caf::infinite;
     auto hdl = request(worker(), t, io_atom::value, io_job_ptr{job});
-    own_requests_.insert(hdl.id().integer_value());
+    own_requests_.push_back(hdl.id().integer_value());
     hdl.then(std::move(done), std::move(failed));
   }
+  /// Forgets the store request `id`; false if it was not one.
+  bool forget_own_request(uint64_t id);
+
   bool busy() const {
     return recovering_ || persist_in_flight_ || restarting_ || passivating_
            || pipeline_.size() >= opts_.pipeline_window || pipeline_failed_
@@ -318,7 +321,10 @@ private:
   bool restarting_ = false;
   bool passivating_ = false;
   bool draining_ = false;
-  std::deque<caf::mailbox_element_ptr> stash_;
+  // Lists, not deques: an empty std::deque allocates about 600 bytes, and
+  // most actors have neither held commands nor persists in flight (idle
+  // actors measured 1 KiB smaller each).
+  std::list<caf::mailbox_element_ptr> stash_;
   // The persist waiting for an asynchronous store completion, if any.
   std::function<void(caf::error, uint64_t)> pending_persist_;
   uint64_t pending_persist_id_ = 0;
@@ -332,7 +338,7 @@ private:
     clock::time_point start;
     std::optional<append_outcome> outcome;
   };
-  std::deque<pipelined_persist> pipeline_;
+  std::list<pipelined_persist> pipeline_;
   // Events applied but not stored yet (pipelined mode).
   int64_t unstored_ = 0;
   // A pipelined persist failed: recover once the pipeline is empty.
@@ -341,8 +347,9 @@ private:
   // The snapshot policy fired while pipelined persists were in flight: take
   // it when the state holds only stored events.
   bool snapshot_due_ = false;
-  // Response ids of this actor's own store requests (not user requests).
-  std::unordered_set<uint64_t> own_requests_;
+  // Response ids of this actor's own store requests (not user requests):
+  // a few at most, freed when none is out (an idle actor keeps nothing).
+  std::vector<uint64_t> own_requests_;
   // An exit message waiting for the store call in flight.
   caf::mailbox_element_ptr held_exit_;
   uint64_t held_exit_id_ = 0;
