@@ -53,6 +53,7 @@ def pick(scenario, framework="aether", **kw):
 
 recovery = pick("recovery")
 mass = pick("mass-recovery")
+nact_mass = pick("mass-recovery", "nact")
 persist = pick("persist")
 overhead = pick("snapshot-overhead")
 actors = pick("actors")
@@ -215,11 +216,15 @@ if mass:
         "own read of the same data without actors (each actor's latest "
         "snapshot and the events after it, decoded), on as many threads as "
         "the runtime has I/O workers, in the same run.\n")
-    add("| store | actors | events each | snapshot every | recovery ms | "
-        "actors/s | raw read ms | ratio |")
-    add("|---|---:|---:|---:|---:|---:|---:|---:|")
-    for r in mass:
-        add(f"| {r['store']} | {fmt(r['actors'])} | "
+    add("nact runs the same on its PostgreSQL engine and on a minimal "
+        "in-memory engine (`raw read`: the engine's `latestSnapshot` and "
+        "`events` after it, 16 keys at a time).\n")
+    add("| framework | store | actors | events each | snapshot every | "
+        "recovery ms | actors/s | raw read ms | ratio |")
+    add("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    for r in mass + nact_mass:
+        add(f"| {r.get('framework', 'aether')} | {r['store']} | "
+            f"{fmt(r['actors'])} | "
             f"{fmt(r['events_per_actor'])} | {fmt(r['snapshot_every'])} | "
             f"{fmt(r['recovery_ms'], 0)} | {fmt(r['actors_per_s'], 0)} | "
             f"{fmt(r['raw_read_ms'], 0)} | {r['ratio_to_raw']:.2f} |")

@@ -199,6 +199,91 @@ async function recovery (engine, db, store, n, every, repeat) {
   };
 }
 
+// A node's cold start: `actors` actors with `n` events each and a snapshot
+// every `every`, spawned at once; against the engine's own read of the same
+// data (each key's latest snapshot and the events after it), 16 at a time
+// (aether's I/O workers).
+async function massRecovery (engine, db, store, actors, n, every) {
+  const run = ++unique;
+  const key = i => `mass-${process.pid}-${run}-${i}`;
+  const t = Date.now();
+  const fill0 = now();
+  if (db) {
+    await db.none(`INSERT INTO event_journal
+      (persistence_key, sequence_nr, created_at, data, tags)
+      SELECT $1 || k, g, $2, jsonb_build_object('type', 'add', 'n', 1,
+        'note', 'benchmark payload'), ARRAY[]::text[]
+      FROM generate_series(0, $3 - 1) k, generate_series(1, $4) g`,
+    [key(''), t, actors, n]);
+    await db.none(`INSERT INTO snapshot_store
+      (persistence_key, sequence_nr, created_at, data)
+      SELECT $1 || k, g * $2, $3, jsonb_build_object('sum', g * $2)
+      FROM generate_series(0, $4 - 1) k, generate_series(1, $5) g`,
+    [key(''), every, t, actors, Math.floor(n / every)]);
+  } else {
+    // One history shared by every key (the engine never looks at an
+    // event's key when it replays), so 10^7 events fit in Node's heap.
+    const { PersistedEvent, PersistedSnapshot } = require('nact/lib/persistence');
+    const history = [];
+    for (let v = 1; v <= n; ++v) {
+      history.push(new PersistedEvent(
+        { type: 'add', n: 1, note: 'benchmark payload' }, v, 'shared', [], t));
+    }
+    for (let i = 0; i < actors; ++i) {
+      engine.journal.set(key(i), history);
+      const snaps = [];
+      for (let v = every; v <= n; v += every) {
+        snaps.push(new PersistedSnapshot({ sum: v }, v, key(i), t));
+      }
+      engine.snapshots.set(key(i), snaps);
+    }
+  }
+  const fillMs = now() - fill0;
+  const rawRead = async () => {
+    const t0 = now();
+    let next = 0;
+    let wrong = 0;
+    const worker = async () => {
+      for (let i = next++; i < actors; i = next++) {
+        const snap = await engine.latestSnapshot(key(i));
+        const from = snap ? snap.sequenceNumber : 0;
+        const count = await engine.events(key(i), from)
+          .reduce((c, e) => c + 1, 0);
+        if (from + count !== n) ++wrong;
+      }
+    };
+    await Promise.all(Array.from({ length: 16 }, worker));
+    if (wrong) throw new Error(`raw read: ${wrong} keys without their history`);
+    return now() - t0;
+  };
+  await rawRead(); // warm-up
+  const rawMs = await rawRead();
+  const system = start(configurePersistence(engine));
+  const t0 = now();
+  const hs = [];
+  for (let i = 0; i < actors; ++i) {
+    hs.push(spawnPersistent(system, counter([]), key(i), `m${i}`,
+      { snapshotEvery: every }));
+  }
+  const sums = await Promise.all(hs.map(h => query(h, { type: 'get' }, timeout)));
+  const ms = now() - t0;
+  stop(system);
+  if (sums.some(x => x !== n)) throw new Error('mass recovery: wrong state');
+  return {
+    scenario: 'mass-recovery',
+    framework: 'nact',
+    store,
+    actors,
+    events_per_actor: n,
+    snapshot_every: every,
+    fill_ms: fillMs,
+    recovery_ms: ms,
+    actors_per_s: actors / (ms / 1000),
+    raw_read_ms: rawMs,
+    ratio_to_raw: rawMs / ms
+  };
+}
+
 async function main () {
   const args = process.argv.slice(2);
   const pgUrl = args[args.indexOf('--pg') + 1];
@@ -223,6 +308,8 @@ async function main () {
     for (const n of sizes) {
       print(await recovery(fresh(), conn, store, n, 1000, quick ? 1 : 3));
     }
+    print(await massRecovery(fresh(), conn, store, quick ? 100 : 10000,
+      quick ? 100 : 1000, 100));
   }
   await db.$pool.end();
 }
