@@ -116,23 +116,14 @@ int run_actors(caf::actor_system& sys, const actors_options& a) {
 
 void add_actors(CLI::App& app, runner& chosen) {
   auto o = std::make_shared<actors_options>();
-  auto* sub = app.add_subcommand(
-    "actors", "memory per idle recovered actor against a plain CAF actor, "
-              "and the spawn + recovery rate");
+  auto* sub = add_scenario(app, chosen, "actors",
+                           "memory per idle recovered actor against a plain "
+                           "CAF actor, and the spawn + recovery rate",
+                           o, run_actors);
   add_store_options(*sub, o->store, o->sync);
-  sub->add_option("--actors", o->actors, "actors")
-    ->check(CLI::PositiveNumber)
-    ->capture_default_str();
-  sub
-    ->add_option("--events-per-actor", o->events_per_actor,
-                 "events each actor recovers")
-    ->check(CLI::NonNegativeNumber)
-    ->capture_default_str();
-  sub->callback([o, &chosen] {
-    chosen = [o](caf::actor_system& sys) {
-      return run_actors(sys, *o);
-    };
-  });
+  add_number(*sub, "--actors", o->actors, "actors");
+  add_number(*sub, "--events-per-actor", o->events_per_actor,
+             "events each actor recovers", CLI::NonNegativeNumber);
 }
 
 } // namespace aether::bench

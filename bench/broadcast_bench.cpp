@@ -286,24 +286,16 @@ int run_broadcast(caf::actor_system& sys, const broadcast_options& a) {
 
 void add_broadcast(CLI::App& app, runner& chosen) {
   auto o = std::make_shared<broadcast_options>();
-  auto* sub = app.add_subcommand(
-    "broadcast", "events persisted on node 0, delivered through the NATS "
-                 "bridge to the other nodes, against plain core NATS");
+  auto* sub
+    = add_scenario(app, chosen, "broadcast",
+                   "events persisted on node 0, delivered through the NATS "
+                   "bridge to the other nodes, against plain core NATS",
+                   o, run_broadcast);
   add_store_options(*sub, o->store, o->sync);
-  sub->add_option("--nodes", o->nodes, "nodes (one sends, the rest receive)")
-    ->check(CLI::Range(int64_t{2}, int64_t{16}))
-    ->capture_default_str();
-  sub->add_option("--events", o->events, "events")
-    ->check(CLI::PositiveNumber)
-    ->capture_default_str();
-  sub->add_option("--actors", o->actors, "actors on node 0 (loaded run)")
-    ->check(CLI::PositiveNumber)
-    ->capture_default_str();
-  sub->callback([o, &chosen] {
-    chosen = [o](caf::actor_system& sys) {
-      return run_broadcast(sys, *o);
-    };
-  });
+  add_number(*sub, "--nodes", o->nodes, "nodes (one sends, the rest receive)",
+             CLI::Range(int64_t{2}, int64_t{16}));
+  add_number(*sub, "--events", o->events, "events");
+  add_number(*sub, "--actors", o->actors, "actors on node 0 (loaded run)");
 }
 
 } // namespace aether::bench

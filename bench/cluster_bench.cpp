@@ -368,23 +368,17 @@ void add_cluster(CLI::App& app, runner& chosen) {
     int64_t shard_actors = 1000;
   };
   auto o = std::make_shared<cluster_options>();
-  auto* sub = app.add_subcommand(
-    "cluster", "two cluster nodes: local and remote routing against core "
-               "NATS request/reply, failover and hand-over");
-  sub->add_option("--requests", o->requests, "requests per measurement")
-    ->check(CLI::PositiveNumber)
-    ->capture_default_str();
-  sub
-    ->add_option("--shard-actors", o->shard_actors,
-                 "actors of the shard that fails over")
-    ->check(CLI::PositiveNumber)
-    ->capture_default_str();
-  sub->callback([o, &chosen] {
-    chosen = [o](caf::actor_system&) {
+  auto* sub = add_scenario(
+    app, chosen, "cluster",
+    "two cluster nodes: local and remote routing against core NATS "
+    "request/reply, failover and hand-over",
+    o, [](caf::actor_system&, const cluster_options& x) {
       nats(); // the server
-      return run_cluster(nats_url, o->requests, o->shard_actors);
-    };
-  });
+      return run_cluster(nats_url, x.requests, x.shard_actors);
+    });
+  add_number(*sub, "--requests", o->requests, "requests per measurement");
+  add_number(*sub, "--shard-actors", o->shard_actors,
+             "actors of the shard that fails over");
 }
 
 } // namespace aether::bench

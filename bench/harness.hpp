@@ -41,6 +41,30 @@ void add_actors(CLI::App& app, runner& chosen);
 void add_broadcast(CLI::App& app, runner& chosen);
 void add_cluster(CLI::App& app, runner& chosen);
 
+/// Adds subcommand `name`; when it is the one parsed, `chosen` becomes
+/// `run(sys, *o)`. Returns it for its options.
+template <class Options, class Run>
+CLI::App* add_scenario(CLI::App& app, runner& chosen, const std::string& name,
+                       const std::string& about, std::shared_ptr<Options> o,
+                       Run run) {
+  auto* sub = app.add_subcommand(name, about);
+  sub->callback([o, run, &chosen] {
+    chosen = [o, run](caf::actor_system& sys) {
+      return run(sys, *o);
+    };
+  });
+  return sub;
+}
+
+/// Adds the numeric option `flag` bound to `x`, checked, with its default
+/// shown in --help.
+template <class T>
+void add_number(CLI::App& sub, const std::string& flag, T& x,
+                const std::string& about,
+                const CLI::Validator& check = CLI::PositiveNumber) {
+  sub.add_option(flag, x, about)->check(check)->capture_default_str();
+}
+
 /// Adds `--store` (memory, sqlite or jetstream) and, for SQLite, `--sync`
 /// (full or normal) to a subcommand.
 void add_store_options(CLI::App& sub, std::string& store, std::string& sync);

@@ -165,27 +165,16 @@ int run_mass_recovery(caf::actor_system& sys, const mass_recovery_options& o) {
 
 void add_mass_recovery(CLI::App& app, runner& chosen) {
   auto o = std::make_shared<mass_recovery_options>();
-  auto* sub = app.add_subcommand(
-    "mass-recovery", "a node's cold start: A actors spawned at once recover "
-                     "from their snapshots, against the store's own read of "
-                     "the same data");
+  auto* sub = add_scenario(
+    app, chosen, "mass-recovery",
+    "a node's cold start: A actors spawned at once recover from their "
+    "snapshots, against the store's own read of the same data",
+    o, run_mass_recovery);
   add_store_options(*sub, o->store, o->sync);
-  sub->add_option("--actors", o->actors, "actors")
-    ->check(CLI::PositiveNumber)
-    ->capture_default_str();
-  sub->add_option("--events", o->events, "events per actor")
-    ->check(CLI::PositiveNumber)
-    ->capture_default_str();
-  sub
-    ->add_option("--snapshot-every", o->snapshot_every,
-                 "a snapshot every K events")
-    ->check(CLI::PositiveNumber)
-    ->capture_default_str();
-  sub->callback([o, &chosen] {
-    chosen = [o](caf::actor_system& sys) {
-      return run_mass_recovery(sys, *o);
-    };
-  });
+  add_number(*sub, "--actors", o->actors, "actors");
+  add_number(*sub, "--events", o->events, "events per actor");
+  add_number(*sub, "--snapshot-every", o->snapshot_every,
+             "a snapshot every K events");
 }
 
 } // namespace aether::bench

@@ -186,32 +186,19 @@ int run_persist(caf::actor_system& sys, const persist_options& a) {
 
 void add_persist(CLI::App& app, runner& chosen) {
   auto o = std::make_shared<persist_options>();
-  auto* sub = app.add_subcommand(
-    "persist", "events/s of A actors persisting at once, against the raw "
-               "limit of the same store");
+  auto* sub = add_scenario(app, chosen, "persist",
+                           "events/s of A actors persisting at once, against "
+                           "the raw limit of the same store",
+                           o, run_persist);
   add_store_options(*sub, o->store, o->sync);
-  sub->add_option("--actors", o->actors, "actors")
-    ->check(CLI::PositiveNumber)
-    ->capture_default_str();
-  sub->add_option("--events", o->events, "events in all")
-    ->check(CLI::PositiveNumber)
-    ->capture_default_str();
-  sub
-    ->add_option("--snapshot-every", o->snapshot_every,
-                 "a snapshot every K events (0: none)")
-    ->check(CLI::NonNegativeNumber)
-    ->capture_default_str();
-  sub->add_option("--repeat", o->repeat, "runs (the median is reported)")
-    ->check(CLI::PositiveNumber)
-    ->capture_default_str();
+  add_number(*sub, "--actors", o->actors, "actors");
+  add_number(*sub, "--events", o->events, "events in all");
+  add_number(*sub, "--snapshot-every", o->snapshot_every,
+             "a snapshot every K events (0: none)", CLI::NonNegativeNumber);
+  add_number(*sub, "--repeat", o->repeat, "runs (the median is reported)");
   sub->add_option("--mode", o->mode, "persist mode")
     ->check(CLI::IsMember({"sequential", "pipelined"}))
     ->capture_default_str();
-  sub->callback([o, &chosen] {
-    chosen = [o](caf::actor_system& sys) {
-      return run_persist(sys, *o);
-    };
-  });
 }
 
 } // namespace aether::bench

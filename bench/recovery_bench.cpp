@@ -210,26 +210,15 @@ int run_recovery(caf::actor_system& sys, const recovery_options& a) {
 
 void add_recovery(CLI::App& app, runner& chosen) {
   auto o = std::make_shared<recovery_options>();
-  auto* sub = app.add_subcommand(
-    "recovery", "recovery time of one actor: with a snapshot, without, and "
-                "one raw read of the same events");
+  auto* sub = add_scenario(app, chosen, "recovery",
+                           "recovery time of one actor: with a snapshot, "
+                           "without, and one raw read of the same events",
+                           o, run_recovery);
   add_store_options(*sub, o->store, o->sync);
-  sub->add_option("--events", o->events, "events of the actor")
-    ->check(CLI::PositiveNumber)
-    ->capture_default_str();
-  sub
-    ->add_option("--snapshot-every", o->snapshot_every,
-                 "a snapshot every K events")
-    ->check(CLI::PositiveNumber)
-    ->capture_default_str();
-  sub->add_option("--repeat", o->repeat, "runs (the median is reported)")
-    ->check(CLI::PositiveNumber)
-    ->capture_default_str();
-  sub->callback([o, &chosen] {
-    chosen = [o](caf::actor_system& sys) {
-      return run_recovery(sys, *o);
-    };
-  });
+  add_number(*sub, "--events", o->events, "events of the actor");
+  add_number(*sub, "--snapshot-every", o->snapshot_every,
+             "a snapshot every K events");
+  add_number(*sub, "--repeat", o->repeat, "runs (the median is reported)");
 }
 
 } // namespace aether::bench

@@ -65,26 +65,15 @@ int run_snapshot_overhead(caf::actor_system& sys,
 
 void add_snapshot_overhead(CLI::App& app, runner& chosen) {
   auto o = std::make_shared<snapshot_overhead_options>();
-  auto* sub = app.add_subcommand(
-    "snapshot-overhead", "persist with a snapshot every K events against none");
+  auto* sub
+    = add_scenario(app, chosen, "snapshot-overhead",
+                   "persist with a snapshot every K events against none", o,
+                   run_snapshot_overhead);
   add_store_options(*sub, o->store, o->sync);
-  sub->add_option("--actors", o->actors, "actors")
-    ->check(CLI::PositiveNumber)
-    ->capture_default_str();
-  sub->add_option("--events", o->events, "events in all")
-    ->check(CLI::PositiveNumber)
-    ->capture_default_str();
-  sub->add_option("--every", o->every, "a snapshot every K events")
-    ->check(CLI::PositiveNumber)
-    ->capture_default_str();
-  sub->add_option("--repeat", o->repeat, "runs of each (interleaved)")
-    ->check(CLI::PositiveNumber)
-    ->capture_default_str();
-  sub->callback([o, &chosen] {
-    chosen = [o](caf::actor_system& sys) {
-      return run_snapshot_overhead(sys, *o);
-    };
-  });
+  add_number(*sub, "--actors", o->actors, "actors");
+  add_number(*sub, "--events", o->events, "events in all");
+  add_number(*sub, "--every", o->every, "a snapshot every K events");
+  add_number(*sub, "--repeat", o->repeat, "runs of each (interleaved)");
 }
 
 } // namespace aether::bench
