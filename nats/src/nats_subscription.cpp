@@ -122,6 +122,11 @@ void nats_subscription::close(std::chrono::steady_clock::time_point deadline) {
   }
 }
 
+bool nats_subscription::drained() const {
+  std::lock_guard<std::mutex> guard{state_->mtx};
+  return state_->complete;
+}
+
 void nats_subscription::close() {
   close(std::chrono::steady_clock::now() + std::chrono::seconds{5});
 }

@@ -262,6 +262,27 @@ TEST_CASE_METHOD(fixture, "subscribers of one pattern share a subscription") {
   CHECK(b.bridge->nats_subscriptions() == 0);
 }
 
+TEST_CASE_METHOD(fixture, "removed patterns do not pile up while their "
+                          "subscriptions drain") {
+  // Removing a pattern starts a drain without waiting; the drained
+  // subscriptions are freed by the next change, not kept until the bridge
+  // is destroyed (a bus whose subscribers come and go would grow forever).
+  node b{sys, server().url(), "b"};
+  for (int i = 0; i < 50; ++i) {
+    recorder r;
+    auto id = subscribe(b, "orders.n" + std::to_string(i), r);
+    settle(b);
+    b.bus->unsubscribe(id);
+  }
+  CHECK(b.bridge->nats_subscriptions() == 0);
+  CHECK(eventually([&] {
+    // Each change frees the drains that finished before it.
+    recorder r;
+    b.bus->unsubscribe(subscribe(b, "orders.probe", r));
+    return b.bridge->nats_subscriptions_draining() <= 2;
+  }));
+}
+
 TEST_CASE_METHOD(fixture, "hostile envelopes are dropped and counted") {
   recorder r;
   node b{sys, server().url(), "b"};

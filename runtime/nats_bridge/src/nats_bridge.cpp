@@ -8,6 +8,7 @@
 #include "aether/runtime/event_stored.hpp"
 #include "aether/runtime/subject_pattern.hpp"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <boost/json/monotonic_resource.hpp>
 #include <chrono>
@@ -172,6 +173,11 @@ size_t nats_bridge::nats_subscriptions() const {
   return core_->subs.size();
 }
 
+size_t nats_bridge::nats_subscriptions_draining() const {
+  std::lock_guard<std::mutex> guard{core_->mtx};
+  return core_->closing.size();
+}
+
 uint64_t nats_bridge::nats_dropped() const {
   std::lock_guard<std::mutex> guard{core_->mtx};
   uint64_t total = 0;
@@ -184,8 +190,26 @@ uint64_t nats_bridge::reconnects() const {
   return core_->conn->reconnects();
 }
 
+namespace {
+
+/// Frees the subscriptions of removed patterns whose drain finished (their
+/// close returns at once).
+void reap(std::vector<std::unique_ptr<nats_subscription>>& closing) {
+  auto now = std::chrono::steady_clock::now();
+  auto i = std::remove_if(closing.begin(), closing.end(), [&](auto& sub) {
+    if (!sub->drained())
+      return false;
+    sub->close(now);
+    return true;
+  });
+  closing.erase(i, closing.end());
+}
+
+} // namespace
+
 void nats_bridge::pattern_added(const std::string& pattern) {
   std::lock_guard<std::mutex> guard{core_->mtx};
+  reap(core_->closing);
   if (core_->closed || core_->subs.count(pattern) > 0)
     return;
   auto prefix = core_->opts.subject_prefix + ".";
@@ -206,11 +230,13 @@ void nats_bridge::pattern_added(const std::string& pattern) {
 
 void nats_bridge::pattern_removed(const std::string& pattern) {
   std::lock_guard<std::mutex> guard{core_->mtx};
+  reap(core_->closing);
   auto i = core_->subs.find(pattern);
   if (i == core_->subs.end())
     return;
   // Starts draining without waiting (this may run on an actor's thread);
-  // the destructor waits for it.
+  // the next pattern change frees it once drained, the destructor waits
+  // for what is left.
   i->second->begin_close();
   core_->closing.push_back(std::move(i->second));
   core_->subs.erase(i);

@@ -67,6 +67,10 @@ public:
   /// Drains and waits until `deadline` at most.
   void close(std::chrono::steady_clock::time_point deadline);
 
+  /// True once a drain started by `begin_close` finished (the handler will
+  /// not run again; `close` then returns at once).
+  bool drained() const;
+
   const std::string& subject() const {
     return subject_;
   }

@@ -85,6 +85,10 @@ public:
   /// NATS subscriptions currently held (one per distinct local pattern).
   size_t nats_subscriptions() const;
 
+  /// Subscriptions of removed patterns still draining (freed by the next
+  /// pattern change once drained, or by the destructor).
+  size_t nats_subscriptions_draining() const;
+
   /// Messages nats.c dropped because a subscription fell behind.
   uint64_t nats_dropped() const;
 
