@@ -9,17 +9,17 @@
 
 namespace aether::detail {
 
-/// What jetstream_store knows of each actor's latest version, so that an
-/// append needs no read first: the version and, when known, the stream
-/// sequence of its message (the expected last subject sequence of the next
-/// append). Bounded: an actor forgotten here costs its next append one read
-/// of its last message, nothing else. Thread-safe.
+/// One actor's latest version and, when known, the stream sequence of its
+/// message (the expected last subject sequence of its next append).
 struct version_entry {
   int64_t version = 0;
   uint64_t seq = 0;
   bool seq_known = false;
 };
 
+/// What jetstream_store knows of each actor's latest version, so that an
+/// append needs no read first. Bounded: an actor forgotten here costs its
+/// next append one read of its last message, nothing else. Thread-safe.
 class version_cache {
 public:
   using entry = version_entry;
