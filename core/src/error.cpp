@@ -26,6 +26,11 @@ caf::error make_persistence_error(persistence_error code,
   return caf::make_error(code, std::move(description));
 }
 
+caf::error invalid_field(const std::string& field, const std::string& rule) {
+  return make_persistence_error(persistence_error::invalid_argument,
+                                field + ": " + rule);
+}
+
 caf::error make_version_conflict(const std::string& actor_id,
                                  int64_t attempted_version,
                                  int64_t current_version) {

@@ -84,6 +84,8 @@ caf::behavior persistent_actor_base::make_behavior() {
   auto err = validate_actor_id(persistence_id_);
   if (!err)
     err = opts_.validate();
+  if (!err)
+    err = check_snapshot_setup();
   if (err) {
     // Requests already queued get this error (not CAF's generic
     // request_receiver_down): the actor stops once it answered them.
@@ -94,6 +96,24 @@ caf::behavior persistent_actor_base::make_behavior() {
   }
   start_recovery();
   return make_commands();
+}
+
+caf::error persistent_actor_base::check_snapshot_setup() const {
+  auto& policy = opts_.snapshots;
+  if (codec().decode == nullptr && policy.enabled())
+    return make_runtime_error(
+      runtime_error::invalid_option,
+      "actor \"" + persistence_id_
+        + "\": snapshots: the policy takes snapshots but the state has no "
+          "snapshot codec (describe it with BOOST_DESCRIBE_STRUCT or give it "
+          "to_snapshot/from_snapshot)");
+  if (auto want = policy.state_type(); want && *want != state_type_id())
+    return make_runtime_error(
+      runtime_error::invalid_option,
+      "actor \"" + persistence_id_
+        + "\": snapshots: a `when` rule of the policy reads a state of "
+          "another type than this actor's (it would never fire)");
+  return caf::none;
 }
 
 caf::error persistent_actor_base::user_code_error(const std::string& what,
@@ -201,6 +221,7 @@ persistent_actor_base::consume(caf::mailbox_element& x) {
   }
   if (x.mid.is_response() && forget_own_request(x.mid.integer_value())) {
     // The answer of one of this actor's own store calls.
+    ++dispatches_;
     auto result = caf::event_based_actor::consume(x);
     if (held_exit_)
       process_held_exit();
@@ -228,6 +249,7 @@ persistent_actor_base::consume(caf::mailbox_element& x) {
       drain();
     return caf::invoke_message_result::consumed;
   }
+  ++dispatches_;
   auto result = caf::event_based_actor::consume(x);
   drain();
   return result;
@@ -263,6 +285,7 @@ void persistent_actor_base::drain() {
       ctx_.metrics->commands_waiting -= 1;
       continue;
     }
+    ++dispatches_;
     auto res = caf::event_based_actor::consume(*next);
     current_mailbox_element(previous);
     if (res == caf::invoke_message_result::skipped) {
@@ -387,6 +410,11 @@ void persistent_actor_base::start_recovery() {
   auto job = make_io_job([store, id, box, make_box, decode] {
     snapshot_step step;
     step.latest = store->get_latest_version(id);
+    if (decode == nullptr) {
+      // No snapshot codec: a full replay.
+      step.loaded = snapshot_load_result{};
+      return step;
+    }
     step.loaded = load_snapshot_with_fallback(
       *store, id, std::numeric_limits<int64_t>::max(),
       [&](const actor_snapshot& s) -> caf::error {
@@ -461,7 +489,9 @@ void persistent_actor_base::replay_next() {
         return fail_recovery(checked.error());
       for (auto& e : batch->events) {
         try {
-          apply_event(e);
+          if (auto err = apply_event(e))
+            return fail_recovery(
+              prefix_error("actor \"" + persistence_id_ + "\": recovery", err));
         } catch (...) {
           return fail_recovery(user_code_error(
             "apply of event " + std::to_string(e.version) + " (\"" + e.type
@@ -580,19 +610,22 @@ void persistent_actor_base::start_persist(const command_context& cmd,
     m.events_persisted += events->size();
     for (size_t i = 0; i < events->size(); ++i) {
       auto& e = (*events)[i];
+      caf::error apply_err;
       try {
-        apply_event(e);
+        apply_err = apply_event(e);
       } catch (...) {
+        apply_err = user_code_error(
+          "apply of event " + std::to_string(e.version) + " (\"" + e.type
+            + "\", id " + e.id + ") after it was stored",
+          std::current_exception());
+      }
+      if (apply_err) {
         // Stored but not applied: the command fails, and the state is
-        // rebuilt from the store (a deterministic throw fails that
+        // rebuilt from the store (a deterministic failure fails that
         // recovery too, and the actor stops with this error).
-        auto err = user_code_error("apply of event " + std::to_string(e.version)
-                                     + " (\"" + e.type + "\", id " + e.id
-                                     + ") after it was stored",
-                                   std::current_exception());
-        log(describe(err));
+        log(describe(apply_err));
         publish_stored(*events);
-        done(err);
+        done(apply_err);
         start_recovery();
         return;
       }
@@ -655,16 +688,19 @@ void persistent_actor_base::start_pipelined(event_batch events,
                                             done_fn done) {
   // The events are applied at once; the reply waits for the store.
   for (auto& e : *events) {
+    caf::error err;
     try {
-      apply_event(e);
+      err = apply_event(e);
     } catch (...) {
+      err = user_code_error("apply of event " + std::to_string(e.version)
+                              + " (\"" + e.type + "\", id " + e.id
+                              + ") before it was stored (pipelined; "
+                                "nothing of its batch was stored)",
+                            std::current_exception());
+    }
+    if (err) {
       // Nothing of this batch is stored; the state may hold part of it:
       // rebuild it from the store once the persists before it are done.
-      auto err = user_code_error("apply of event " + std::to_string(e.version)
-                                   + " (\"" + e.type + "\", id " + e.id
-                                   + ") before it was stored (pipelined; "
-                                     "nothing of its batch was stored)",
-                                 std::current_exception());
       done(err);
       fail_pipeline(err);
       settle_pipeline();
@@ -774,7 +810,7 @@ bool persistent_actor_base::count_stored(const event& e) {
                        last_snapshot_time_,
                        aether::now(),
                        state_address(),
-                       state_type()};
+                       state_type_id()};
   return opts_.snapshots.should_snapshot(check);
 }
 
@@ -819,6 +855,13 @@ void persistent_actor_base::save_snapshot() {
 }
 
 void persistent_actor_base::take_snapshot(std::function<void()> done) {
+  if (codec().decode == nullptr) {
+    // A state without a snapshot codec: nothing to save (passivation and
+    // `save_snapshot` go on without one; a policy was refused at spawn).
+    if (done)
+      done();
+    return;
+  }
   events_since_snapshot_ = 0;
   last_snapshot_time_ = aether::now();
   actor_snapshot snap;

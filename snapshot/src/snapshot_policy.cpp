@@ -37,6 +37,16 @@ snapshot_policy& snapshot_policy::when_check(predicate f) {
   return *this;
 }
 
+snapshot_policy& snapshot_policy::when_state(std::type_index state,
+                                             predicate f) {
+  // Rules on two different state types fit no actor: `void` matches none.
+  if (state_type_ && *state_type_ != state)
+    state_type_ = std::type_index{typeid(void)};
+  else
+    state_type_ = state;
+  return when_check(std::move(f));
+}
+
 snapshot_policy&
 snapshot_policy::snapshot_after_recovery_above(std::optional<int64_t> n) {
   after_recovery_set_ = true;

@@ -1,6 +1,7 @@
 #include "aether/core/error.hpp"
 #include "aether/persistence/json_codec.hpp"
 #include "catch.hpp"
+#include "go_sample_event.hpp"
 
 #include <boost/json/parse.hpp>
 
@@ -45,14 +46,7 @@ TEST_CASE("codec: round trip keeps integers as integers") {
 }
 
 TEST_CASE("codec: reads an event written by the Go aether") {
-  // As encoding/json writes an aether.Event (time.Time in RFC 3339 with an
-  // offset and nanoseconds).
-  auto text = R"({"id":"6f1c2a9e-1f0b-4c5e-9a4d-2b7e8c1d0f3a",)"
-              R"("eventType":"OrderPlaced","actorId":"order-17",)"
-              R"("commandId":"cmd-1","version":2,)"
-              R"("data":{"total":1999,"items":["a","b"]},)"
-              R"("metadata":{"correlationId":"c-1","causationId":"e-0"},)"
-              R"("timestamp":"2024-03-05T12:34:56.789012345+01:00"})";
+  auto text = aether::test::go_sample_event;
   auto e = json_codec::decode_event(text);
   REQUIRE(e);
   CHECK(e->type == "OrderPlaced");

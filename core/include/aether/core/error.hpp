@@ -47,6 +47,10 @@ std::string to_string(persistence_error x);
 caf::error make_persistence_error(persistence_error code,
                                   std::string description);
 
+/// The error of a command that refuses its input: `invalid_argument` with
+/// "`field`: `rule`", e.g. `invalid_field("amount", "must be positive")`.
+caf::error invalid_field(const std::string& field, const std::string& rule);
+
 /// Builds a `version_conflict` whose description reads
 /// `version conflict: actor "X" has version 5, cannot save version 5`.
 caf::error make_version_conflict(const std::string& actor_id,

@@ -62,8 +62,9 @@ protected:
     state_ = State{};
   }
 
-  void apply_event(const event& e) override {
+  caf::error apply_event(const event& e) override {
     state_traits<State>::apply(state_, e);
+    return caf::none;
   }
 
   boost::json::value encode_state() const override {
@@ -74,7 +75,7 @@ protected:
     return &state_;
   }
 
-  std::type_index state_type() const override {
+  std::type_index state_type_id() const override {
     return typeid(State);
   }
 

@@ -160,6 +160,21 @@ public:
   caf::response_promise persist_all(const command_context& cmd,
                                     std::vector<event_draft> drafts, F reply) {
     auto rp = make_response_promise();
+    persist_into(rp, cmd, std::move(drafts), std::move(reply));
+    return rp;
+  }
+
+  /// Takes a snapshot of the current state now (also without a policy).
+  void save_snapshot();
+
+protected:
+  /// Stores `drafts` as one batch and answers `rp` with `reply()` once they
+  /// are stored (or with the error); with `stop_after` the actor then stops
+  /// normally.
+  template <class F>
+  void persist_into(caf::response_promise rp, const command_context& cmd,
+                    std::vector<event_draft> drafts, F reply,
+                    bool stop_after = false) {
     // The reply is computed right after the events were applied (in
     // pipelined mode before they are stored, so it reflects this command and
     // not later ones) and delivered once they are stored.
@@ -181,26 +196,38 @@ public:
       }
     };
     start_persist(cmd, std::move(drafts), std::move(compute),
-                  [rp, computed](const caf::error& err) mutable {
-                    if (err)
+                  [this, rp, computed,
+                   stop_after](const caf::error& err) mutable {
+                    if (err) {
                       rp.deliver(err);
-                    else if (computed->err)
+                    } else if (computed->err) {
                       rp.deliver(computed->err);
-                    else
+                    } else {
                       rp.deliver(std::move(computed->msg));
+                      if (stop_after)
+                        quit();
+                    }
                   });
-    return rp;
   }
 
-  /// Takes a snapshot of the current state now (also without a policy).
-  void save_snapshot();
+  /// Writes a warning to `persistence_options::log` (default: stderr).
+  void log(const std::string& line) const;
 
-protected:
+  /// Counts the messages handed to the command behavior (commands and
+  /// responses to the handlers' requests): two calls that see the same
+  /// count run in the same handler.
+  uint64_t dispatch_count() const {
+    return dispatches_;
+  }
+
   /// Type-erased access to the state, implemented by `persistent_actor`.
   struct state_box {
     virtual ~state_box();
   };
 
+  /// Decodes snapshots; both null when the state has no snapshot codec
+  /// (the actor then never loads or takes snapshots and refuses a snapshot
+  /// policy).
   struct state_codec {
     std::unique_ptr<state_box> (*make_box)();
     caf::error (*decode)(state_box&, const boost::json::value&);
@@ -209,10 +236,12 @@ protected:
   virtual const state_codec& codec() const = 0;
   virtual void adopt_state(state_box& box) = 0;
   virtual void reset_state() = 0;
-  virtual void apply_event(const event& e) = 0;
+  /// Folds `e` into the state; an error (an event the state cannot take)
+  /// fails the recovery or the persist like a throwing `apply`.
+  virtual caf::error apply_event(const event& e) = 0;
   virtual boost::json::value encode_state() const = 0;
   virtual const void* state_address() const = 0;
-  virtual std::type_index state_type() const = 0;
+  virtual std::type_index state_type_id() const = 0;
 
   /// The error for user code that threw: names the actor, `what` (the
   /// function and event or snapshot) and the exception's text.
@@ -260,6 +289,9 @@ private:
   /// Saves a snapshot of the current state; `done` (if any) runs when the
   /// store answered, successful or not.
   void take_snapshot(std::function<void()> done = nullptr);
+  /// Refuses a snapshot policy the state cannot serve (no codec, or a
+  /// `when` rule on another state type).
+  caf::error check_snapshot_setup() const;
   /// Handles `(passivate_atom)` when it is the next message to process.
   bool try_passivate(caf::mailbox_element& x);
   void publish_stored(const std::vector<event>& events);
@@ -299,7 +331,6 @@ private:
   /// Puts messages the behavior skipped back in front of the stash.
   void put_back(std::deque<caf::mailbox_element_ptr>& skipped);
   void process_held_exit();
-  void log(const std::string& line) const;
   caf::actor worker() const;
 
   std::string persistence_id_;
@@ -354,6 +385,7 @@ private:
   caf::mailbox_element_ptr held_exit_;
   uint64_t held_exit_id_ = 0;
   caf::error stop_reason_;
+  uint64_t dispatches_ = 0;
 };
 
 } // namespace aether

@@ -2,6 +2,7 @@
 
 #include "aether/persistence/snapshot_store.hpp"
 #include "aether/snapshot/recovery.hpp"
+#include "aether/snapshot/snapshot_codec.hpp"
 #include "aether/snapshot/state_traits.hpp"
 
 #include <caf/expected.hpp>
@@ -79,14 +80,19 @@ caf::expected<loaded_events> load(event_store_with_snapshots& store,
                                   const std::string& actor_id,
                                   size_t batch_size = 10000);
 
-/// Builds a snapshot of `state` at `version` with the state's encoder.
+/// Builds a snapshot of `state` at `version` with the state's encoder (its
+/// `to_snapshot`, or for a described typed state the derived codec).
 template <class State>
 actor_snapshot create_snapshot(const std::string& actor_id, int64_t version,
                                const State& state) {
   actor_snapshot s;
   s.actor_id = actor_id;
   s.version = version;
-  s.state = state_traits<State>::to_snapshot(state);
+  if constexpr (snapshot_codec<State>::described
+                && !snapshot_codec<State>::hand_written)
+    s.state = snapshot_codec<State>::encode(state);
+  else
+    s.state = state_traits<State>::to_snapshot(state);
   s.time = now();
   return s;
 }

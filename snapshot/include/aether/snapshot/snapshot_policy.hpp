@@ -71,15 +71,22 @@ public:
   /// Fires after an event of one of these types.
   snapshot_policy& on_event_types(std::set<std::string> types);
 
-  /// Fires when `f(state, event, version)` returns true.
+  /// Fires when `f(state, event, version)` returns true. An actor whose
+  /// state is not a `State` refuses the policy at spawn (the rule could
+  /// never fire). Typed actors have a typed form:
+  /// `event_sourced<...>::snapshot_when`.
   template <class State>
   snapshot_policy&
   when(std::function<bool(const State&, const event&, int64_t)> f) {
-    return when_check([f](const snapshot_check& c) {
+    return when_state(typeid(State), [f](const snapshot_check& c) {
       auto* s = c.state_as<State>();
       return s != nullptr && f(*s, c.ev, c.version);
     });
   }
+
+  /// Fires when `f(check)` returns true; `f` reads a state of type `state`
+  /// (checked when an actor starts with the policy).
+  snapshot_policy& when_state(std::type_index state, predicate f);
 
   /// Fires when `f(check)` returns true.
   snapshot_policy& when_check(predicate f);
@@ -119,6 +126,11 @@ public:
     return delete_events_;
   }
 
+  /// The state type the `when` rules read, if any.
+  const std::optional<std::type_index>& state_type() const {
+    return state_type_;
+  }
+
   /// Reads a policy from CAF's config (`caf-application.ini` or the command
   /// line), keys under `aether.snapshot.`: `every`, `every-versions`,
   /// `min-events`, `max-events`, `interval` (a timespan such as `30s`),
@@ -138,6 +150,7 @@ private:
   std::optional<int64_t> after_recovery_;
   size_t keep_newest_ = 0;
   bool delete_events_ = false;
+  std::optional<std::type_index> state_type_;
 };
 
 /// Declares the `aether.snapshot.*` options in a CAF config option set (call
