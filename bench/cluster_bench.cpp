@@ -6,7 +6,7 @@
 #include "aether/cluster/local_cluster.hpp"
 #include "aether/cluster/routed_message.hpp"
 #include "aether/persistence/memory_store.hpp"
-#include "aether/runtime/persistent_actor.hpp"
+#include "aether/runtime/event_sourced.hpp"
 #include "aether/runtime/store_context.hpp"
 #include "bench_state.hpp"
 #include "harness.hpp"
@@ -44,32 +44,27 @@ double pct(std::vector<double> xs, double q) {
 
 /// The entity of the benchmark: a persistent counter on a memory store
 /// shared by both nodes (one process), so a moved actor recovers there.
+struct counted {};
+AETHER_EVENT(counted, "added", ())
+
 struct count_state {
   int64_t n = 0;
-  void apply(const event&) {
+  void apply(const counted&) {
     ++n;
   }
-  boost::json::value to_snapshot() const {
-    return boost::json::object{{"n", n}};
-  }
-  caf::error from_snapshot(const boost::json::value& v) {
-    n = v.as_object().at("n").as_int64();
-    return caf::none;
-  }
 };
+BOOST_DESCRIBE_STRUCT(count_state, (), (n))
 
-class count_actor : public persistent_actor<count_state> {
+class count_actor : public event_sourced<count_state, events<counted>> {
 public:
-  using persistent_actor::persistent_actor;
-  caf::behavior make_commands() override {
+  using event_sourced::event_sourced;
+  caf::behavior commands() override {
     return {
       [this](ping_atom, int64_t x) {
         return x;
       },
-      [this](add_atom) -> caf::result<int64_t> {
-        return persist("added", boost::json::object{}, [this] {
-          return state().n;
-        });
+      [this](add_atom) {
+        return persist(counted{}).then_reply(&count_state::n);
       },
     };
   }

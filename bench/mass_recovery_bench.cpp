@@ -55,7 +55,7 @@ void fill(event_store_with_snapshots& store, const mass_recovery_options& o,
     std::vector<event> batch;
     for (int64_t v = 1; v <= o.events && !failed; ++v) {
       batch.push_back(bench_event(id, v));
-      state.apply(batch.back());
+      state.apply(added{v % 10});
       bool boundary = o.snapshot_every > 0 && v % o.snapshot_every == 0;
       if (!boundary && v != o.events)
         continue;

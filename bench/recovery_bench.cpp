@@ -124,7 +124,7 @@ int run_recovery(caf::actor_system& sys, const recovery_options& a) {
   int64_t outstanding = 0;
   for (int64_t v = 1; v <= n; ++v) {
     batch.push_back(bench_event(id, v));
-    state.apply(batch.back());
+    state.apply(added{v % 10});
     bool boundary = k > 0 && v % k == 0;
     if (per_write == 1 && !boundary && v != n) {
       {

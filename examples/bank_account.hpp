@@ -1,7 +1,6 @@
 #pragma once
-// A persistent bank account: the state is the fold of its events.
-#include "aether/core/error.hpp"
-#include "aether/runtime/persistent_actor.hpp"
+// A persistent bank account: the state is the fold of its typed events.
+#include "aether/runtime/event_sourced.hpp"
 
 #include <caf/all.hpp>
 
@@ -9,59 +8,54 @@ using deposit_atom = caf::atom_constant<caf::atom("deposit")>;
 using withdraw_atom = caf::atom_constant<caf::atom("withdraw")>;
 using balance_atom = caf::atom_constant<caf::atom("balance")>;
 
-// 1. The state, with its event handler and snapshot codec.
+// 1. The events: plain structs with a stable wire name (the `eventType`)
+//    and their fields.
+struct deposited {
+  int64_t amount = 0;
+};
+AETHER_EVENT(deposited, "deposited", (amount))
+
+struct withdrawn {
+  int64_t amount = 0;
+};
+AETHER_EVENT(withdrawn, "withdrawn", (amount))
+
+// 2. The state: one `apply` per event (a missing one does not compile).
+//    Described, so snapshots need no code.
 struct account {
   int64_t balance = 0;
-
-  void apply(const aether::event& e) {
-    auto amount = e.data.at("amount").as_int64();
-    balance += e.type == "deposited" ? amount : -amount;
+  void apply(const deposited& e) {
+    balance += e.amount;
   }
-
-  boost::json::value to_snapshot() const {
-    return boost::json::object{{"balance", balance}};
-  }
-
-  caf::error from_snapshot(const boost::json::value& json) {
-    auto* o = json.if_object();
-    if (!o || !o->contains("balance") || !o->at("balance").is_int64())
-      return aether::make_persistence_error(
-        aether::persistence_error::corrupt_data, "account: no balance");
-    balance = o->at("balance").as_int64();
-    return caf::none;
+  void apply(const withdrawn& e) {
+    balance -= e.amount;
   }
 };
+BOOST_DESCRIBE_STRUCT(account, (), (balance))
 
-// 2. The actor: ordinary CAF handlers that persist events.
-class account_actor : public aether::persistent_actor<account> {
+// 3. The actor: ordinary CAF handlers that persist events.
+class account_actor
+  : public aether::event_sourced<account,
+                                 aether::events<deposited, withdrawn>> {
 public:
-  using persistent_actor::persistent_actor;
+  using event_sourced::event_sourced;
 
-  caf::behavior make_commands() override {
+  caf::behavior commands() override {
     return {
       [this](deposit_atom, int64_t amount) -> caf::result<int64_t> {
         if (amount <= 0)
-          return invalid("amount: must be positive");
-        return persist("deposited", {{"amount", amount}}, [this] {
-          return state().balance;
-        });
+          return aether::invalid_field("amount", "must be positive");
+        return persist(deposited{amount}).then_reply(&account::balance);
       },
       [this](withdraw_atom, int64_t amount) -> caf::result<int64_t> {
         if (amount <= 0 || amount > state().balance)
-          return invalid("amount: must be positive and covered");
-        return persist("withdrawn", {{"amount", amount}}, [this] {
-          return state().balance;
-        });
+          return aether::invalid_field("amount",
+                                       "must be positive and covered");
+        return persist(withdrawn{amount}).then_reply(&account::balance);
       },
       [this](balance_atom) {
         return state().balance;
       },
     };
-  }
-
-private:
-  static caf::error invalid(std::string what) {
-    return aether::make_persistence_error(
-      aether::persistence_error::invalid_argument, std::move(what));
   }
 };

@@ -12,9 +12,8 @@ class demo_account : public account_actor {
 public:
   using account_actor::account_actor;
 
-  caf::behavior make_commands() override {
-    caf::message_handler base{
-      account_actor::make_commands().as_behavior_impl()};
+  caf::behavior commands() override {
+    caf::message_handler base{account_actor::commands().as_behavior_impl()};
     return base.or_else([this](info_atom) {
       return std::vector<int64_t>{version(), recovered_from_snapshot(),
                                   events_replayed(), state().balance};

@@ -2,35 +2,33 @@
 // persistent actor on the SQLite store.
 #include <aether/core/error.hpp>
 #include <aether/runtime/config.hpp>
-#include <aether/runtime/persistent_actor.hpp>
+#include <aether/runtime/event_sourced.hpp>
 #include <aether/sqlite/sqlite_store.hpp>
 #include <caf/all.hpp>
 #include <cstdio>
 
 using add_atom = caf::atom_constant<caf::atom("add")>;
 
+struct added {
+  int64_t n = 0;
+};
+AETHER_EVENT(added, "added", (n))
+
 struct counter {
   int64_t value = 0;
-  void apply(const aether::event& e) {
-    value += e.data.at("n").as_int64();
-  }
-  boost::json::value to_snapshot() const {
-    return boost::json::object{{"value", value}};
-  }
-  caf::error from_snapshot(const boost::json::value& v) {
-    value = v.at("value").as_int64();
-    return caf::none;
+  void apply(const added& e) {
+    value += e.n;
   }
 };
+BOOST_DESCRIBE_STRUCT(counter, (), (value))
 
-class counter_actor : public aether::persistent_actor<counter> {
+class counter_actor
+  : public aether::event_sourced<counter, aether::events<added>> {
 public:
-  using persistent_actor::persistent_actor;
-  caf::behavior make_commands() override {
-    return {[this](add_atom, int64_t n) -> caf::result<int64_t> {
-      return persist("added", {{"n", n}}, [this] {
-        return state().value;
-      });
+  using event_sourced::event_sourced;
+  caf::behavior commands() override {
+    return {[this](add_atom, int64_t n) {
+      return persist(added{n}).then_reply(&counter::value);
     }};
   }
 };
@@ -46,7 +44,9 @@ int main(int argc, char** argv) {
     return 1;
   }
   auto ctx = aether::store_context::make(sys, std::move(*store));
-  auto actor = sys.spawn<counter_actor>("consumer-1", ctx);
+  aether::persistence_options opts;
+  opts.snapshots.every_events(1);
+  auto actor = sys.spawn<counter_actor>("consumer-1", ctx, opts);
   caf::scoped_actor self{sys};
   int rc = 1;
   self->request(actor, caf::infinite, add_atom::value, int64_t{42})
