@@ -2,7 +2,9 @@
 
 #include "aether/persistence/event.hpp"
 #include "aether/persistence/replay.hpp"
+#include "aether/runtime/actor_phase.hpp"
 #include "aether/runtime/command_context.hpp"
+#include "aether/runtime/command_stash.hpp"
 #include "aether/runtime/io_job.hpp"
 #include "aether/runtime/persistence_options.hpp"
 #include "aether/runtime/runtime_error.hpp"
@@ -13,7 +15,6 @@
 #include <caf/response_promise.hpp>
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <exception>
 #include <functional>
 #include <list>
@@ -30,21 +31,23 @@ namespace aether {
 /// persisting, snapshots and failure handling. Users derive from
 /// `persistent_actor<State>`, not from this class.
 ///
-/// Lifecycle:
-/// 1. On spawn the actor recovers: it loads the newest snapshot that decodes
+/// Lifecycle (one `actor_phase` at a time, see `phase()`):
+/// 1. `recovering`: on spawn the actor loads the newest snapshot that decodes
 ///    (falling back to older ones, then to a full replay), replays the events
 ///    after it in batches, and calls `recovery_completed(version)`. Commands
-///    that arrive meanwhile wait in the mailbox, in order.
-///    (The mixin keeps them in its own queue, not in CAF's skip cache, so a
-///    deep mailbox costs O(1) per message.)
-/// 2. Command handlers (from `make_commands`) call `persist` / `persist_all`.
-///    The events get the next versions, are stored as one atomic batch (the
-///    store's non-blocking `append`; its completion comes back as a
-///    message), are applied to the state, and only then the reply goes out.
-///    Commands that arrive while a persist is in flight wait.
+///    that arrive meanwhile wait, in order, in its `command_stash` (not in
+///    CAF's skip cache, so a deep mailbox costs O(1) per message).
+/// 2. `running`: command handlers (from `make_commands`) call `persist` /
+///    `persist_all`; `persisting`: the events got the next versions and are
+///    with the store as one atomic batch (its non-blocking `append`; the
+///    completion comes back as a message); once stored they are applied to
+///    the state, and only then the reply goes out. Commands wait meanwhile.
 /// 3. After each applied event the snapshot policy is checked; a snapshot
 ///    captures the state at exactly that event's version and is saved without
 ///    stopping command processing.
+/// 4. `restarting` after an unknown outcome (a backoff, then `recovering`),
+///    `passivating` on `passivate_atom`, `stopping` after a failure that
+///    restarts cannot mend.
 /// Asks a persistent actor to passivate: `(passivate_atom)` waits behind the
 /// commands before it, then the actor saves a snapshot (when events were
 /// applied since the last one), answers with its version and stops
@@ -82,9 +85,16 @@ public:
     return pipeline_.size();
   }
 
-  /// True until recovery completed.
+  /// The phase the actor is in (see `actor_phase`).
+  actor_phase phase() const {
+    return phase_;
+  }
+
+  /// True while the state is being rebuilt: recovering, or waiting to
+  /// recover again after a failure.
   bool recovering() const {
-    return recovering_;
+    return phase_ == actor_phase::recovering
+           || phase_ == actor_phase::restarting;
   }
 
   /// The snapshot version the last recovery started from (0: none).
@@ -312,14 +322,22 @@ private:
   /// Forgets the store request `id`; false if it was not one.
   bool forget_own_request(uint64_t id);
 
+  /// Moves to phase `next`; `stopping` is final.
+  void enter(actor_phase next) {
+    if (phase_ != actor_phase::stopping)
+      phase_ = next;
+  }
+  /// Commands wait: the actor is not running, or its pipeline is full, failed
+  /// or holds back a due snapshot.
   bool busy() const {
-    return recovering_ || persist_in_flight_ || restarting_ || passivating_
+    return phase_ != actor_phase::running
            || pipeline_.size() >= opts_.pipeline_window || pipeline_failed_
            || (snapshot_due_ && !pipeline_.empty());
   }
   /// A store call of this actor is in flight (an exit waits for it).
   bool store_call_in_flight() const {
-    return recovering_ || persist_in_flight_ || !pipeline_.empty();
+    return phase_ == actor_phase::recovering
+           || phase_ == actor_phase::persisting || !pipeline_.empty();
   }
   void drain();
   /// Stops the actor with `err`: answers what waits, answers every request
@@ -328,8 +346,6 @@ private:
   /// Answers the held-back requests and the persist in flight with `err`.
   void answer_waiting(const caf::error& err);
   void reply_error(caf::mailbox_element& x, const caf::error& err);
-  /// Puts messages the behavior skipped back in front of the stash.
-  void put_back(std::deque<caf::mailbox_element_ptr>& skipped);
   void process_held_exit();
   caf::actor worker() const;
 
@@ -337,8 +353,7 @@ private:
   store_context ctx_;
   persistence_options opts_;
 
-  bool recovering_ = true;
-  bool persist_in_flight_ = false;
+  actor_phase phase_ = actor_phase::recovering;
   int64_t version_ = 0;
   uint64_t position_ = 0;
   int64_t recovery_target_ = 0;
@@ -349,19 +364,16 @@ private:
   timestamp last_snapshot_time_;
   clock::time_point recovery_start_;
   size_t restarts_ = 0;
-  bool restarting_ = false;
-  bool passivating_ = false;
+  // drain() is running (it is not re-entered from the handlers it calls).
   bool draining_ = false;
-  // Lists, not deques: an empty std::deque allocates about 600 bytes, and
-  // most actors have neither held commands nor persists in flight (idle
-  // actors measured 1 KiB smaller each).
-  std::list<caf::mailbox_element_ptr> stash_;
+  command_stash stash_;
   // The persist waiting for an asynchronous store completion, if any.
   std::function<void(caf::error, uint64_t)> pending_persist_;
   uint64_t pending_persist_id_ = 0;
   // The reply of the persist in flight (answered with an error on exit).
   done_fn persist_reply_;
-  // Pipelined mode: the persists in flight, oldest first.
+  // Pipelined mode: the persists in flight, oldest first (a list, not a
+  // deque: an empty std::deque allocates about 600 bytes).
   struct pipelined_persist {
     uint64_t id;
     event_batch events;

@@ -1,0 +1,50 @@
+#pragma once
+
+// Shared by the source files of persistent_actor_base (one per phase); not
+// a public header.
+
+#include "aether/core/error.hpp"
+#include "aether/persistence/event_store.hpp"
+#include "aether/runtime/io_job.hpp"
+
+#include <atomic>
+#include <caf/atom.hpp>
+#include <caf/expected.hpp>
+
+namespace aether::detail {
+
+using restart_atom = caf::atom_constant<caf::atom("ae_restart")>;
+using persist_done_atom = caf::atom_constant<caf::atom("ae_pdone")>;
+using persist_timeout_atom = caf::atom_constant<caf::atom("ae_ptime")>;
+using stop_atom = caf::atom_constant<caf::atom("ae_stop")>;
+using exit_timeout_atom = caf::atom_constant<caf::atom("ae_exitto")>;
+
+/// Carries the result of an append back to the actor.
+struct async_append : io_job {
+  caf::expected<append_result> result = caf::error{};
+  void run() override {
+    // nop: filled in by the store's completion callback
+  }
+  /// Called by the completion after it set `result`: true when `append`
+  /// had not returned yet (the caller then finishes in place).
+  bool completed_inline() {
+    int expected = 0;
+    return state.compare_exchange_strong(expected, 1);
+  }
+  /// Called once `append` returned: true when the completion is still to
+  /// come (it then arrives as a message).
+  bool returned() {
+    int expected = 0;
+    return state.compare_exchange_strong(expected, 2);
+  }
+  std::atomic<int> state{0};
+};
+
+/// True when a failed append certainly stored nothing.
+inline bool outcome_known(const caf::error& err) {
+  return is(err, persistence_error::invalid_argument)
+         || is(err, persistence_error::version_conflict)
+         || is(err, persistence_error::unavailable);
+}
+
+} // namespace aether::detail

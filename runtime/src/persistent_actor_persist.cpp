@@ -1,0 +1,168 @@
+#include "aether/runtime/persistent_actor_base.hpp"
+
+// Phases running and persisting: a sequential persist (events stored as one
+// batch, then applied, then the reply) and the store append every persist
+// uses; publishing stored events to the bus.
+
+#include "aether/core/error.hpp"
+#include "aether/core/uuid.hpp"
+#include "aether/persistence/validation.hpp"
+#include "aether/runtime/event_bus.hpp"
+#include "aether/runtime/event_stored.hpp"
+#include "aether/runtime/runtime_error.hpp"
+#include "persistent_actor_detail.hpp"
+
+#include <caf/send.hpp>
+
+namespace aether {
+
+using namespace detail;
+
+void persistent_actor_base::start_persist(const command_context& cmd,
+                                          std::vector<event_draft> drafts,
+                                          std::function<void()> applied,
+                                          done_fn done) {
+  if (phase_ == actor_phase::persisting)
+    return done(make_runtime_error(
+      runtime_error::persist_in_flight,
+      "actor \"" + persistence_id_
+        + "\": persist called while another persist is in flight; use "
+          "persist_all to store several events"));
+  if (drafts.empty())
+    return done(make_persistence_error(persistence_error::invalid_argument,
+                                       "events: nothing to persist"));
+  auto events = std::make_shared<std::vector<event>>();
+  events->reserve(drafts.size());
+  auto t = aether::now();
+  for (auto& d : drafts) {
+    event e;
+    e.id = make_uuid();
+    e.type = std::move(d.type);
+    e.actor_id = persistence_id_;
+    e.command_id = cmd.command_id;
+    e.version = version_ + static_cast<int64_t>(events->size()) + 1;
+    e.data = std::move(d.data);
+    e.metadata = cmd.metadata;
+    for (auto& kv : d.metadata)
+      e.metadata[kv.first] = kv.second;
+    e.time = t;
+    if (auto err = validate_event(e))
+      return done(err);
+    events->push_back(std::move(e));
+  }
+  if (opts_.mode == persist_mode::pipelined)
+    return start_pipelined(std::move(events), std::move(applied),
+                           std::move(done));
+  enter(actor_phase::persisting);
+  persist_reply_ = done;
+  auto start = clock::now();
+  auto finish = [this, events, applied, done, start](caf::error err,
+                                                     uint64_t pos) {
+    enter(actor_phase::running);
+    persist_reply_ = nullptr;
+    auto& m = *ctx_.metrics;
+    if (err) {
+      m.persist_failures += 1;
+      if (is(err, persistence_error::version_conflict))
+        m.version_conflicts += 1;
+      done(err);
+      if (is(err, persistence_error::version_conflict)) {
+        log("\"" + persistence_id_ + "\": " + describe(err)
+            + "; re-recovering from the store");
+        start_recovery();
+      } else if (!outcome_known(err)) {
+        on_unknown_outcome(err);
+      }
+      return;
+    }
+    m.persist_latency.record(clock::now() - start);
+    m.events_persisted += events->size();
+    for (size_t i = 0; i < events->size(); ++i) {
+      auto& e = (*events)[i];
+      caf::error apply_err;
+      try {
+        apply_err = apply_event(e);
+      } catch (...) {
+        apply_err = user_code_error(
+          "apply of event " + std::to_string(e.version) + " (\"" + e.type
+            + "\", id " + e.id + ") after it was stored",
+          std::current_exception());
+      }
+      if (apply_err) {
+        // Stored but not applied: the command fails, and the state is
+        // rebuilt from the store (a deterministic failure fails that
+        // recovery too, and the actor stops with this error).
+        log(describe(apply_err));
+        publish_stored(*events);
+        done(apply_err);
+        start_recovery();
+        return;
+      }
+      version_ = e.version;
+      if (i + 1 == events->size())
+        position_ = pos;
+      if (count_stored(e))
+        take_snapshot();
+    }
+    publish_stored(*events);
+    applied();
+    done(caf::none);
+  };
+  auto id = ++pending_persist_id_;
+  auto res = append_events(*events, id);
+  if (!res) {
+    pending_persist_ = finish;
+    return;
+  }
+  if (*res)
+    finish(caf::none, (*res)->position);
+  else
+    finish(res->error(), 0);
+}
+
+std::optional<persistent_actor_base::append_outcome>
+persistent_actor_base::append_events(const std::vector<event>& events,
+                                     uint64_t id) {
+  // The one append path: the store never blocks this thread, and its
+  // completion comes back as a message (or, when the store completed
+  // before `append` returned, the caller finishes right here).
+  auto holder = std::make_shared<async_append>();
+  auto self = caf::actor_cast<caf::actor>(this);
+  event_store::append_callback cb = [self, id,
+                                     holder](caf::expected<append_result> res) {
+    holder->result = std::move(res);
+    if (!holder->completed_inline())
+      caf::anon_send(self, persist_done_atom::value, id, io_job_ptr{holder});
+  };
+  ctx_.io->append(ctx_.store, events, std::move(cb));
+  if (holder->returned()) {
+    delayed_send(this, opts_.persist_timeout, persist_timeout_atom::value, id);
+    return std::nullopt;
+  }
+  return std::move(holder->result);
+}
+
+caf::error persistent_actor_base::persist_timeout_error() const {
+  return make_runtime_error(runtime_error::persist_timeout,
+                            "actor \"" + persistence_id_
+                              + "\": the store did not answer within "
+                              + std::to_string(opts_.persist_timeout.count())
+                              + " ms; the events may or may not be stored");
+}
+
+void persistent_actor_base::publish_stored(const std::vector<event>& events) {
+  auto& bus = ctx_.bus;
+  if (!bus || (!opts_.publish_events && !opts_.publish_event_stored))
+    return;
+  for (auto& e : events) {
+    if (opts_.publish_events)
+      if (auto err = bus->publish(ctx_.bus_namespace, e))
+        log("\"" + persistence_id_
+            + "\": publishing to the bus failed: " + describe(err));
+    if (opts_.publish_event_stored)
+      bus->publish(ctx_.bus_namespace,
+                   make_event_stored(ctx_.bus_namespace, e));
+  }
+}
+
+} // namespace aether
