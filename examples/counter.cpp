@@ -14,10 +14,7 @@
 
 using add_atom = caf::atom_constant<caf::atom("add")>;
 
-struct added {
-  int64_t n = 0;
-};
-AETHER_EVENT(added, "added", (n))
+AETHER_DEFINE_EVENT(added, "added", (int64_t, n))
 
 struct counter {
   int64_t value = 0;
@@ -27,9 +24,8 @@ struct counter {
 };
 BOOST_DESCRIBE_STRUCT(counter, (), (value))
 
-using counter_self = aether::event_sourced<counter, aether::events<added>>*;
-
-caf::behavior counter_actor(counter_self self) {
+caf::behavior counter_actor(aether::event_sourced_ptr<counter, added> self) {
+  self->snapshots().every_events(4);
   return {[self](add_atom, int64_t n) {
     return self->persist(added{n}).then_reply(&counter::value);
   }};
@@ -48,9 +44,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   auto ctx = aether::store_context::make(sys, std::move(*store));
-  aether::persistence_options opts;
-  opts.snapshots.every_events(4);
-  auto c = aether::spawn_persistent(sys, counter_actor, "counter-1", ctx, opts);
+  auto c = aether::spawn_persistent(sys, counter_actor, "counter-1", ctx);
   caf::scoped_actor self{sys};
   int64_t value = 0;
   bool ok = true;

@@ -34,7 +34,18 @@ void persistent_actor_base::recovery_completed(int64_t) {
 }
 
 caf::behavior persistent_actor_base::make_behavior() {
-  auto err = validate_actor_id(persistence_id_);
+  // The commands first: they may set the snapshot policy (`snapshots()`),
+  // which the checks below cover.
+  caf::behavior commands;
+  caf::error err;
+  try {
+    commands = make_commands();
+  } catch (...) {
+    err = user_code_error("the command behavior (make_commands)",
+                          std::current_exception());
+  }
+  if (!err)
+    err = validate_actor_id(persistence_id_);
   if (!err)
     err = opts_.validate();
   if (!err)
@@ -48,7 +59,7 @@ caf::behavior persistent_actor_base::make_behavior() {
     }};
   }
   start_recovery();
-  return make_commands();
+  return commands;
 }
 
 caf::error persistent_actor_base::check_snapshot_setup() const {

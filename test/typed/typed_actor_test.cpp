@@ -403,3 +403,55 @@ TEST_CASE_METHOD(fixture, "typed actor: function-based, replying a member") {
   run();
   CHECK(ask<int64_t>(b, get_atom::value) == 5);
 }
+
+namespace {
+
+// Sets its snapshot policy with its commands, as Akka's withRetention.
+caf::behavior snapping_fn(event_sourced_ptr<counter, added, closed> self) {
+  self->snapshots().every_events(2);
+  return counter_fn(self);
+}
+
+caf::behavior plain_snapping_fn(event_sourced_ptr<plain, added> self) {
+  self->snapshots().every_events(2);
+  return {[self](add_atom, int64_t n) {
+    return self->persist(added{n}).then_reply(&plain::n);
+  }};
+}
+
+caf::behavior throwing_fn(event_sourced_ptr<plain, added>) {
+  throw std::runtime_error("no commands today");
+}
+
+} // namespace
+
+TEST_CASE_METHOD(fixture, "typed actor: the function sets the snapshot "
+                          "policy") {
+  auto a = spawn_persistent(sys, snapping_fn, "s1", ctx, opts());
+  spawned.push_back(a);
+  run();
+  for (int64_t n = 1; n <= 5; ++n)
+    REQUIRE(ask<int64_t>(a, add_atom::value, n));
+  auto snap = memory->get_latest_snapshot("s1");
+  REQUIRE(snap);
+  REQUIRE(*snap);
+  CHECK((*snap)->version == 4);
+  // The policy set there is checked like one given at spawn.
+  auto b = spawn_persistent(sys, plain_snapping_fn, "s2", ctx, opts());
+  spawned.push_back(b);
+  auto res = ask<int64_t>(b, add_atom::value, int64_t{1});
+  REQUIRE_FALSE(res);
+  CHECK(is(res.error(), runtime_error::invalid_option));
+  CHECK(describe(res.error()).find("no snapshot codec") != std::string::npos);
+}
+
+TEST_CASE_METHOD(fixture, "typed actor: commands that throw stop the actor "
+                          "with the error") {
+  auto a = spawn_persistent(sys, throwing_fn, "t1", ctx, opts());
+  spawned.push_back(a);
+  auto res = ask<int64_t>(a, add_atom::value, int64_t{1});
+  REQUIRE_FALSE(res);
+  CHECK(is(res.error(), runtime_error::user_code_failed));
+  CHECK(describe(res.error()).find("no commands today") != std::string::npos);
+  CHECK(memory->get_events("t1", 1)->empty());
+}

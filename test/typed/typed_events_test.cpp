@@ -7,6 +7,7 @@
 #include "go_sample_event.hpp"
 
 #include <boost/describe.hpp>
+#include <boost/json/parse.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -163,4 +164,40 @@ TEST_CASE("snapshot codec: derived for a described state") {
   REQUIRE(err);
   CHECK(describe(err).find("field \"carrier\": missing") != std::string::npos);
   STATIC_REQUIRE_FALSE(snapshot_codec<line_item*>::enabled);
+}
+
+namespace shop {
+
+using tags = std::vector<std::string>;
+AETHER_DEFINE_EVENT(item_added, "ItemAdded", (std::string, sku), (int64_t, qty),
+                    (tags, labels), (std::optional<std::string>, note))
+
+} // namespace shop
+
+TEST_CASE("typed events: AETHER_DEFINE_EVENT defines the struct in one line") {
+  using shop::item_added;
+  using set = events<item_added>;
+  static_assert(event_type_name_v<item_added> == "ItemAdded");
+  item_added x;
+  CHECK(x.qty == 0); // fields are value-initialised
+  CHECK_FALSE(x.note);
+  x.sku = "a-1";
+  x.qty = 3;
+  x.labels = {"red", "big"};
+  auto data = set::encode(x);
+  CHECK(data
+        == boost::json::parse(R"({"sku":"a-1","qty":3,"labels":["red","big"],)"
+                              R"("note":null})"));
+  event e;
+  e.id = "e-1";
+  e.type = "ItemAdded";
+  e.data = data;
+  auto back = set::decode(e);
+  REQUIRE(back);
+  REQUIRE(back->has_value());
+  auto& y = std::get<item_added>(**back);
+  CHECK(y.sku == "a-1");
+  CHECK(y.qty == 3);
+  CHECK(y.labels == shop::tags{"red", "big"});
+  CHECK_FALSE(y.note);
 }

@@ -9,10 +9,9 @@
 
 using add_atom = caf::atom_constant<caf::atom("add")>;
 
-struct added {
-  int64_t n = 0;
-};
-AETHER_EVENT(added, "added", (n))
+// One-line event definition (needs Boost.Preprocessor from the package's
+// dependencies).
+AETHER_DEFINE_EVENT(added, "added", (int64_t, n))
 
 struct counter {
   int64_t value = 0;

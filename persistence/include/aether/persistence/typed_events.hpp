@@ -1,6 +1,7 @@
 #pragma once
 
 #include "aether/core/error.hpp"
+#include "aether/persistence/define_event.hpp"
 #include "aether/persistence/event.hpp"
 #include "aether/persistence/event_type_name.hpp"
 #include "aether/persistence/json_struct.hpp"

@@ -294,4 +294,11 @@ private:
   bool effect_made_ = false;
 };
 
+/// The `self` of a function-based typed actor (see `spawn_persistent`):
+/// `event_sourced_ptr<counter, added>` is
+/// `event_sourced<counter, events<added>>*`, as CAF's function-based actors
+/// take a `stateful_actor<State>*`.
+template <class State, class... Ts>
+using event_sourced_ptr = event_sourced<State, events<Ts...>>*;
+
 } // namespace aether

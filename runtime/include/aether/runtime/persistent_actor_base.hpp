@@ -115,6 +115,15 @@ public:
     return opts_;
   }
 
+  /// The snapshot policy, to set with the commands (in `make_commands`, or
+  /// in a function-based actor's function), as Akka sets retention in the
+  /// behavior: it is checked before recovery starts, and a policy the state
+  /// cannot serve stops the actor with `invalid_option`. It starts as
+  /// `persistence_options::snapshots`.
+  snapshot_policy& snapshots() {
+    return opts_.snapshots;
+  }
+
   /// The command behavior. Its handlers see the recovered state.
   virtual caf::behavior make_commands() = 0;
 

@@ -58,8 +58,8 @@ struct event_sourced_fn_of<event_sourced<State, Events, Interface>*> {
 /// with a typed interface, whose handle this then returns).
 ///
 /// ```
-/// caf::behavior counter(aether::event_sourced<count, aether::events<added>>*
-/// self) {
+/// caf::behavior counter(aether::event_sourced_ptr<count, added> self) {
+///   self->snapshots().every_events(4);
 ///   return {[self](add_atom, int64_t n) {
 ///     return self->persist(added{n}).then_reply(&count::value);
 ///   }};
