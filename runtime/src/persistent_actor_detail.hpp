@@ -9,7 +9,9 @@
 
 #include <atomic>
 #include <caf/atom.hpp>
+#include <caf/error.hpp>
 #include <caf/expected.hpp>
+#include <caf/message.hpp>
 
 namespace aether::detail {
 
@@ -18,6 +20,18 @@ using persist_done_atom = caf::atom_constant<caf::atom("ae_pdone")>;
 using persist_timeout_atom = caf::atom_constant<caf::atom("ae_ptime")>;
 using stop_atom = caf::atom_constant<caf::atom("ae_stop")>;
 using exit_timeout_atom = caf::atom_constant<caf::atom("ae_exitto")>;
+
+/// Gives `err` a context of its own, allocated on the calling (the actor's)
+/// thread. A store completes appends on threads of its own (nats.c's, the
+/// SQLite writer's), and the error it made there would otherwise be shared,
+/// through the replies, with every requester that reads it. That is safe
+/// (CAF's mailboxes order it), but Debian's libcaf_core is not built with
+/// ThreadSanitizer, which then sees a requester's read race with the store
+/// thread's write (see .ci/tsan.supp); a copy made here is ordered for it.
+inline void own_error(caf::error& err) {
+  if (err && !err.context().empty())
+    err.context() = caf::message::copy(err.context().content());
+}
 
 /// Carries the result of an append back to the actor.
 struct async_append : io_job {
@@ -36,6 +50,12 @@ struct async_append : io_job {
   bool returned() {
     int expected = 0;
     return state.compare_exchange_strong(expected, 2);
+  }
+  /// The outcome, on the actor's thread (an error made its own there).
+  caf::expected<append_result> take() {
+    if (!result)
+      own_error(result.error());
+    return std::move(result);
   }
   std::atomic<int> state{0};
 };

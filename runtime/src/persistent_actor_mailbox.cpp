@@ -59,7 +59,7 @@ persistent_actor_base::consume(caf::mailbox_element& x) {
       pipelined_done(
         id, timeout
               ? append_outcome{persist_timeout_error()}
-              : static_cast<async_append&>(*msg.get_as<io_job_ptr>(2)).result);
+              : static_cast<async_append&>(*msg.get_as<io_job_ptr>(2)).take());
       if (held_exit_ && pipeline_.empty())
         process_held_exit();
       drain();
@@ -69,8 +69,8 @@ persistent_actor_base::consume(caf::mailbox_element& x) {
       if (msg.match_element<persist_timeout_atom>(0)) {
         finish(persist_timeout_error(), 0);
       } else {
-        auto& res
-          = static_cast<async_append&>(*msg.get_as<io_job_ptr>(2)).result;
+        auto res
+          = static_cast<async_append&>(*msg.get_as<io_job_ptr>(2)).take();
         if (res)
           finish(caf::none, res->position);
         else

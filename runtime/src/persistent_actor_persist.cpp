@@ -139,7 +139,7 @@ persistent_actor_base::append_events(const std::vector<event>& events,
     delayed_send(this, opts_.persist_timeout, persist_timeout_atom::value, id);
     return std::nullopt;
   }
-  return std::move(holder->result);
+  return holder->take();
 }
 
 caf::error persistent_actor_base::persist_timeout_error() const {
