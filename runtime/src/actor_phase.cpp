@@ -4,6 +4,7 @@ namespace aether {
 
 std::string to_string(actor_phase x) {
   switch (x) {
+    case actor_phase::awaiting_recovery: return "awaiting_recovery";
     case actor_phase::recovering: return "recovering";
     case actor_phase::running: return "running";
     case actor_phase::persisting: return "persisting";

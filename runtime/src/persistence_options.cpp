@@ -88,7 +88,9 @@ void add_persistence_options(caf::config_option_set& options) {
   add_snapshot_options(options);
   caf::config_option_adder{options, "aether.recovery"}
     .add<size_t>("batch-size", "events read per store call during recovery")
-    .add<caf::timespan>("timeout", "max time of one recovery step");
+    .add<caf::timespan>("timeout", "max time of one recovery step")
+    .add<size_t>("max-concurrent",
+                 "recoveries at once per store context (0: no limit)");
   caf::config_option_adder{options, "aether.persist"}
     .add<caf::timespan>("timeout", "max time of one persist")
     .add<std::string>("on-unknown-outcome", "stop or restart")

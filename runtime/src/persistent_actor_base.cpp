@@ -137,6 +137,9 @@ void persistent_actor_base::stop_with(const caf::error& err) {
 }
 
 void persistent_actor_base::on_exit() {
+  // A recovery slot held or asked for goes to the next actor.
+  if (ctx_.recoveries)
+    ctx_.recoveries->release(id());
   if (ctx_.metrics) {
     auto reason = stop_reason_;
     if (!reason)

@@ -20,6 +20,7 @@ using persist_done_atom = caf::atom_constant<caf::atom("ae_pdone")>;
 using persist_timeout_atom = caf::atom_constant<caf::atom("ae_ptime")>;
 using stop_atom = caf::atom_constant<caf::atom("ae_stop")>;
 using exit_timeout_atom = caf::atom_constant<caf::atom("ae_exitto")>;
+using recovery_slot_atom = caf::atom_constant<caf::atom("ae_rslot")>;
 
 /// Gives `err` a context of its own, allocated on the calling (the actor's)
 /// thread. A store completes appends on threads of its own (nats.c's, the

@@ -41,6 +41,11 @@ persistent_actor_base::consume(caf::mailbox_element& x) {
     }
     return caf::invoke_message_result::consumed;
   }
+  if (msg.match_elements<recovery_slot_atom>()) {
+    if (phase_ == actor_phase::awaiting_recovery)
+      begin_recovery();
+    return caf::invoke_message_result::consumed;
+  }
   if (msg.match_elements<restart_atom>()) {
     if (phase_ == actor_phase::restarting)
       start_recovery();

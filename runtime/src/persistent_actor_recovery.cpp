@@ -1,7 +1,8 @@
 #include "aether/runtime/persistent_actor_base.hpp"
 
-// Phases recovering (the newest snapshot that decodes, then the events
-// after it in batches) and restarting (the backoff before recovering again).
+// Phases awaiting_recovery (a slot of the recovery limiter), recovering (the
+// newest snapshot that decodes, then the events after it in batches) and
+// restarting (the backoff before recovering again).
 
 #include "aether/core/error.hpp"
 #include "aether/runtime/runtime_error.hpp"
@@ -9,6 +10,8 @@
 #include "persistent_actor_detail.hpp"
 
 #include <algorithm>
+#include <caf/actor_cast.hpp>
+#include <caf/send.hpp>
 #include <limits>
 
 namespace aether {
@@ -26,6 +29,24 @@ struct snapshot_step {
 using namespace detail;
 
 void persistent_actor_base::start_recovery() {
+  enter(actor_phase::awaiting_recovery);
+  if (auto& limiter = ctx_.recoveries) {
+    caf::weak_actor_ptr weak{ctrl()};
+    auto granted = limiter->acquire(id(), [weak] {
+      auto self = weak.lock();
+      if (!self)
+        return false;
+      caf::anon_send(caf::actor_cast<caf::actor>(self),
+                     recovery_slot_atom::value);
+      return true;
+    });
+    if (!granted)
+      return; // (recovery_slot_atom) arrives when the slot is free
+  }
+  begin_recovery();
+}
+
+void persistent_actor_base::begin_recovery() {
   enter(actor_phase::recovering);
   recovery_start_ = clock::now();
   reset_state();
@@ -145,6 +166,8 @@ void persistent_actor_base::replay_next() {
 }
 
 void persistent_actor_base::finish_recovery() {
+  if (ctx_.recoveries)
+    ctx_.recoveries->release(id());
   enter(actor_phase::running);
   restarts_ = 0;
   last_replayed_ = replayed_;
@@ -165,6 +188,8 @@ void persistent_actor_base::finish_recovery() {
 }
 
 void persistent_actor_base::fail_recovery(caf::error err) {
+  if (ctx_.recoveries)
+    ctx_.recoveries->release(id());
   ctx_.metrics->recovery_failures += 1;
   if (err == caf::sec::request_timeout)
     err = make_runtime_error(

@@ -78,7 +78,7 @@ struct fixture : actor_fixture {
 TEST_CASE_METHOD(fixture, "phases: recovering, running, persisting, running") {
   auto a = spawn_actor<tally_actor>("p", ctx);
   auto& x = impl(a);
-  CHECK(x.phase() == actor_phase::recovering);
+  CHECK(x.phase() == actor_phase::awaiting_recovery);
   REQUIRE(run_until([&] {
     return x.phase() == actor_phase::running;
   }));

@@ -10,8 +10,12 @@ namespace aether {
 /// get the stop reason). Each phase's code has its own source file in
 /// `runtime/src/` (see docs/architecture.md).
 enum class actor_phase : uint8_t {
+  /// Waiting for a slot of the node's recovery limiter (at most
+  /// `aether.recovery.max-concurrent` recoveries at a time), then
+  /// `recovering` (persistent_actor_recovery.cpp). The initial phase.
+  awaiting_recovery,
   /// Loading the newest snapshot, then replaying the events after it
-  /// (persistent_actor_recovery.cpp). The initial phase.
+  /// (persistent_actor_recovery.cpp).
   recovering,
   /// Commands run; pipelined persists may be in flight
   /// (persistent_actor_persist.cpp, persistent_actor_pipeline.cpp).

@@ -32,7 +32,8 @@ namespace aether {
 /// `persistent_actor<State>`, not from this class.
 ///
 /// Lifecycle (one `actor_phase` at a time, see `phase()`):
-/// 1. `recovering`: on spawn the actor loads the newest snapshot that decodes
+/// 1. `awaiting_recovery` until the node's recovery limiter has a slot, then
+///    `recovering`: on spawn the actor loads the newest snapshot that decodes
 ///    (falling back to older ones, then to a full replay), replays the events
 ///    after it in batches, and calls `recovery_completed(version)`. Commands
 ///    that arrive meanwhile wait, in order, in its `command_stash` (not in
@@ -90,10 +91,11 @@ public:
     return phase_;
   }
 
-  /// True while the state is being rebuilt: recovering, or waiting to
-  /// recover again after a failure.
+  /// True while the state is being rebuilt: recovering, waiting for a
+  /// recovery slot, or waiting to recover again after a failure.
   bool recovering() const {
-    return phase_ == actor_phase::recovering
+    return phase_ == actor_phase::awaiting_recovery
+           || phase_ == actor_phase::recovering
            || phase_ == actor_phase::restarting;
   }
 
@@ -300,7 +302,10 @@ private:
   void settle_pipeline();
   /// Marks the state for recovery once the pipeline is empty.
   void fail_pipeline(const caf::error& err);
+  /// Recovers once the recovery limiter grants a slot.
   void start_recovery();
+  /// Recovers (holding a slot).
+  void begin_recovery();
   void replay_next();
   void finish_recovery();
   void fail_recovery(caf::error err);
@@ -362,7 +367,7 @@ private:
   store_context ctx_;
   persistence_options opts_;
 
-  actor_phase phase_ = actor_phase::recovering;
+  actor_phase phase_ = actor_phase::awaiting_recovery;
   int64_t version_ = 0;
   uint64_t position_ = 0;
   int64_t recovery_target_ = 0;
