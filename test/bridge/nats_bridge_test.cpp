@@ -501,11 +501,21 @@ TEST_CASE_METHOD(fixture, "a NATS restart: resubscribed, gaps caught up") {
            && b.bridge->reconnects() >= 1;
   }));
   // After the reconnect the subscription is back: new events arrive and the
-  // follower fills whatever the outage swallowed.
-  REQUIRE(eventually([&] {
-    write();
-    return count() == static_cast<size_t>(v);
-  }));
+  // follower fills whatever the outage swallowed. One write per 200 ms (an
+  // event published before the resubscription is lost, so keep writing),
+  // not one per poll: a write every 2 ms outran a follower slowed down by
+  // ThreadSanitizer, and count() never met v.
+  auto last_write = std::chrono::steady_clock::time_point{}; // write at once
+  REQUIRE(eventually(
+    [&] {
+      auto now = std::chrono::steady_clock::now();
+      if (now - last_write >= std::chrono::milliseconds{200}) {
+        write();
+        last_write = now;
+      }
+      return count() == static_cast<size_t>(v);
+    },
+    std::chrono::seconds{30}));
   auto seen = f.versions();
   for (size_t i = 0; i < seen.size(); ++i)
     CHECK(seen[i] == static_cast<int64_t>(i + 1));
