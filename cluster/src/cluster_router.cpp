@@ -3,9 +3,9 @@
 #include "aether/cluster/placement.hpp"
 #include "aether/core/error.hpp"
 #include "aether/persistence/validation.hpp"
+#include "aether/runtime/any_response.hpp"
 #include "aether/runtime/persistent_actor_base.hpp"
 #include "aether/runtime/runtime_error.hpp"
-#include "any_response.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/sec.hpp>

@@ -1,6 +1,7 @@
 #include "aether/runtime/config.hpp"
 
 #include "aether/core/error.hpp"
+#include "aether/runtime/passivation_options.hpp"
 #include "aether/runtime/persistence_options.hpp"
 #include "aether/runtime/runtime_error.hpp"
 
@@ -21,6 +22,7 @@ config::config() {
   set("work-stealing.aggressive-poll-attempts", size_t{1000});
   set("work-stealing.moderate-poll-attempts", size_t{0});
   add_persistence_options(custom_options_);
+  add_passivation_options(custom_options_);
   add_error_categories(*this);
   add_runtime_error_category(*this);
 }

@@ -6,12 +6,14 @@
 #include "aether/core/error.hpp"
 #include "aether/persistence/event_store.hpp"
 #include "aether/runtime/io_job.hpp"
+#include "aether/runtime/persistent_actor_base.hpp"
 
 #include <atomic>
 #include <caf/atom.hpp>
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
 #include <caf/message.hpp>
+#include <caf/type_erased_tuple.hpp>
 
 namespace aether::detail {
 
@@ -66,6 +68,12 @@ inline bool outcome_known(const caf::error& err) {
   return is(err, persistence_error::invalid_argument)
          || is(err, persistence_error::version_conflict)
          || is(err, persistence_error::unavailable);
+}
+
+/// `(passivate_atom)` or `(passivate_atom, bool snapshot)`.
+inline bool is_passivate(const caf::type_erased_tuple& msg) {
+  return msg.match_elements<passivate_atom>()
+         || msg.match_elements<passivate_atom, bool>();
 }
 
 } // namespace aether::detail

@@ -112,7 +112,7 @@ persistent_actor_base::consume(caf::mailbox_element& x) {
     return result;
   }
   if (!busy() && stash_.empty() && pipeline_.empty()
-      && x.content().match_elements<passivate_atom>()) {
+      && is_passivate(x.content())) {
     auto* previous = current_mailbox_element();
     current_mailbox_element(&x);
     try_passivate(x);
@@ -154,8 +154,7 @@ void persistent_actor_base::drain() {
   // message that was consumed.
   std::deque<caf::mailbox_element_ptr> skipped;
   while (!busy() && !stash_.empty() && has_behavior()) {
-    if (!pipeline_.empty()
-        && stash_.front().content().match_elements<passivate_atom>())
+    if (!pipeline_.empty() && is_passivate(stash_.front().content()))
       break; // passivation waits until every persist is stored
     auto next = stash_.pop_front();
     auto* previous = current_mailbox_element();

@@ -7,7 +7,11 @@
 namespace aether {
 
 bool persistent_actor_base::try_passivate(caf::mailbox_element& x) {
-  if (!x.content().match_elements<passivate_atom>())
+  auto& msg = x.content();
+  bool snapshot = true;
+  if (msg.match_elements<passivate_atom, bool>())
+    snapshot = msg.get_as<bool>(1);
+  else if (!msg.match_elements<passivate_atom>())
     return false;
   // Reads the current mailbox element: the caller sets it to `x`.
   caf::response_promise rp;
@@ -19,7 +23,7 @@ bool persistent_actor_base::try_passivate(caf::mailbox_element& x) {
       rp.deliver(version_);
     quit();
   };
-  if (version_ > 0 && events_since_snapshot_ > 0)
+  if (snapshot && version_ > 0 && events_since_snapshot_ > 0)
     take_snapshot(std::move(finish));
   else
     finish();

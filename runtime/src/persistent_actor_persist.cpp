@@ -104,6 +104,7 @@ void persistent_actor_base::start_persist(const command_context& cmd,
       if (count_stored(e))
         take_snapshot();
     }
+    update_state_bytes();
     publish_stored(*events);
     applied();
     done(caf::none);

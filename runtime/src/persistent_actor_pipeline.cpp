@@ -39,6 +39,7 @@ void persistent_actor_base::start_pipelined(event_batch events,
     version_ = e.version;
     ++unstored_;
   }
+  update_state_bytes();
   applied();
   auto id = ++pending_persist_id_;
   pipeline_.push_back(

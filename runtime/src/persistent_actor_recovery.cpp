@@ -10,6 +10,7 @@
 #include "persistent_actor_detail.hpp"
 
 #include <algorithm>
+#include <boost/json/serialize.hpp>
 #include <caf/actor_cast.hpp>
 #include <caf/send.hpp>
 #include <limits>
@@ -22,6 +23,8 @@ namespace {
 struct snapshot_step {
   caf::expected<snapshot_load_result> loaded = caf::error{};
   caf::expected<int64_t> latest = caf::error{};
+  /// The JSON size of the snapshot decoded.
+  uint64_t snapshot_bytes = 0;
 };
 
 } // namespace
@@ -65,6 +68,7 @@ void persistent_actor_base::begin_recovery() {
   auto id = persistence_id_;
   auto job = make_io_job([store, id, box, make_box, decode] {
     snapshot_step step;
+    auto bytes = &step.snapshot_bytes;
     step.latest = store->get_latest_version(id);
     if (decode == nullptr) {
       // No snapshot codec: a full replay.
@@ -83,6 +87,7 @@ void persistent_actor_base::begin_recovery() {
                                       std::current_exception());
         }
         *box = std::move(fresh);
+        *bytes = boost::json::serialize(s.state).size();
         return caf::none;
       });
     return step;
@@ -107,6 +112,7 @@ void persistent_actor_base::begin_recovery() {
         version_ = loaded.snapshot->version;
         position_ = loaded.snapshot->store_position;
         recovered_snapshot_ = version_;
+        snapshot_bytes_ = step.snapshot_bytes;
       }
       replay_next();
     },
@@ -177,6 +183,7 @@ void persistent_actor_base::finish_recovery() {
   m.recovery_duration.record(clock::now() - recovery_start_);
   events_since_snapshot_ = replayed_;
   last_snapshot_time_ = aether::now();
+  update_state_bytes();
   auto limit = opts_.snapshots.max_replay();
   if (limit && replayed_ > *limit)
     take_snapshot();

@@ -6,6 +6,8 @@
 #include "aether/core/error.hpp"
 #include "aether/snapshot/retention.hpp"
 
+#include <boost/json/serialize.hpp>
+
 namespace aether {
 
 bool persistent_actor_base::count_stored(const event& e) {
@@ -49,6 +51,8 @@ void persistent_actor_base::take_snapshot(std::function<void()> done) {
       done();
     return;
   }
+  snapshot_bytes_ = boost::json::serialize(snap.state).size();
+  update_state_bytes();
   snap.time = last_snapshot_time_;
   snap.store_position = position_;
   auto store = ctx_.store;
@@ -82,6 +86,21 @@ void persistent_actor_base::take_snapshot(std::function<void()> done) {
       if (done)
         done();
     });
+}
+
+std::optional<uint64_t> persistent_actor_base::state_memory_size() const {
+  return std::nullopt;
+}
+
+void persistent_actor_base::update_state_bytes() {
+  uint64_t bytes = snapshot_bytes_;
+  try {
+    if (auto own = state_memory_size())
+      bytes = *own;
+  } catch (...) {
+    log(describe(user_code_error("memory_size", std::current_exception())));
+  }
+  state_bytes_.store(bytes, std::memory_order_relaxed);
 }
 
 } // namespace aether

@@ -2,6 +2,7 @@
 
 #include "aether/core/error.hpp"
 #include "aether/persistence/typed_events.hpp"
+#include "aether/runtime/memory_size.hpp"
 #include "aether/runtime/persist_effect.hpp"
 #include "aether/runtime/persistent_actor_base.hpp"
 #include "aether/snapshot/snapshot_codec.hpp"
@@ -255,6 +256,13 @@ protected:
 
   std::type_index state_type_id() const override {
     return typeid(State);
+  }
+
+  std::optional<uint64_t> state_memory_size() const override {
+    if constexpr (detail::has_memory_size<State>::value)
+      return static_cast<uint64_t>(state_.memory_size());
+    else
+      return std::nullopt;
   }
 
 private:

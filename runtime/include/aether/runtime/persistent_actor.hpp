@@ -1,5 +1,6 @@
 #pragma once
 
+#include "aether/runtime/memory_size.hpp"
 #include "aether/runtime/persistent_actor_base.hpp"
 #include "aether/snapshot/state_traits.hpp"
 
@@ -77,6 +78,13 @@ protected:
 
   std::type_index state_type_id() const override {
     return typeid(State);
+  }
+
+  std::optional<uint64_t> state_memory_size() const override {
+    if constexpr (detail::has_memory_size<State>::value)
+      return static_cast<uint64_t>(state_.memory_size());
+    else
+      return std::nullopt;
   }
 
 private:

@@ -10,6 +10,7 @@
 #include "aether/runtime/runtime_error.hpp"
 #include "aether/runtime/store_context.hpp"
 
+#include <atomic>
 #include <boost/json/value.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/response_promise.hpp>
@@ -53,6 +54,7 @@ namespace aether {
 /// commands before it, then the actor saves a snapshot (when events were
 /// applied since the last one), answers with its version and stops
 /// normally. Commands that arrive after it get `runtime_error::actor_stopped`.
+/// `(passivate_atom, false)` stops the same way without the snapshot.
 using passivate_atom = caf::atom_constant<caf::atom("ae_passiv")>;
 
 class persistent_actor_base : public caf::event_based_actor {
@@ -107,6 +109,13 @@ public:
   /// Events replayed by the last recovery.
   int64_t events_replayed() const {
     return last_replayed_;
+  }
+  /// The bytes the state takes, as last measured (after recovery, each
+  /// persist and each snapshot): the state's own `memory_size()` when it has
+  /// one, else the size of its last snapshot's JSON (0 before the first).
+  /// Readable from any thread (the actor registry's memory budget reads it).
+  uint64_t state_bytes() const {
+    return state_bytes_.load(std::memory_order_relaxed);
   }
 
   const store_context& persistence_context() const {
@@ -263,6 +272,8 @@ protected:
   virtual boost::json::value encode_state() const = 0;
   virtual const void* state_address() const = 0;
   virtual std::type_index state_type_id() const = 0;
+  /// The state's own `memory_size()`, if it has one.
+  virtual std::optional<uint64_t> state_memory_size() const;
 
   /// The error for user code that threw: names the actor, `what` (the
   /// function and event or snapshot) and the exception's text.
@@ -318,6 +329,8 @@ private:
   caf::error check_snapshot_setup() const;
   /// Handles `(passivate_atom)` when it is the next message to process.
   bool try_passivate(caf::mailbox_element& x);
+  /// Measures the state again (see `state_bytes`).
+  void update_state_bytes();
   void publish_stored(const std::vector<event>& events);
   /// Counts stored event `e` towards the snapshot policy; true when the
   /// policy asks for a snapshot after it.
@@ -412,6 +425,9 @@ private:
   uint64_t held_exit_id_ = 0;
   caf::error stop_reason_;
   uint64_t dispatches_ = 0;
+  // The JSON size of the last snapshot loaded or saved.
+  uint64_t snapshot_bytes_ = 0;
+  std::atomic<uint64_t> state_bytes_{0};
 };
 
 } // namespace aether
