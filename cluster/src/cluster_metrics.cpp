@@ -49,6 +49,7 @@ std::string cluster_metrics::to_prometheus() const {
   prometheus_histogram(out, "aether_cluster_remote_request_seconds",
                        "Round trip of requests served by another node.",
                        remote_latency.read());
+  out += activations.to_prometheus();
   return out;
 }
 

@@ -61,6 +61,10 @@ cluster_options::from_config(const caf::actor_system_config& cfg) {
     caf::get_or(cfg, "aether.cluster.replicas", int64_t{o.replicas}));
   o.remember_entities = caf::get_or(cfg, "aether.cluster.remember-entities",
                                     o.remember_entities);
+  auto passivation = passivation_options::from_config(cfg);
+  if (!passivation)
+    return std::move(passivation.error());
+  o.passivation = *passivation;
   if (auto err = o.validate())
     return err;
   return o;
@@ -108,6 +112,8 @@ caf::error cluster_options::validate() const {
     return err;
   if (auto err = positive("aether.cluster.handoff-timeout (handoff_timeout)",
                           handoff_timeout))
+    return err;
+  if (auto err = passivation.validate())
     return err;
   if (replicas < 1 || replicas > 5)
     return bad("aether.cluster.replicas (replicas)",

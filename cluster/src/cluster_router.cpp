@@ -7,6 +7,7 @@
 #include "aether/runtime/persistent_actor_base.hpp"
 #include "aether/runtime/runtime_error.hpp"
 
+#include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/sec.hpp>
 #include <caf/send.hpp>
@@ -43,6 +44,7 @@ caf::behavior cluster_router::make_behavior() {
   set_down_handler([this](caf::down_msg& dm) {
     entity_down(dm.source, dm.reason);
   });
+  tick_later();
   return {
     [this](route_atom, std::string& type, std::string& id,
            caf::message& content) -> caf::result<caf::message> {
@@ -144,13 +146,56 @@ caf::behavior cluster_router::make_behavior() {
            const std::vector<std::string>& ids) {
       recall(shard, types, ids);
     },
+    [this](passivation_tick_atom) {
+      ticking_ = false;
+      enforce_limits();
+      tick_later();
+    },
   };
 }
 
+void cluster_router::tick_later() {
+  auto& o = core_->opts.passivation;
+  if (ticking_ || o.idle_timeout.count() == 0)
+    return;
+  ticking_ = true;
+  delayed_send(this, o.effective_check_interval(),
+               passivation_tick_atom::value);
+}
+
+void cluster_router::enforce_limits() {
+  auto& o = core_->opts.passivation;
+  auto victims = table_.select(clock().now(), o);
+  for (auto& v : victims) {
+    auto& e = entities_.at(v.id);
+    table_.mark_passivating(v.id);
+    e.passivating = true;
+    core_->metrics.activations.passivated(v.cause);
+    // Behind the requests already sent to it: they run first.
+    caf::anon_send(e.handle, passivate_atom::value, o.snapshot);
+  }
+  core_->metrics.activations.set_active(table_.active());
+  core_->metrics.activations.state_bytes = table_.bytes();
+}
+
+bool cluster_router::hold_if_passivating(const std::string& name,
+                                         std::function<void()> later) {
+  auto i = entities_.find(name);
+  if (i == entities_.end() || !i->second.passivating)
+    return false;
+  i->second.held.push_back(std::move(later));
+  core_->metrics.activations.messages_held += 1;
+  return true;
+}
+
 void cluster_router::on_exit() {
-  for (auto& kv : entities_)
+  for (auto& kv : entities_) {
     caf::anon_send_exit(kv.second.handle, caf::exit_reason::kill);
+    core_->metrics.activations.messages_held -= kv.second.held.size();
+  }
   entities_.clear();
+  core_->metrics.activations.set_active(0);
+  core_->metrics.activations.state_bytes = 0;
   for (auto& h : handoffs_)
     h.first->done.set_value();
   handoffs_.clear();
@@ -203,6 +248,12 @@ void cluster_router::dispatch(uint64_t req) {
     send_remote(req, p);
     return;
   }
+  auto name = p.type + "/" + p.id;
+  if (hold_if_passivating(name, [this, req] {
+        if (pending_.count(req) > 0)
+          dispatch(req);
+      }))
+    return;
   auto e = entity_for(p.type, p.id, p.shard);
   if (!e) {
     finish(req, caf::make_message(e.error()));
@@ -210,7 +261,7 @@ void cluster_router::dispatch(uint64_t req) {
   }
   auto seq = ++p.send_seq;
   ask_entity(
-    *e, p.content,
+    name, *e, p.content,
     [this, req](caf::message& answer) {
       auto i = pending_.find(req);
       if (i == pending_.end())
@@ -316,7 +367,13 @@ cluster_router::entity_for(const std::string& type, const std::string& id,
                                 + "\" returned no actor for \"" + id + "\"");
   monitor(a);
   names_.emplace(a.address(), name);
-  entities_.emplace(name, entity{a, shard, name, type, id});
+  auto* persistent = dynamic_cast<const persistent_actor_base*>(
+    caf::actor_cast<caf::abstract_actor*>(a));
+  entities_.emplace(name,
+                    entity{a, shard, name, type, id, persistent, false, {}});
+  table_.add(name, clock().now());
+  core_->metrics.activations.activations += 1;
+  core_->metrics.activations.set_active(table_.active());
   core_->metrics.entities_active += 1;
   {
     std::lock_guard<std::mutex> guard{core_->mtx};
@@ -346,16 +403,29 @@ void cluster_router::recall(uint32_t shard,
   }
 }
 
-void cluster_router::ask_entity(const caf::actor& e, caf::message content,
+void cluster_router::ask_entity(const std::string& name, const caf::actor& e,
+                                caf::message content,
                                 std::function<void(caf::message&)> done,
                                 std::function<void()> retry) {
+  table_.begin(name, clock().now());
   auto hdl = request(e, caf::infinite, std::move(content));
+  auto from = e.address();
   add_multiplexed_response_handler(
-    hdl.id(), any_response::make([done, retry](caf::message& answer) {
+    hdl.id(),
+    any_response::make([this, name, from, done, retry](caf::message& answer) {
+      auto i = entities_.find(name);
+      bool current = i != entities_.end() && i->second.handle.address() == from;
+      if (current) {
+        table_.end(name, clock().now());
+        if (auto* p = i->second.persistent)
+          table_.set_bytes(name, p->state_bytes());
+      }
       if (never_ran(answer))
         retry();
       else
         done(answer);
+      if (current)
+        enforce_limits();
     }));
 }
 
@@ -380,6 +450,11 @@ void cluster_router::serve_remote(const std::string& reply,
                                      + std::to_string(shard)));
     return;
   }
+  auto name = r->type + "/" + r->id;
+  if (hold_if_passivating(name, [this, reply, frame] {
+        serve_remote(reply, frame);
+      }))
+    return;
   auto e = entity_for(r->type, r->id, shard);
   if (!e) {
     answer_remote_status(reply, reply_status::error, e.error());
@@ -387,7 +462,7 @@ void cluster_router::serve_remote(const std::string& reply,
   }
   core_->metrics.served_remote += 1;
   ask_entity(
-    *e, std::move(r->content),
+    name, *e, std::move(r->content),
     [this, reply](caf::message& answer) {
       answer_remote(reply, std::move(answer));
     },
@@ -433,7 +508,7 @@ void cluster_router::release(const handoff_ptr& job) {
     waiting.insert(kv.second.handle.address());
     if (job->kill)
       caf::anon_send_exit(kv.second.handle, caf::exit_reason::kill);
-    else
+    else if (!kv.second.passivating)
       // Behind the requests already sent to it: they run first.
       caf::anon_send(kv.second.handle, passivate_atom::value);
   }
@@ -460,9 +535,18 @@ void cluster_router::entity_down(const caf::actor_addr& who,
     std::lock_guard<std::mutex> guard{core_->mtx};
     core_->active.erase(i->second);
   }
+  // What waited for it runs now, in order (starting it again here, or
+  // going to the shard's new owner after a hand-over).
+  std::vector<std::function<void()>> held;
+  if (e != entities_.end())
+    held = std::move(e->second.held);
+  table_.remove(i->second);
   entities_.erase(i->second);
   names_.erase(i);
   core_->metrics.entities_active -= 1;
+  core_->metrics.activations.messages_held -= held.size();
+  core_->metrics.activations.set_active(table_.active());
+  core_->metrics.activations.state_bytes = table_.bytes();
   for (auto h = handoffs_.begin(); h != handoffs_.end();) {
     h->second.erase(who);
     if (h->second.empty()) {
@@ -472,6 +556,8 @@ void cluster_router::entity_down(const caf::actor_addr& who,
       ++h;
     }
   }
+  for (auto& later : held)
+    later();
 }
 
 } // namespace aether

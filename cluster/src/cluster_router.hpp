@@ -1,18 +1,23 @@
 #pragma once
 
 #include "aether/cluster/routed_message.hpp"
+#include "aether/runtime/activation_table.hpp"
 #include "cluster_core.hpp"
 
 #include <caf/event_based_actor.hpp>
 #include <caf/response_promise.hpp>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 namespace aether {
+
+class persistent_actor_base;
 
 using remote_atom = caf::atom_constant<caf::atom("ae_remote")>;
 using reply_atom = caf::atom_constant<caf::atom("ae_reply")>;
@@ -21,6 +26,7 @@ using expire_atom = caf::atom_constant<caf::atom("ae_expire")>;
 using own_atom = caf::atom_constant<caf::atom("ae_own")>;
 using release_atom = caf::atom_constant<caf::atom("ae_release")>;
 using recall_atom = caf::atom_constant<caf::atom("ae_recall")>;
+using passivation_tick_atom = caf::atom_constant<caf::atom("ae_ptick")>;
 
 /// A node's router: takes routed requests (from users, `ref` actors and
 /// other nodes), runs the entities of the shards this node owns, and sends
@@ -63,6 +69,14 @@ private:
     std::string name;
     std::string type;
     std::string id;
+    /// The entity as a persistent actor (null otherwise): its state size
+    /// counts towards the memory budget.
+    const persistent_actor_base* persistent = nullptr;
+    /// Passivated by this router (idle, count limit, memory budget): what
+    /// arrives for it meanwhile waits in `held`, in order, and runs once it
+    /// stopped (starting it again).
+    bool passivating = false;
+    std::vector<std::function<void()>> held;
   };
 
   /// Checks type and id; the error names the rule.
@@ -82,9 +96,17 @@ private:
               const std::vector<std::string>& ids);
   /// Sends `content` to the entity and calls `done` with its answer; a
   /// receiver that stopped before the message ran gives `retry`.
-  void ask_entity(const caf::actor& e, caf::message content,
-                  std::function<void(caf::message&)> done,
+  void ask_entity(const std::string& name, const caf::actor& e,
+                  caf::message content, std::function<void(caf::message&)> done,
                   std::function<void()> retry);
+  /// Holds `later` if entity `name` is passivating (true), to run once it
+  /// stopped.
+  bool hold_if_passivating(const std::string& name,
+                           std::function<void()> later);
+  /// Passivates the entities `passivation_options` says are idle or too
+  /// many.
+  void enforce_limits();
+  void tick_later();
   void serve_remote(const std::string& reply, const std::string& frame);
   void answer_remote(const std::string& reply, caf::message answer);
   void answer_remote_status(const std::string& reply, reply_status status,
@@ -99,6 +121,9 @@ private:
   /// Shards owned and serving.
   std::unordered_set<uint32_t> ready_;
   std::unordered_map<std::string, entity> entities_;
+  /// The local entities in least-recently-used order.
+  activation_table table_;
+  bool ticking_ = false;
   std::unordered_map<caf::actor_addr, std::string> names_;
   /// Hand-overs waiting for entities to stop.
   std::vector<std::pair<handoff_ptr, std::unordered_set<caf::actor_addr>>>

@@ -659,3 +659,87 @@ TEST_CASE("remembered entities start on their shard's next owner without a "
     20s));
   check_exclusive(c, ids.size() + 1);
 }
+
+TEST_CASE("an idle entity passivates with a snapshot and comes back on its "
+          "next routed request, replaying nothing") {
+  auto setup = tally_setup(fresh_name());
+  setup.options.passivation.idle_timeout = 300ms;
+  setup.options.passivation.check_interval = 50ms;
+  local_cluster c{setup};
+  start_nodes(c, 2);
+  REQUIRE(route<int64_t>(c, 0, "idle-1", add(5)) == 5);
+  REQUIRE(route<int64_t>(c, 1, "idle-1", add(2)) == 7);
+  CHECK(eventually(
+    [&] {
+      return c.node(0).active_entities().empty()
+             && c.node(1).active_entities().empty();
+    },
+    10s));
+  auto owner = c.node(0).metrics().activations.read().activations > 0 ? 0 : 1;
+  auto m = c.node(owner).metrics().activations.read();
+  CHECK(m.passivations_idle == 1);
+  CHECK(m.active == 0);
+  CHECK(c.node(owner).prometheus().find(
+          "aether_passivations_total{cause=\"idle\"} 1\n")
+        != std::string::npos);
+  // {version, recovered_from_snapshot, events_replayed, count}
+  auto st = route<std::vector<int64_t>>(c, 1 - static_cast<size_t>(owner),
+                                        "idle-1",
+                                        caf::make_message(stats_atom::value));
+  REQUIRE(st);
+  CHECK((*st)[0] == 2);
+  CHECK((*st)[1] == 2);
+  CHECK((*st)[2] == 0);
+  CHECK(c.node(owner).metrics().activations.read().activations == 2);
+}
+
+TEST_CASE("under a count limit a node passivates its least recently used "
+          "entities; requests for one that is passivating keep their "
+          "order") {
+  auto setup = tally_setup(fresh_name());
+  setup.options.passivation.max_active = 2;
+  local_cluster c{setup};
+  start_nodes(c, 1);
+  caf::scoped_actor self{c.system(0)};
+  using handle
+    = decltype(self->request(c.node(0).router(), 30s, caf::message{}));
+  constexpr int rounds = 10;
+  constexpr int entities = 6;
+  std::vector<int64_t> sums(entities, 0);
+  int wrong = 0;
+  int failed = 0;
+  // Each round sends two requests to each entity at once, then waits for
+  // the answers: between rounds all but two entities are passivated, so a
+  // round's requests find them passivating or stopped.
+  for (int r = 0; r < rounds; ++r) {
+    std::vector<handle> asks;
+    std::vector<int64_t> expected;
+    for (int k = 0; k < 2 * entities; ++k) {
+      auto n = int64_t{r * 100 + k + 1};
+      auto& sum = sums[static_cast<size_t>(k % entities)];
+      sum += n;
+      expected.push_back(sum);
+      asks.push_back(self->request(
+        c.node(0).router(), 30s,
+        caf::make_message(route_atom::value, std::string{"tally"},
+                          "lim-" + std::to_string(k % entities), add(n))));
+    }
+    for (size_t k = 0; k < asks.size(); ++k)
+      asks[k].receive(
+        [&](int64_t x) {
+          wrong += x == expected[k] ? 0 : 1;
+        },
+        [&](caf::error& err) {
+          ++failed;
+          UNSCOPED_INFO(describe(err));
+        });
+  }
+  CHECK(failed == 0);
+  CHECK(wrong == 0);
+  auto m = c.node(0).metrics().activations.read();
+  CHECK(m.passivations_count_limit > 0);
+  CHECK(m.activations > static_cast<uint64_t>(entities));
+  CHECK(eventually([&] {
+    return c.node(0).active_entities().size() <= 2;
+  }));
+}

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "aether/runtime/activation_metrics.hpp"
 #include "aether/runtime/runtime_metrics.hpp"
 
 #include <atomic>
@@ -44,6 +45,9 @@ struct cluster_metrics {
   /// Entities started when this node claimed their shard, because they were
   /// remembered (`remember_entities`).
   std::atomic<uint64_t> remembered_started{0};
+  /// Activations and passivations of this node's entities
+  /// (`aether_actors_active`, `aether_passivations_total{cause}`, ...).
+  activation_metrics activations;
   /// Round-trip times of routed requests, by destination.
   latency_histogram local_latency;
   latency_histogram remote_latency;

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "aether/runtime/passivation_options.hpp"
+
 #include <caf/expected.hpp>
 #include <caf/fwd.hpp>
 #include <chrono>
@@ -51,10 +53,19 @@ struct cluster_options {
   /// cluster should use the same setting.
   bool remember_entities = false;
 
+  /// When this node passivates its entities: idle for `idle_timeout`
+  /// (120 s), beyond `max_active` (100,000) or `memory_budget`, least
+  /// recently used first, each with a snapshot first (`snapshot`). Requests
+  /// for an entity that is passivating wait on this node and go to its next
+  /// activation in order. Read from `aether.passivation.*`.
+  passivation_options passivation;
+
   /// Reads `aether.cluster.*` (`name`, `node-id`, `shard-count`,
   /// `lease-ttl`, `renew-interval`, `poll-interval`, `buffer-size`,
   /// `unavailable-timeout`, `request-timeout`, `handoff-timeout`,
-  /// `replicas`, `remember-entities`); declare them with `add_cluster_options`.
+  /// `replicas`, `remember-entities`) and `aether.passivation.*`; declare
+  /// them with `add_cluster_options` (and `add_passivation_options`, as
+  /// `aether::config` does).
   /// Fails with `invalid_option` naming the option and the rule.
   static caf::expected<cluster_options>
   from_config(const caf::actor_system_config& cfg);
