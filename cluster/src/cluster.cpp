@@ -1,6 +1,7 @@
 #include "aether/cluster/cluster.hpp"
 
 #include "aether/cluster/placement.hpp"
+#include "aether/runtime/actor_registry.hpp"
 #include "cluster_node.hpp"
 
 #include <caf/actor_system.hpp>
@@ -56,6 +57,13 @@ caf::actor cluster::ref(const std::string& type, const std::string& id) const {
         // nop: the default handler takes every other message
       }};
     });
+}
+
+caf::error cluster::set_passivation(const passivation_options& opts) {
+  if (auto err = opts.validate())
+    return err;
+  caf::anon_send(node_->router, registry_options_atom::value, opts);
+  return caf::none;
 }
 
 caf::error cluster::leave() {

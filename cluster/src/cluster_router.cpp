@@ -3,6 +3,7 @@
 #include "aether/cluster/placement.hpp"
 #include "aether/core/error.hpp"
 #include "aether/persistence/validation.hpp"
+#include "aether/runtime/actor_registry.hpp"
 #include "aether/runtime/any_response.hpp"
 #include "aether/runtime/persistent_actor_base.hpp"
 #include "aether/runtime/runtime_error.hpp"
@@ -145,6 +146,12 @@ caf::behavior cluster_router::make_behavior() {
     [this](recall_atom, uint32_t shard, const std::vector<std::string>& types,
            const std::vector<std::string>& ids) {
       recall(shard, types, ids);
+    },
+    [this](registry_options_atom, const passivation_options& opts) {
+      // Only this actor reads `opts.passivation`.
+      core_->opts.passivation = opts;
+      tick_later();
+      enforce_limits();
     },
     [this](passivation_tick_atom) {
       ticking_ = false;

@@ -742,4 +742,13 @@ TEST_CASE("under a count limit a node passivates its least recently used "
   CHECK(eventually([&] {
     return c.node(0).active_entities().size() <= 2;
   }));
+  // Lowered at run time: one entity stays.
+  auto lower = setup.options.passivation;
+  lower.max_active = 1;
+  REQUIRE_FALSE(c.node(0).set_passivation(lower));
+  CHECK(eventually([&] {
+    return c.node(0).active_entities().size() == 1;
+  }));
+  lower.stop_timeout = std::chrono::milliseconds{0};
+  CHECK(c.node(0).set_passivation(lower));
 }

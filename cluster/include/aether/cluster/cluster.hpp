@@ -92,6 +92,11 @@ public:
   /// The live members this node saw at its last poll (sorted).
   std::vector<std::string> members() const;
 
+  /// Changes this node's passivation limits at run time (see
+  /// `cluster_options::passivation`); a lower limit passivates at once what
+  /// is over it. Invalid options are refused with the error.
+  caf::error set_passivation(const passivation_options& opts);
+
   /// Entities running on this node now, as "type/id".
   std::vector<std::string> active_entities() const;
 
