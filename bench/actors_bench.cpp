@@ -1,27 +1,14 @@
 // aether-bench actors: idle recovered actors, memory and spawn rate.
 #include "aether/core/error.hpp"
 #include "bench_state.hpp"
+#include "dormant_bench.hpp"
 #include "harness.hpp"
-
-#include <cstdio>
-#include <unistd.h>
 
 namespace aether::bench {
 
 namespace {
 
 // -- actors: memory per idle recovered actor, spawn + recovery rate ---------
-
-size_t rss_bytes() {
-  long pages = 0, resident = 0;
-  if (auto* f = std::fopen("/proc/self/statm", "r")) {
-    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2)
-      resident = 0;
-    std::fclose(f);
-  }
-  return static_cast<size_t>(resident)
-         * static_cast<size_t>(::sysconf(_SC_PAGESIZE));
-}
 
 /// Sends `info` to every actor at once and waits for all answers.
 void await_all(caf::scoped_actor& self, const std::vector<caf::actor>& hs) {
@@ -59,7 +46,7 @@ int run_actors(caf::actor_system& sys, const actors_options& a) {
   auto ctx = store_context::make(sys, store, store_io::options{});
   caf::scoped_actor self{sys};
   // Persistent actors: spawn, recover, then idle.
-  auto rss0 = rss_bytes();
+  auto rss0 = resident_bytes();
   auto t0 = clock_type::now();
   std::vector<caf::actor> hs;
   hs.reserve(static_cast<size_t>(n));
@@ -68,11 +55,11 @@ int run_actors(caf::actor_system& sys, const actors_options& a) {
                                           persistence_options{}));
   await_all(self, hs);
   auto secs = ms_since(t0) / 1000;
-  auto grown = rss_bytes() - rss0;
+  auto grown = resident_bytes() - rss0;
   // The limit: plain CAF actors with a trivial behavior, same count, spawned
   // while the persistent ones still live (so neither reuses the other's
   // freed memory).
-  auto plain_rss0 = rss_bytes();
+  auto plain_rss0 = resident_bytes();
   t0 = clock_type::now();
   std::vector<caf::actor> plain;
   plain.reserve(static_cast<size_t>(n));
@@ -84,7 +71,7 @@ int run_actors(caf::actor_system& sys, const actors_options& a) {
     }));
   await_all(self, plain);
   auto plain_secs = ms_since(t0) / 1000;
-  auto plain_rss = rss_bytes() - plain_rss0;
+  auto plain_rss = resident_bytes() - plain_rss0;
   for (auto& h : plain)
     self->send_exit(h, caf::exit_reason::user_shutdown);
   self->wait_for(plain);
@@ -124,6 +111,27 @@ void add_actors(CLI::App& app, runner& chosen) {
   add_number(*sub, "--actors", o->actors, "actors");
   add_number(*sub, "--events-per-actor", o->events_per_actor,
              "events each actor recovers", CLI::NonNegativeNumber);
+  // --dormant: the registry scenario (dormant_bench.cpp).
+  auto d = std::make_shared<dormant_options>();
+  auto dormant = std::make_shared<bool>(false);
+  sub->add_flag("--dormant", *dormant,
+                "dormant actors on SQLite touched through a registry under "
+                "--limit active (uses --actors, --events-per-actor, --sync)");
+  add_number(*sub, "--limit", d->limit, "active actors at most (--dormant)");
+  add_number(*sub, "--window", d->window,
+             "commands in flight at once (--dormant)");
+  add_number(*sub, "--sample", d->sample,
+             "actors activated from a snapshot one at a time (--dormant)");
+  sub->callback([o, d, dormant, &chosen] {
+    chosen = [o, d, dormant](caf::actor_system& sys) {
+      if (!*dormant)
+        return run_actors(sys, *o);
+      d->actors = o->actors;
+      d->events_per_actor = std::max<int64_t>(o->events_per_actor, 1);
+      d->sync = o->sync;
+      return run_dormant(sys, *d);
+    };
+  });
 }
 
 } // namespace aether::bench

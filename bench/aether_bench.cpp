@@ -58,6 +58,7 @@ int run_quick(caf::actor_system& sys) {
     "mass-recovery --store sqlite --actors 200 --events 100 "
     "--snapshot-every 30",
     "actors --store memory --actors 2000",
+    "actors --dormant --actors 2000 --limit 200 --sample 100",
     "broadcast --nodes 2 --events 2000",
     "cluster --requests 200 --shard-actors 50",
   };

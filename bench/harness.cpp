@@ -5,6 +5,7 @@
 #include "nats_server.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <iostream>
 #include <unistd.h>
 
@@ -26,6 +27,17 @@ void emit(const boost::json::object& o) {
 double ms_since(clock_type::time_point t0) {
   return std::chrono::duration<double, std::milli>(clock_type::now() - t0)
     .count();
+}
+
+size_t resident_bytes() {
+  long pages = 0, resident = 0;
+  if (auto* f = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2)
+      resident = 0;
+    std::fclose(f);
+  }
+  return static_cast<size_t>(resident)
+         * static_cast<size_t>(::sysconf(_SC_PAGESIZE));
 }
 
 double median(std::vector<double> xs) {

@@ -73,6 +73,9 @@ void add_store_options(CLI::App& sub, std::string& store, std::string& sync);
 void emit(const boost::json::object& o);
 
 double ms_since(clock_type::time_point t0);
+
+/// The process's resident set size in bytes.
+size_t resident_bytes();
 double median(std::vector<double> xs);
 double spread(const std::vector<double>& xs);
 

@@ -57,6 +57,7 @@ nact_mass = pick("mass-recovery", "nact")
 persist = pick("persist")
 overhead = pick("snapshot-overhead")
 actors = pick("actors")
+dormant = pick("actors-dormant")
 broadcast = pick("broadcast")
 clusters = pick("cluster")
 nact_recovery = pick("recovery", "nact")
@@ -283,6 +284,32 @@ for r in overhead:
 add("")
 
 # -- actors -------------------------------------------------------------------
+
+if dormant:
+    add("## Dormant actors through a registry\n")
+    add("N actors with K events each on SQLite (synchronous=FULL), touched once "
+        "each in random order through an `actor_registry` limited to L active "
+        "actors (1,000 commands in flight; each activation passivates the least "
+        "recently used). Heap is malloc's bytes in use over all arenas while "
+        "the first L actors are active, divided by L (actor, state, registry "
+        "entry and SQLite's cache), against L plain CAF actors in the same run. "
+        "Then a sample of actors is passivated with a snapshot and touched one "
+        "at a time: the latency of a command to a dormant actor with a "
+        "snapshot, activation and recovery included. (Added after the "
+        "recorded run: its row may come from a run of its own.)\n")
+    add("| actors | events each | limit | activations/s | peak active | "
+        "heap per active | raw heap per actor | resident at the end | "
+        "with snapshot p50 / p99 | events replayed |")
+    add("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in dormant:
+        add(f"| {fmt(r['actors'])} | {r['events_per_actor']} | "
+            f"{fmt(r['limit'])} | {fmt(r['activations_per_s'], 0)} | "
+            f"{fmt(r['active_peak'])} | {fmt(r['heap_bytes_per_active'], 0)} B | "
+            f"{fmt(r['raw_heap_bytes_per_actor'], 0)} B | "
+            f"{r['rss_bytes'] / 2**30:.2f} GiB | "
+            f"{r['snapshot_p50_ms']:.2f} / {r['snapshot_p99_ms']:.2f} ms | "
+            f"{fmt(r['snapshot_events_replayed'])} |")
+    add("")
 
 if actors:
     add("## Idle actors\n")
