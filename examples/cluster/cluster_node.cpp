@@ -10,6 +10,8 @@
 //   cluster_node <node-id> <nats-url>[,<nats-url>...]
 #include "../demo_account.hpp"
 #include "aether/cluster/cluster.hpp"
+#include "aether/http/http_endpoints.hpp"
+#include "aether/http/readiness.hpp"
 #include "aether/jetstream/jetstream_store.hpp"
 #include "aether/nats/nats_subscription.hpp"
 #include "aether/nats_bridge/nats_bridge.hpp"
@@ -162,7 +164,8 @@ auto retry(const char* what, F f) {
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::cerr << "usage: cluster_node <node-id> <nats-url>[,<nats-url>...]\n";
+    std::cerr << "usage: cluster_node <node-id> <nats-url>[,<nats-url>...] "
+                 "[<http-port>]\n";
     return 2;
   }
   std::string id = argv[1];
@@ -244,9 +247,38 @@ int main(int argc, char** argv) {
     });
   if (!control || (*conn)->flush(10s))
     return 1;
+  // With a port: /metrics, /healthz and /readyz on loopback.
+  std::unique_ptr<aether::http_endpoints> http;
+  if (argc > 3) {
+    aether::http_options hopts;
+    hopts.enabled = true;
+    hopts.port = static_cast<uint16_t>(std::stoi(argv[3]));
+    auto members = n.members;
+    aether::http_endpoints::parts parts;
+    parts.metrics = {[ctx = n.ctx] {
+                       return ctx.prometheus();
+                     },
+                     [members] {
+                       return members->prometheus();
+                     }};
+    parts.checks = {{"store", aether::store_reachable(n.ctx)},
+                    {"recoveries", aether::recoveries_moving(n.ctx)},
+                    {"shards", [members]() -> std::string {
+                       return members->owned_shards().empty()
+                                ? "this node owns no shard yet"
+                                : "";
+                     }}};
+    auto started = aether::http_endpoints::start(hopts, std::move(parts));
+    if (!started) {
+      std::cerr << aether::describe(started.error()) << std::endl;
+      return 1;
+    }
+    http = std::move(*started);
+  }
   std::cout << "[" << id << "] ready" << std::endl;
   int sig = 0;
   sigwait(&stop_signals, &sig);
+  http.reset();
   (*control)->close();
   for (int i = 0; i < 600 && in_flight > 0; ++i)
     std::this_thread::sleep_for(50ms); // commands still running

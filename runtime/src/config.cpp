@@ -6,6 +6,7 @@
 #include "aether/runtime/runtime_error.hpp"
 
 #include <caf/atom.hpp>
+#include <caf/config_option_adder.hpp>
 #include <caf/message.hpp>
 
 namespace aether {
@@ -23,6 +24,10 @@ config::config() {
   set("work-stealing.moderate-poll-attempts", size_t{0});
   add_persistence_options(custom_options_);
   add_passivation_options(custom_options_);
+  // Read by aether::http (a component above this one).
+  caf::config_option_adder{custom_options_, "aether.http"}
+    .add<int64_t>("port", "serve /metrics, /healthz, /readyz on this port")
+    .add<std::string>("bind", "the address to bind (default 127.0.0.1)");
   add_error_categories(*this);
   add_runtime_error_category(*this);
 }
