@@ -165,13 +165,16 @@ void persistent_actor_base::drain() {
       continue;
     }
     ++dispatches_;
+    // It waits no more once the behavior has it (its reply may reach the
+    // requester before `consume` returns); a skipped one waits again.
+    ctx_.metrics->commands_waiting -= 1;
     auto res = caf::event_based_actor::consume(*next);
     current_mailbox_element(previous);
     if (res == caf::invoke_message_result::skipped) {
+      ctx_.metrics->commands_waiting += 1;
       skipped.push_back(std::move(next));
       continue;
     }
-    ctx_.metrics->commands_waiting -= 1;
     stash_.put_back(skipped);
   }
   stash_.put_back(skipped);
