@@ -3,6 +3,7 @@
 #include "aether/cluster/lease.hpp"
 #include "aether/cluster/placement.hpp"
 #include "aether/core/error.hpp"
+#include "aether/core/log.hpp"
 #include "aether/core/time.hpp"
 #include "aether/core/uuid.hpp"
 #include "aether/runtime/runtime_error.hpp"
@@ -12,7 +13,6 @@
 #include <caf/actor_system.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
-#include <iostream>
 
 namespace aether {
 
@@ -163,9 +163,8 @@ cluster_node::~cluster_node() {
 }
 
 void cluster_node::log(const std::string& line) const {
-  std::cerr << format_rfc3339(now()) << " aether cluster \"" << core->opts.name
-            << "\" node \"" << core->opts.node_id << "\": " << line
-            << std::endl;
+  aether::log(log_level::warning, line,
+              {{"cluster", core->opts.name}, {"node", core->opts.node_id}});
 }
 
 void cluster_node::loop() {

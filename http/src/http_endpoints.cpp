@@ -5,7 +5,6 @@
 
 #include <exception>
 #include <httplib.h>
-#include <regex>
 #include <thread>
 
 namespace aether {
@@ -107,14 +106,6 @@ std::pair<bool, std::string> http_endpoints::readiness() const {
 
 std::string http_endpoints::metrics() const {
   return impl_->metrics();
-}
-
-std::string redact_credentials(std::string text) {
-  static const std::regex userinfo{R"(([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@)"};
-  static const std::regex secret{R"(((?:token|password|pass|secret)=)[^&\s]+)",
-                                 std::regex::icase};
-  text = std::regex_replace(text, userinfo, "$1***@");
-  return std::regex_replace(text, secret, "$1***");
 }
 
 } // namespace aether

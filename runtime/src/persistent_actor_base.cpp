@@ -1,5 +1,7 @@
 #include "aether/runtime/persistent_actor_base.hpp"
 
+#include "aether/core/log.hpp"
+
 // Construction, setup checks, stopping and shared helpers; each phase's
 // code is in its own file (see actor_phase.hpp).
 
@@ -10,7 +12,6 @@
 
 #include <caf/mailbox_element.hpp>
 #include <caf/send.hpp>
-#include <iostream>
 
 namespace aether {
 
@@ -92,9 +93,9 @@ caf::actor persistent_actor_base::worker() const {
 
 void persistent_actor_base::log(const std::string& line) const {
   if (opts_.log)
-    opts_.log(line);
+    opts_.log(redact_credentials(line));
   else
-    std::cerr << "aether: " << line << std::endl;
+    aether::log(log_level::warning, line, {{"actor_id", persistence_id_}});
 }
 
 void persistent_actor_base::reply_error(caf::mailbox_element& x,

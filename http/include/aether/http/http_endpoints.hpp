@@ -1,5 +1,6 @@
 #pragma once
 
+#include "aether/core/log.hpp"
 #include "aether/http/http_options.hpp"
 
 #include <caf/expected.hpp>
@@ -30,8 +31,8 @@ using readiness_check = std::function<std::string()>;
 /// - `GET /healthz`: 200 `ok` while the process serves;
 /// - `GET /readyz`: 200 when every check holds, else 503 with one line per
 ///   failing check (`name: reason`).
-/// Every body passes through `redact_credentials`: no password or token of
-/// a URL is ever served.
+/// Every body passes through `redact_credentials` (`aether/core/log.hpp`):
+/// no password or token of a URL is ever served.
 class http_endpoints {
 public:
   struct parts {
@@ -64,9 +65,5 @@ private:
   explicit http_endpoints(std::unique_ptr<impl> x);
   std::unique_ptr<impl> impl_;
 };
-
-/// Replaces the user information of URLs in `text` (`nats://user:pw@host`
-/// becomes `nats://***@host`) and the values of `token=`/`password=`.
-std::string redact_credentials(std::string text);
 
 } // namespace aether

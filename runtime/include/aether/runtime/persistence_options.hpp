@@ -79,7 +79,10 @@ struct persistence_options {
   std::chrono::milliseconds restart_max_backoff = std::chrono::seconds{10};
   size_t max_restarts = 10;
 
-  /// Receives warnings (snapshot fallbacks, failures). Default: stderr.
+  /// Receives this actor's warnings (snapshot fallbacks, failures),
+  /// credentials redacted. Default: the process's log sink
+  /// (`aether::set_log_sink`, `aether/core/log.hpp`) at level warning with
+  /// the field `actor_id`.
   std::function<void(const std::string&)> log;
 
   /// Reads the options from CAF's config: `aether.snapshot.*` (see
