@@ -86,13 +86,28 @@ void registry_actor::tick_later() {
 void registry_actor::on_exit() {
   for (auto& kv : slots_) {
     auto& s = kv.second;
-    if (!s.stopping && !s.waiting)
+    // Persistent actors passivate (a snapshot first); others, which may
+    // not know passivate_atom, get an exit message.
+    if (s.waiting || !s.handle) {
+      // never started
+    } else if (s.persistent != nullptr && !s.stopping) {
       caf::anon_send(s.handle, passivate_atom::value, opts_.snapshot);
+    } else if (s.persistent == nullptr) {
+      caf::anon_send_exit(s.handle, caf::exit_reason::user_shutdown);
+    }
     for (auto& h : s.held)
       h.rp.deliver(
         make_runtime_error(runtime_error::actor_stopped,
                            "actor \"" + kv.first + "\": the registry stopped"));
   }
+  // Requests out at the actors: their answers would reach a stopped
+  // registry.
+  for (auto& kv : forwarded_)
+    kv.second.deliver(make_runtime_error(runtime_error::actor_stopped,
+                                         "the registry stopped before the "
+                                         "actor answered; the request may "
+                                         "or may not have run"));
+  forwarded_.clear();
   slots_.clear();
   names_.clear();
   queue_.clear();
@@ -189,19 +204,25 @@ void registry_actor::forward(const std::string& id, slot& s,
                              caf::message content, caf::response_promise rp) {
   table_.begin(id, clock().now());
   auto from = s.handle.address();
+  auto key = ++next_forward_;
+  forwarded_.emplace(key, std::move(rp));
   auto hdl = request(s.handle, caf::infinite, content);
   add_multiplexed_response_handler(
     hdl.id(),
-    any_response::make([this, id, from, content{std::move(content)},
-                        rp{std::move(rp)}](caf::message& answer) mutable {
-      answered(id, from, answer, content, rp);
+    any_response::make([this, id, from, key, content{std::move(content)}](
+                         caf::message& answer) mutable {
+      answered(id, from, answer, content, key);
     }));
 }
 
 void registry_actor::answered(const std::string& id,
                               const caf::actor_addr& from, caf::message& answer,
-                              caf::message& content,
-                              caf::response_promise& rp) {
+                              caf::message& content, uint64_t key) {
+  auto f = forwarded_.find(key);
+  if (f == forwarded_.end())
+    return; // answered already (the registry is stopping)
+  auto rp = std::move(f->second);
+  forwarded_.erase(f);
   auto i = slots_.find(id);
   bool current = i != slots_.end() && i->second.handle.address() == from;
   if (current) {
@@ -215,8 +236,16 @@ void registry_actor::answered(const std::string& id,
     // failed): the message goes to its next activation, before the ones
     // that arrived after it.
     if (current) {
-      i->second.stopping = true;
-      hold(i->second, std::move(rp), std::move(content), true);
+      auto& s = i->second;
+      if (!s.stopping) {
+        // Normally the actor is gone and its down message follows. Should
+        // it be alive (it answered this error itself), it is passivated,
+        // so the held messages never wait forever.
+        s.stopping = true;
+        caf::anon_send(s.handle, passivate_atom::value, opts_.snapshot);
+        delayed_send(this, opts_.stop_timeout, kill_atom::value, from);
+      }
+      hold(s, std::move(rp), std::move(content), true);
     } else {
       ask(id, std::move(content), std::move(rp));
     }

@@ -57,8 +57,7 @@ private:
   void forward(const std::string& id, slot& s, caf::message content,
                caf::response_promise rp);
   void answered(const std::string& id, const caf::actor_addr& from,
-                caf::message& answer, caf::message& content,
-                caf::response_promise& rp);
+                caf::message& answer, caf::message& content, uint64_t key);
   /// Passivates what `opts_` says is too much or idle.
   void enforce();
   /// True when one more actor may start, passivating the least recently
@@ -79,6 +78,10 @@ private:
   activation_table table_;
   std::unordered_map<std::string, slot> slots_;
   std::unordered_map<caf::actor_addr, std::string> names_;
+  /// The requests forwarded to actors and not answered yet, by key: the
+  /// registry answers them itself if it stops first.
+  std::unordered_map<uint64_t, caf::response_promise> forwarded_;
+  uint64_t next_forward_ = 0;
   /// Ids waiting for room, oldest first.
   std::deque<std::string> queue_;
   size_t held_ = 0;

@@ -458,3 +458,38 @@ TEST_CASE("registry: refs in real time, and a stopped registry passivates "
   // The ref stops with the registry.
   self->wait_for(r);
 }
+
+TEST_CASE("registry: a request out at an actor when the registry stops gets "
+          "an error, not silence") {
+  aether::config cfg;
+  caf::actor_system sys{cfg};
+  // An actor that never answers (it keeps the promise).
+  auto reg
+    = actor_registry::spawn(sys, [](caf::actor_system& s, const std::string&) {
+        return s.spawn([](caf::event_based_actor* self) -> caf::behavior {
+          auto kept = std::make_shared<std::vector<caf::response_promise>>();
+          return {[self, kept](get_atom) {
+            kept->push_back(self->make_response_promise());
+            return kept->back();
+          }};
+        });
+      });
+  caf::scoped_actor self{sys};
+  auto hdl = self->request(reg->router(), std::chrono::seconds{20},
+                           ask_atom::value, std::string{"mute"},
+                           caf::make_message(get_atom::value));
+  REQUIRE(eventually([&] {
+    return reg->metrics().read().activations == 1;
+  }));
+  reg.reset();
+  bool stopped = false;
+  hdl.receive(
+    [](caf::message&) {
+      FAIL("an answer from the mute actor");
+    },
+    [&](caf::error& err) {
+      INFO(sys.render(err));
+      stopped = err == runtime_error::actor_stopped;
+    });
+  CHECK(stopped);
+}
