@@ -153,6 +153,18 @@ caf::behavior cluster_router::make_behavior() {
       tick_later();
       enforce_limits();
     },
+    [this](passivation_kill_atom, const caf::actor_addr& who) {
+      // Passivated and still running after `stop_timeout` (it ignores
+      // passivate_atom): killed, so the requests held for it go on.
+      auto i = names_.find(who);
+      if (i == names_.end())
+        return;
+      auto e = entities_.find(i->second);
+      if (e == entities_.end() || !e->second.passivating)
+        return;
+      core_->metrics.activations.passivation_kills += 1;
+      caf::anon_send_exit(e->second.handle, caf::exit_reason::kill);
+    },
     [this](passivation_tick_atom) {
       ticking_ = false;
       enforce_limits();
@@ -180,6 +192,8 @@ void cluster_router::enforce_limits() {
     core_->metrics.activations.passivated(v.cause);
     // Behind the requests already sent to it: they run first.
     caf::anon_send(e.handle, passivate_atom::value, o.snapshot);
+    delayed_send(this, o.stop_timeout, passivation_kill_atom::value,
+                 e.handle.address());
   }
   core_->metrics.activations.set_active(table_.active());
   core_->metrics.activations.state_bytes = table_.bytes();

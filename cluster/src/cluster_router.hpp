@@ -27,6 +27,7 @@ using own_atom = caf::atom_constant<caf::atom("ae_own")>;
 using release_atom = caf::atom_constant<caf::atom("ae_release")>;
 using recall_atom = caf::atom_constant<caf::atom("ae_recall")>;
 using passivation_tick_atom = caf::atom_constant<caf::atom("ae_ptick")>;
+using passivation_kill_atom = caf::atom_constant<caf::atom("ae_pkill")>;
 
 /// A node's router: takes routed requests (from users, `ref` actors and
 /// other nodes), runs the entities of the shards this node owns, and sends

@@ -752,3 +752,40 @@ TEST_CASE("under a count limit a node passivates its least recently used "
   lower.stop_timeout = std::chrono::milliseconds{0};
   CHECK(c.node(0).set_passivation(lower));
 }
+
+TEST_CASE("an entity that ignores its passivation is killed after the stop "
+          "timeout and comes back on its next request") {
+  auto setup = tally_setup(fresh_name());
+  setup.options.passivation.idle_timeout = 200ms;
+  setup.options.passivation.check_interval = 50ms;
+  setup.options.passivation.stop_timeout = 300ms;
+  auto tally_types = setup.make_types;
+  setup.make_types = [tally_types](caf::actor_system& sys) {
+    auto types = tally_types(sys);
+    types["deaf"] = [](caf::actor_system& s, const std::string&) {
+      return s.spawn([]() -> caf::behavior {
+        return {[](add_atom, int64_t n) {
+          return n;
+        }};
+      });
+    };
+    return types;
+  };
+  local_cluster c{setup};
+  start_nodes(c, 1);
+  auto deaf = [&](int64_t n) {
+    return ask<int64_t>(c.system(0), c.node(0).router(),
+                        caf::make_message(route_atom::value,
+                                          std::string{"deaf"},
+                                          std::string{"d1"}, add(n)));
+  };
+  REQUIRE(deaf(7) == 7);
+  CHECK(eventually([&] {
+    return c.node(0).metrics().activations.read().passivation_kills == 1;
+  }));
+  CHECK(eventually([&] {
+    return c.node(0).active_entities().empty();
+  }));
+  CHECK(deaf(8) == 8);
+  CHECK(c.node(0).metrics().activations.read().activations == 2);
+}
