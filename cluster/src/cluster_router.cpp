@@ -25,14 +25,6 @@ bool is_error_answer(const caf::message& m) {
   return m.size() == 1 && m.match_element<caf::error>(0);
 }
 
-bool never_ran(const caf::message& m) {
-  // CAF answers requests to an actor that stopped before it took them.
-  if (!is_error_answer(m))
-    return false;
-  auto& err = m.get_as<caf::error>(0);
-  return err == caf::sec::request_receiver_down;
-}
-
 } // namespace
 
 cluster_router::cluster_router(caf::actor_config& cfg,

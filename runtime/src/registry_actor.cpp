@@ -18,12 +18,6 @@ namespace {
 using tick_atom = caf::atom_constant<caf::atom("ae_rtick")>;
 using kill_atom = caf::atom_constant<caf::atom("ae_rkill")>;
 
-/// CAF's answer to a request whose receiver stopped before taking it.
-bool never_ran(const caf::message& m) {
-  return m.size() == 1 && m.match_element<caf::error>(0)
-         && m.get_as<caf::error>(0) == caf::sec::request_receiver_down;
-}
-
 } // namespace
 
 registry_actor::registry_actor(caf::actor_config& cfg,

@@ -8,6 +8,7 @@
 #include <caf/detail/behavior_impl.hpp>
 #include <caf/detail/invoke_result_visitor.hpp>
 #include <caf/message.hpp>
+#include <caf/sec.hpp>
 #include <functional>
 
 namespace aether {
@@ -36,5 +37,13 @@ public:
 private:
   handler f_;
 };
+
+/// True when `answer` is CAF's reply to a request whose receiver stopped
+/// before it took the message (`sec::request_receiver_down`): the request
+/// never ran and may be sent again.
+inline bool never_ran(const caf::message& answer) {
+  return answer.size() == 1 && answer.match_element<caf::error>(0)
+         && answer.get_as<caf::error>(0) == caf::sec::request_receiver_down;
+}
 
 } // namespace aether
