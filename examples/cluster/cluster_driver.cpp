@@ -97,23 +97,24 @@ bool view_reaches(const std::string& node, const std::string& account,
 
 const std::vector<std::string> nodes{"A", "B", "C"};
 
-/// Every node answers, sees all three members, and together they own each
-/// shard once.
+/// Every node answers, sees all three members and owns the shards it should
+/// (every hand-over done), so together they own each shard once.
 bool balanced(bool report) {
   int64_t owned = 0, shards = -1;
-  bool all_members = true;
+  bool all_members = true, on_target = true;
   for (auto& n : nodes) {
     auto st = ask(n, {{"op", "status"}}, 2s);
     if (!ok(st))
       return false;
     owned += field(st, "owned");
     shards = field(st, "shards");
+    on_target = on_target && field(st, "owned") == field(st, "target");
     all_members = all_members && st.at("members").as_array().size() == 3;
     if (report)
       say("node " + n + " owns " + std::to_string(field(st, "owned")) + " of "
           + std::to_string(shards) + " shards");
   }
-  return all_members && owned == shards;
+  return all_members && on_target && owned == shards;
 }
 
 void ready() {
@@ -129,7 +130,8 @@ void ready() {
             return balanced(false);
           },
           60s),
-        "the three nodes see each other and own every shard exactly once");
+        "the three nodes see each other and each owns its share of the "
+        "shards, every shard exactly once");
   balanced(true);
 }
 

@@ -10,6 +10,7 @@
 //   cluster_node <node-id> <nats-url>[,<nats-url>...]
 #include "../demo_account.hpp"
 #include "aether/cluster/cluster.hpp"
+#include "aether/cluster/placement.hpp"
 #include "aether/http/http_endpoints.hpp"
 #include "aether/http/readiness.hpp"
 #include "aether/jetstream/jetstream_store.hpp"
@@ -78,7 +79,14 @@ struct node {
       for (auto& a : members->active_entities())
         active.emplace_back(a);
       out["ok"] = true;
+      // The shards this node should own among the members it sees: once
+      // every hand-over is done, "owned" equals "target".
+      auto seen = members->members();
+      int64_t target = 0;
+      for (uint32_t s = 0; s < members->shard_count(); ++s)
+        target += aether::owner_of(s, seen) == members->node_id() ? 1 : 0;
       out["owned"] = members->owned_shards().size();
+      out["target"] = target;
       out["shards"] = members->shard_count();
       out["members"] = members_seen;
       out["active"] = active;
