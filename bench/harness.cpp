@@ -1,8 +1,8 @@
 #include "harness.hpp"
 
 #include "aether/core/error.hpp"
+#include "aether/testkit/nats_server.hpp"
 #include "bench_state.hpp"
-#include "nats_server.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -67,7 +67,7 @@ temp_folder::~temp_folder() {
 std::string nats_url;
 namespace {
 
-std::unique_ptr<aether::test::nats_server> own_server;
+std::unique_ptr<aether::testkit::nats_server> own_server;
 
 } // namespace
 
@@ -75,7 +75,7 @@ std::shared_ptr<nats_connection> nats() {
   static std::shared_ptr<nats_connection> conn;
   if (!conn) {
     if (nats_url.empty()) {
-      own_server = std::make_unique<aether::test::nats_server>();
+      own_server = std::make_unique<aether::testkit::nats_server>();
       nats_url = own_server->url();
     }
     nats_options o;

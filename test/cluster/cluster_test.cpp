@@ -13,6 +13,7 @@
 #include "aether/runtime/config.hpp"
 #include "aether/runtime/runtime_error.hpp"
 #include "aether/runtime/store_context.hpp"
+#include "aether/testkit/cluster_testkit.hpp"
 #include "catch.hpp"
 #include "eventually.hpp"
 #include "nats_server.hpp"
@@ -51,14 +52,9 @@ std::string fresh_name() {
 
 /// Cluster settings for tests: short TTLs so failover takes seconds.
 cluster_options test_options(const std::string& name) {
-  cluster_options o;
+  // The test kit's short timings: 64 shards, a 2 s lease, 100 ms polls.
+  auto o = testkit::cluster_testkit_options::test_defaults();
   o.name = name;
-  o.shard_count = 64;
-  o.lease_ttl = 2s;
-  o.renew_interval = 500ms;
-  o.poll_interval = 100ms;
-  o.request_timeout = 10s;
-  o.unavailable_timeout = 15s;
   return o;
 }
 

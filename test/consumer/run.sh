@@ -10,3 +10,4 @@ cmake -S "$project" -B "$work/build" -DCMAKE_PREFIX_PATH="$work/prefix" \
   -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$work/build" -j2 >/dev/null
 "$work/build/consumer" "$work/consumer.db"
+"$work/build/consumer_kit"

@@ -4,7 +4,7 @@
 #include "aether/runtime/runtime_error.hpp"
 #include "aether/snapshot/capture.hpp"
 #include "aether/sqlite/sqlite_store.hpp"
-#include "faulty_store.hpp"
+#include "aether/testkit/failing_store.hpp"
 #include "tally.hpp"
 #include "temp_dir.hpp"
 
@@ -506,15 +506,19 @@ TEST_CASE_METHOD(fixture, "a rejected event fails the command only") {
 }
 
 TEST_CASE("store failures with an unknown outcome") {
-  auto faulty
-    = std::make_shared<faulty_store>(std::make_shared<memory_store>());
+  auto faulty = std::make_shared<testkit::failing_store>(
+    std::make_shared<memory_store>());
   fixture f;
   f.ctx.store = faulty;
   SECTION("stop the actor by default") {
     auto a = f.spawn("u");
     f.add(a, 1);
-    faulty->fail_appends(make_persistence_error(
-      persistence_error::unknown_outcome, "connection lost after sending"));
+    faulty->set(testkit::store_operation::append,
+                testkit::failure_policy::unknown_outcome(
+                  false,
+                  make_persistence_error(persistence_error::unknown_outcome,
+                                         "connection lost after sending"))
+                  .times(1));
     auto failing = f.post(a, add_atom::value, int64_t{2});
     auto waiting = f.post(a, get_atom::value); // held back behind the persist
     f.run();
@@ -541,9 +545,8 @@ TEST_CASE("store failures with an unknown outcome") {
     auto a = f.spawn("u", o);
     f.add(a, 1);
     // The write lands although the store reports an unknown outcome.
-    faulty->fail_appends(
-      make_persistence_error(persistence_error::unknown_outcome, "timeout"), 1,
-      true);
+    faulty->set(testkit::store_operation::append,
+                testkit::failure_policy::unknown_outcome(true).times(1));
     auto res = f.ask<int64_t>(a, add_atom::value, int64_t{2});
     REQUIRE_FALSE(res);
     // Commands wait while the actor backs off ...
@@ -634,9 +637,10 @@ TEST_CASE_METHOD(fixture, "metrics after a scripted scenario") {
 }
 
 TEST_CASE_METHOD(fixture, "a failed snapshot save is counted, not fatal") {
-  auto faulty = std::make_shared<faulty_store>(memory);
+  auto faulty = std::make_shared<testkit::failing_store>(memory);
   ctx.store = faulty;
-  faulty->fail_snapshots(1);
+  faulty->set(testkit::store_operation::save_snapshot,
+              testkit::failure_policy::fail().times(1));
   auto a = spawn("f", every(2));
   for (int i = 0; i < 4; ++i)
     add(a, 1);

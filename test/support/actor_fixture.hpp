@@ -7,6 +7,7 @@
 #include "aether/persistence/memory_store.hpp"
 #include "aether/runtime/config.hpp"
 #include "aether/runtime/store_context.hpp"
+#include "aether/testkit/test_config.hpp"
 #include "catch.hpp"
 
 #include <caf/actor_system.hpp>
@@ -19,14 +20,7 @@
 
 namespace aether::test {
 
-struct test_config : aether::config {
-  test_config() {
-    set("scheduler.policy", caf::atom("testing"));
-    set("logger.verbosity", caf::atom("quiet"));
-    set("logger.file-verbosity", caf::atom("quiet"));
-    set("logger.console-verbosity", caf::atom("quiet"));
-  }
-};
+using test_config = aether::testkit::test_config;
 
 class actor_fixture {
 public:

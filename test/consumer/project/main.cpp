@@ -1,36 +1,12 @@
 // A separate project built against the installed aether package: a
 // persistent actor on the SQLite store.
+#include "counter.hpp"
+
 #include <aether/core/error.hpp>
 #include <aether/runtime/config.hpp>
-#include <aether/runtime/event_sourced.hpp>
 #include <aether/sqlite/sqlite_store.hpp>
 #include <caf/all.hpp>
 #include <cstdio>
-
-using add_atom = caf::atom_constant<caf::atom("add")>;
-
-// One-line event definition (needs Boost.Preprocessor from the package's
-// dependencies).
-AETHER_DEFINE_EVENT(added, "added", (int64_t, n))
-
-struct counter {
-  int64_t value = 0;
-  void apply(const added& e) {
-    value += e.n;
-  }
-};
-BOOST_DESCRIBE_STRUCT(counter, (), (value))
-
-class counter_actor
-  : public aether::event_sourced<counter, aether::events<added>> {
-public:
-  using event_sourced::event_sourced;
-  caf::behavior commands() override {
-    return {[this](add_atom, int64_t n) {
-      return persist(added{n}).then_reply(&counter::value);
-    }};
-  }
-};
 
 int main(int argc, char** argv) {
   if (argc != 2)

@@ -1,0 +1,158 @@
+#include "aether/testkit/nats_server.hpp"
+
+#include <arpa/inet.h>
+#include <chrono>
+#include <csignal>
+#include <fstream>
+#include <iterator>
+#include <netinet/in.h>
+#include <random>
+#include <stdexcept>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+namespace aether::testkit {
+
+namespace {
+
+std::string binary() {
+  for (const char* p : {"/usr/sbin/nats-server", "/usr/bin/nats-server",
+                        "/usr/local/bin/nats-server"})
+    if (::access(p, X_OK) == 0)
+      return p;
+  throw std::runtime_error(
+    "nats-server not found: install the Debian package nats-server");
+}
+
+/// A free loopback port below the kernel's ephemeral range (from 32768
+/// here): a port the kernel hands out for port 0 may be taken again by any
+/// outgoing connection before the server binds it.
+int free_port() {
+  std::random_device seed;
+  std::minstd_rand rng{seed()};
+  std::uniform_int_distribution<int> pick{10000, 32767};
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    int port = pick(rng);
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+    ::close(fd);
+    if (ok)
+      return port;
+  }
+  return pick(rng);
+}
+
+} // namespace
+
+nats_server::nats_server() : port_(free_port()) {
+  start();
+}
+
+nats_server::nats_server(const std::string& extra_config) : port_(free_port()) {
+  config_ = dir_.file("server.conf");
+  std::ofstream out{config_};
+  out << "listen: 127.0.0.1:" << port_ << "\n"
+      << "jetstream { store_dir: \"" << dir_.file("js") << "\" }\n"
+      << extra_config << "\n";
+  out.close();
+  start();
+}
+
+nats_server::~nats_server() {
+  stop(SIGTERM);
+}
+
+std::string nats_server::file(const std::string& name) const {
+  return dir_.file(name);
+}
+
+std::string nats_server::url() const {
+  return "nats://127.0.0.1:" + std::to_string(port_);
+}
+
+std::string nats_server::log() const {
+  std::ifstream in{dir_.file("nats-server.log")};
+  return {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+}
+
+void nats_server::restart() {
+  stop(SIGKILL);
+  start();
+}
+
+void nats_server::stop(int sig) {
+  if (pid_ <= 0)
+    return;
+  ::kill(pid_, sig);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+void nats_server::start() {
+  auto bin = binary();
+  auto store = dir_.file("js");
+  auto log = dir_.file("nats-server.log");
+  auto ready_before = times_ready(); // the log of earlier runs is kept
+  pid_ = ::fork();
+  if (pid_ < 0)
+    throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    auto port = std::to_string(port_);
+    if (!freopen(log.c_str(), "a", stdout)
+        || !freopen(log.c_str(), "a", stderr))
+      _exit(126);
+    if (!config_.empty())
+      execl(bin.c_str(), bin.c_str(), "-c", config_.c_str(),
+            static_cast<char*>(nullptr));
+    else
+      execl(bin.c_str(), bin.c_str(), "-a", "127.0.0.1", "-p", port.c_str(),
+            "-js", "-sd", store.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  // Wait until it accepts connections (deadline: 15 s).
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{15};
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      throw std::runtime_error("nats-server exited at start; see " + log);
+    }
+    // Ready means this server said so in its own log: a bare accepting port
+    // could be another test's server that took the port first.
+    if (times_ready() > ready_before && accepts())
+      return;
+    std::this_thread::sleep_for(std::chrono::milliseconds{20});
+  }
+  stop(SIGKILL);
+  throw std::runtime_error("nats-server did not start within 15 s");
+}
+
+int nats_server::times_ready() const {
+  auto text = log();
+  int n = 0;
+  for (auto at = text.find("Server is ready"); at != std::string::npos;
+       at = text.find("Server is ready", at + 1))
+    ++n;
+  return n;
+}
+
+bool nats_server::accepts() const {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port_));
+  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr))
+            == 0;
+  ::close(fd);
+  return ok;
+}
+
+} // namespace aether::testkit
