@@ -30,6 +30,10 @@ forwarding_store::get_latest_version(const std::string& actor_id) {
   return inner_->get_latest_version(actor_id);
 }
 
+caf::expected<std::vector<std::string>> forwarding_store::actor_ids() {
+  return inner_->actor_ids();
+}
+
 caf::error forwarding_store::delete_events_to(const std::string& actor_id,
                                               int64_t version) {
   return inner_->delete_events_to(actor_id, version);

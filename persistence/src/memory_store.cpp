@@ -106,6 +106,18 @@ memory_store::get_latest_version(const std::string& actor_id) {
   return i == streams_.end() ? 0 : i->second.latest;
 }
 
+caf::expected<std::vector<std::string>> memory_store::actor_ids() {
+  std::vector<std::string> out;
+  {
+    std::shared_lock<std::shared_mutex> guard{mtx_};
+    for (auto& kv : streams_)
+      if (kv.second.latest > 0)
+        out.push_back(kv.first);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 caf::error memory_store::delete_events_to(const std::string& actor_id,
                                           int64_t version) {
   if (auto err = validate_actor_id(actor_id))

@@ -261,6 +261,24 @@ AETHER_CONFORMANCE_CASE("deleting events keeps the latest version") {
   }
 }
 
+AETHER_CONFORMANCE_CASE("actor ids: every actor with an event, sorted") {
+  TestType f;
+  auto& s = f.store();
+  auto none = s.actor_ids();
+  REQUIRE(none);
+  CHECK(none->empty());
+  REQUIRE(s.save_event(ev("b.x_1", 1))); // dots and underscores survive
+  REQUIRE(s.save_event(ev("a", 1)));
+  REQUIRE(s.save_events({ev("c_2E", 1), ev("c_2E", 2)}));
+  // A snapshot alone does not make an actor with events.
+  REQUIRE_FALSE(s.save_snapshot(snap("snapshot-only", 3)));
+  // Deleted events keep the actor: its latest version stays.
+  REQUIRE_FALSE(s.delete_events_to("c_2E", 2));
+  auto ids = s.actor_ids();
+  REQUIRE(ids);
+  CHECK(*ids == std::vector<std::string>{"a", "b.x_1", "c_2E"});
+}
+
 AETHER_CONFORMANCE_CASE("deleting a lower range again changes nothing") {
   events_fixture<TestType> f;
   REQUIRE_FALSE(f.store().delete_events_to(actor, 5));

@@ -8,6 +8,7 @@
 #include "version_cache.hpp"
 
 #include <algorithm>
+#include <set>
 
 // The store's jobs, one file each: naming (stream_layout.cpp), streams
 // (stream_provisioning.cpp), the version cache (version_cache.cpp), appends
@@ -201,6 +202,31 @@ jetstream_store::get_latest_version(const std::string& actor_id) {
   if (!last)
     return last.error();
   return last->version;
+}
+
+caf::expected<std::vector<std::string>> jetstream_store::actor_ids() {
+  // Every actor's subject keeps a last message (its last batch, or the
+  // marker of a deletion), so the event stream's subjects name them all;
+  // with event limits, the heads stream also names those whose events
+  // expired.
+  std::set<std::string> ids;
+  auto collect = [&](const std::string& stream,
+                     const std::string& filter) -> caf::error {
+    auto info = js_.info(stream, filter);
+    if (!info)
+      return info.error();
+    auto prefix = filter.substr(0, filter.size() - 1); // without the ">"
+    for (auto& kv : info->subjects)
+      if (kv.first.compare(0, prefix.size(), prefix) == 0)
+        ids.insert(detail::actor_of_token(kv.first.substr(prefix.size())));
+    return caf::none;
+  };
+  if (auto err = collect(layout_->event_stream(), layout_->event_filter()))
+    return err;
+  if (heads_)
+    if (auto err = collect(layout_->heads_stream(), layout_->heads_filter()))
+      return err;
+  return std::vector<std::string>{ids.begin(), ids.end()};
 }
 
 void jetstream_store::update_version_cache(const std::string& actor_id,

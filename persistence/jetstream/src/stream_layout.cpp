@@ -30,6 +30,23 @@ std::string subject_token(const std::string& actor_id) {
 
 namespace detail {
 
+std::string actor_of_token(const std::string& token) {
+  std::string out;
+  out.reserve(token.size());
+  for (size_t i = 0; i < token.size(); ++i) {
+    if (token[i] == '_' && i + 2 < token.size()) {
+      auto code = token.substr(i + 1, 2);
+      if (code == "5F" || code == "2E") {
+        out += code == "5F" ? '_' : '.';
+        i += 2;
+        continue;
+      }
+    }
+    out += token[i];
+  }
+  return out;
+}
+
 stream_layout::stream_layout(const std::string& ns, const std::string& events,
                              const std::string& snapshots) {
   auto n = sanitize_namespace(ns);

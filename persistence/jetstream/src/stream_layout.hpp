@@ -7,6 +7,10 @@ namespace aether::detail {
 /// Where jetstream_store keeps what: the names of its streams and the
 /// subject of each actor in them, from the store's namespace and stream
 /// names (each sanitized into one subject token).
+/// The actor id a subject token names (the inverse of the token an
+/// actor's subjects end with: `_5F` is `_`, `_2E` is `.`).
+std::string actor_of_token(const std::string& token);
+
 class stream_layout {
 public:
   stream_layout(const std::string& ns, const std::string& events,

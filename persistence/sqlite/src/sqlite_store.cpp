@@ -388,6 +388,22 @@ sqlite_store::get_latest_version(const std::string& actor_id) {
   return read_latest(*reader_, actor_id);
 }
 
+caf::expected<std::vector<std::string>> sqlite_store::actor_ids() {
+  std::lock_guard<std::mutex> guard{reader_->mtx};
+  auto stmt = reader_->prepare(
+    "SELECT actor_id FROM actors WHERE latest > 0 ORDER BY actor_id");
+  if (!stmt)
+    return stmt.error();
+  sqlite_statement q{*stmt};
+  std::vector<std::string> out;
+  int rc;
+  while ((rc = q.step()) == SQLITE_ROW)
+    out.emplace_back(q.column_blob(0));
+  if (rc != SQLITE_DONE)
+    return reader_->make_error(rc, "cannot list the actors");
+  return out;
+}
+
 caf::error sqlite_store::delete_events_to(const std::string& actor_id,
                                           int64_t version) {
   if (auto err = validate_actor_id(actor_id))

@@ -101,6 +101,12 @@ public:
   /// stored an event. Stores without a cache ignore it.
   virtual void update_version_cache(const std::string& actor_id,
                                     int64_t version);
+
+  /// The ids of every actor that ever stored an event (latest version above
+  /// 0, also when its events were deleted), sorted. For tools that walk a
+  /// whole store (the `aether` command-line tool); it reads the whole
+  /// catalog, so it is not for a hot path.
+  virtual caf::expected<std::vector<std::string>> actor_ids() = 0;
 };
 
 } // namespace aether

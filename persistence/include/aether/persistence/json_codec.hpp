@@ -38,8 +38,8 @@ caf::expected<actor_snapshot> decode_snapshot(std::string_view text);
 /// Parses any JSON text with the codec's limits (depth, no comments), into
 /// `storage` (the default: the heap; a `monotonic_resource` for a tree that
 /// is read once and thrown away).
-caf::expected<boost::json::value>
-parse(std::string_view text, boost::json::storage_ptr storage = {});
+caf::expected<boost::json::value> parse(std::string_view text,
+                                        boost::json::storage_ptr storage = {});
 
 } // namespace json_codec
 

@@ -117,6 +117,7 @@ public:
                          event_range range) override;
   caf::expected<int64_t>
   get_latest_version(const std::string& actor_id) override;
+  caf::expected<std::vector<std::string>> actor_ids() override;
   caf::error delete_events_to(const std::string& actor_id,
                               int64_t version) override;
   void update_version_cache(const std::string& actor_id,
