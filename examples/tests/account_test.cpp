@@ -43,6 +43,7 @@ TEST_CASE("account: it recovers its balance from snapshot and events") {
   CHECK(back.events_replayed == 2);
   // The demo's `info` query says the same.
   auto info = kit.run<std::vector<int64_t>>(info_atom::value);
+  REQUIRE(info.reply);
   CHECK(*info.reply == std::vector<int64_t>{5, 3, 2, 35});
 }
 
@@ -53,6 +54,8 @@ TEST_CASE("account: a store that cannot write fails the deposit, not the "
   auto failed = kit.run<int64_t>(deposit_atom::value, int64_t{50});
   REQUIRE_FALSE(failed.reply);
   CHECK(failed.state.balance == 0);
+  CHECK_FALSE(kit.stopped()); // the account goes on
   auto next = kit.run<int64_t>(deposit_atom::value, int64_t{20});
+  REQUIRE(next.reply);
   CHECK(*next.reply == 20);
 }

@@ -220,3 +220,56 @@ TEST_CASE("failing store: caller completion completes on the calling "
   CHECK(store.delayed() == 0);
   CHECK(memory->get_latest_version("a") == int64_t{2});
 }
+
+TEST_CASE_METHOD(fixture, "failing store: on_call(n).times(k) fails the "
+                          "n-th to the (n+k-1)-th call") {
+  store.set(store_operation::append,
+            failure_policy::fail().on_call(2).times(2));
+  CHECK(!append("a", 1));
+  CHECK(append("a", 2));
+  CHECK(append("a", 2));
+  CHECK(!append("a", 2));
+}
+
+TEST_CASE_METHOD(fixture, "failing store: a predicate may call the store; "
+                          "one that throws fails the call") {
+  SECTION("calling the store from the predicate does not deadlock") {
+    store.set(store_operation::append,
+              failure_policy::fail().when([this](const store_call&) {
+                return store.calls(store_operation::read) > 0;
+              }));
+    CHECK(!append("a", 1));
+    REQUIRE(store.get_latest_version("a"));
+    CHECK(append("a", 2));
+  }
+  SECTION("a throwing predicate") {
+    store.set(store_operation::append,
+              failure_policy::fail().when([](const store_call&) -> bool {
+                throw std::runtime_error("boom");
+              }));
+    auto err = append("a", 1);
+    CHECK(is(err, persistence_error::store_failure));
+    CHECK(describe(err).find("boom") != std::string::npos);
+    CHECK(latest("a") == 0);
+  }
+}
+
+TEST_CASE_METHOD(fixture, "failing store: a failing append behind a delayed "
+                          "one completes after it") {
+  store.set(store_operation::append, failure_policy::delay(30ms).times(1));
+  std::mutex mtx;
+  std::vector<std::string> done;
+  store.append({ev("a", 1)}, [&](caf::expected<append_result> res) {
+    std::lock_guard<std::mutex> guard{mtx};
+    done.push_back(res ? "1 stored" : "1 failed");
+  });
+  store.set(store_operation::append, failure_policy::unknown_outcome(true));
+  store.append({ev("a", 2)}, [&](caf::expected<append_result> res) {
+    std::lock_guard<std::mutex> guard{mtx};
+    done.push_back(res ? "2 stored" : "2 unknown");
+  });
+  REQUIRE(store.wait_delayed(10s));
+  std::lock_guard<std::mutex> guard{mtx};
+  CHECK(done == std::vector<std::string>{"1 stored", "2 unknown"});
+  CHECK(latest("a") == 2); // 2 landed, after 1
+}

@@ -1,5 +1,11 @@
 #include "aether/testkit/failing_store.hpp"
 
+#include "aether/core/error.hpp"
+
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <thread>
 #include <utility>
 
 namespace aether::testkit {
@@ -12,26 +18,123 @@ size_t index(store_operation op) {
 
 } // namespace
 
+/// An append waiting in the line: due at `due`, then passed to the inner
+/// store or completed with `err` (after storing it, with `lands`).
+struct failing_store::delay_line {
+  struct item {
+    std::chrono::steady_clock::time_point due;
+    std::vector<event> batch;
+    append_callback done;
+    failure_policy::action act = failure_policy::action::pass;
+    caf::error err;
+    bool lands = false;
+  };
+
+  std::shared_ptr<event_store_with_snapshots> inner;
+  std::mutex mtx;
+  std::condition_variable cv;
+  std::deque<item> queue;
+  size_t in_flight = 0; // taken from the queue, not completed yet
+  bool stopping = false;
+  std::thread worker;
+
+  explicit delay_line(std::shared_ptr<event_store_with_snapshots> store)
+    : inner(std::move(store)) {
+    // nop
+  }
+
+  using append_fn = std::function<void(std::vector<event>, append_callback)>;
+
+  /// Carries out one append the way its decision says, on this thread, with
+  /// `append` for the inner store; `finished` runs after its completion.
+  static void complete(const append_fn& append, item x,
+                       std::function<void()> finished) {
+    using action = failure_policy::action;
+    if (x.act == action::fail
+        || (x.act == action::unknown_outcome && !x.lands)) {
+      x.done(std::move(x.err));
+      finished();
+      return;
+    }
+    append_callback done;
+    if (x.act == action::unknown_outcome)
+      done = [d = std::move(x.done), err = std::move(x.err),
+              finished](caf::expected<append_result>) {
+        d(err);
+        finished();
+      };
+    else
+      done = [d = std::move(x.done),
+              finished](caf::expected<append_result> res) {
+        d(std::move(res));
+        finished();
+      };
+    append(std::move(x.batch), std::move(done));
+  }
+
+  /// The inner store's own `append` (completes where the store does).
+  static append_fn background(std::shared_ptr<event_store_with_snapshots> s) {
+    return [s](std::vector<event> batch, append_callback done) {
+      s->append(std::move(batch), std::move(done));
+    };
+  }
+
+  static void run(const std::shared_ptr<delay_line>& self) {
+    std::unique_lock<std::mutex> lock{self->mtx};
+    for (;;) {
+      self->cv.wait(lock, [&] {
+        return self->stopping || !self->queue.empty();
+      });
+      if (self->queue.empty())
+        return; // stopping, nothing left
+      // A stop does not cut a delay short: every queued append completes.
+      auto due = self->queue.front().due;
+      lock.unlock();
+      std::this_thread::sleep_until(due);
+      lock.lock();
+      auto x = std::move(self->queue.front());
+      self->queue.pop_front();
+      ++self->in_flight;
+      lock.unlock();
+      std::weak_ptr<delay_line> weak = self;
+      complete(background(self->inner), std::move(x), [weak] {
+        if (auto line = weak.lock()) {
+          std::lock_guard<std::mutex> guard{line->mtx};
+          --line->in_flight;
+          line->cv.notify_all();
+        }
+      });
+      lock.lock();
+    }
+  }
+};
+
 failing_store::failing_store(std::shared_ptr<event_store_with_snapshots> inner,
                              completion mode)
-  : forwarding_store(std::move(inner)), policies_{failure_policy::pass(),
-                                                  failure_policy::pass(),
-                                                  failure_policy::pass(),
-                                                  failure_policy::pass(),
-                                                  failure_policy::pass(),
-                                                  failure_policy::pass()},
-    mode_(mode) {
+  : forwarding_store(inner), inner_(inner),
+    mode_(mode), policies_{failure_policy::pass(), failure_policy::pass(),
+                           failure_policy::pass(), failure_policy::pass(),
+                           failure_policy::pass(), failure_policy::pass()},
+    line_(std::make_shared<delay_line>(inner)) {
   // nop
 }
 
 failing_store::~failing_store() {
+  std::thread worker;
   {
-    std::unique_lock<std::mutex> lock{mtx_};
-    stopping_ = true;
-    cv_.notify_all();
+    std::lock_guard<std::mutex> guard{line_->mtx};
+    line_->stopping = true;
+    line_->cv.notify_all();
+    worker = std::move(line_->worker);
   }
-  if (delayer_.joinable())
-    delayer_.join();
+  if (!worker.joinable())
+    return;
+  // The last reference may go on the worker itself (a completion that
+  // drops it): the worker then finishes the queue on its own.
+  if (worker.get_id() == std::this_thread::get_id())
+    worker.detach();
+  else
+    worker.join();
 }
 
 void failing_store::set(store_operation op, failure_policy policy) {
@@ -51,23 +154,47 @@ uint64_t failing_store::calls(store_operation op) const {
 }
 
 size_t failing_store::delayed() const {
-  std::lock_guard<std::mutex> guard{mtx_};
-  return queue_.size() + (busy_ ? 1 : 0);
+  std::lock_guard<std::mutex> guard{line_->mtx};
+  return line_->queue.size() + line_->in_flight;
 }
 
 bool failing_store::wait_delayed(std::chrono::milliseconds limit) {
-  std::unique_lock<std::mutex> lock{mtx_};
-  return cv_.wait_for(lock, limit, [this] {
-    return queue_.empty() && !busy_;
+  std::unique_lock<std::mutex> lock{line_->mtx};
+  return line_->cv.wait_for(lock, limit, [this] {
+    return line_->queue.empty() && line_->in_flight == 0;
   });
 }
 
 failing_store::decision failing_store::decide(store_call call) {
-  std::lock_guard<std::mutex> guard{mtx_};
-  call.number = ++calls_[index(call.op)];
-  auto& policy = policies_[index(call.op)];
+  std::function<bool(const store_call&)> pred;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    call.number = ++calls_[index(call.op)];
+    pred = policies_[index(call.op)].predicate();
+  }
+  // The predicate runs outside the lock: it may call this store.
+  bool matched = true;
   decision d;
-  d.act = policy.decide(call);
+  if (pred) {
+    try {
+      matched = pred(call);
+    } catch (const std::exception& e) {
+      d.act = failure_policy::action::fail;
+      d.err = make_persistence_error(persistence_error::store_failure,
+                                     std::string{"the failure policy's "
+                                                 "predicate threw: "}
+                                       + e.what());
+      return d;
+    } catch (...) {
+      d.act = failure_policy::action::fail;
+      d.err = make_persistence_error(persistence_error::store_failure,
+                                     "the failure policy's predicate threw");
+      return d;
+    }
+  }
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto& policy = policies_[index(call.op)];
+  d.act = policy.decide(matched);
   if (d.act == failure_policy::action::fail
       || d.act == failure_policy::action::unknown_outcome)
     d.err = policy.error_for(call);
@@ -102,84 +229,43 @@ void failing_store::append(std::vector<event> batch, append_callback done) {
   }
   call.batch = &batch;
   auto d = decide(std::move(call));
-  switch (d.act) {
-    case failure_policy::action::fail: done(std::move(d.err)); return;
-    case failure_policy::action::unknown_outcome:
-      if (d.lands) {
-        forward_append(std::move(batch),
-                       [done = std::move(done),
-                        err = std::move(d.err)](caf::expected<append_result>) {
-                         done(err);
-                       });
-      } else {
-        done(std::move(d.err));
-      }
-      return;
-    case failure_policy::action::delay:
-      if (mode_ == completion::caller) {
-        std::this_thread::sleep_for(d.delay);
-        forward_append(std::move(batch), std::move(done));
-        return;
-      }
-      enqueue({std::chrono::steady_clock::now() + d.delay, std::move(batch),
-               std::move(done)});
-      return;
-    case failure_policy::action::pass: break;
+  delay_line::item x{std::chrono::steady_clock::now(),
+                     std::move(batch),
+                     std::move(done),
+                     d.act,
+                     std::move(d.err),
+                     d.lands};
+  if (mode_ == completion::caller) {
+    // On this thread, in call order; a delay sleeps here. The inner store
+    // completes through its blocking wrapper.
+    if (d.act == failure_policy::action::delay)
+      std::this_thread::sleep_for(d.delay);
+    if (x.act == failure_policy::action::delay)
+      x.act = failure_policy::action::pass;
+    auto blocking = [this](std::vector<event> b, append_callback cb) {
+      cb(inner_->save_events(std::move(b)));
+    };
+    delay_line::complete(blocking, std::move(x), [] {});
+    return;
   }
-  {
-    // Behind a delayed append, a passing one waits its turn.
-    std::unique_lock<std::mutex> lock{mtx_};
-    if (!queue_.empty() || busy_) {
-      lock.unlock();
-      enqueue(
-        {std::chrono::steady_clock::now(), std::move(batch), std::move(done)});
-      return;
-    }
-  }
-  forward_append(std::move(batch), std::move(done));
-}
-
-void failing_store::forward_append(std::vector<event> batch,
-                                   append_callback done) {
-  if (mode_ == completion::caller)
-    done(inner().save_events(std::move(batch)));
-  else
-    forwarding_store::append(std::move(batch), std::move(done));
-}
-
-void failing_store::enqueue(queued_append x) {
-  std::lock_guard<std::mutex> guard{mtx_};
-  queue_.push_back(std::move(x));
-  if (!delayer_.joinable())
-    delayer_ = std::thread{[this] {
-      run_delayed();
-    }};
-  cv_.notify_all();
-}
-
-void failing_store::run_delayed() {
-  std::unique_lock<std::mutex> lock{mtx_};
-  for (;;) {
-    cv_.wait(lock, [this] {
-      return stopping_ || !queue_.empty();
-    });
-    if (queue_.empty())
-      return; // stopping, nothing left
-    auto due = queue_.front().due;
-    // Wait for the head's time (a stop does not cut a delay short: every
-    // delayed append completes).
-    cv_.wait_until(lock, due, [] {
-      return false;
-    });
-    auto x = std::move(queue_.front());
-    queue_.pop_front();
-    busy_ = true;
+  std::unique_lock<std::mutex> lock{line_->mtx};
+  if (d.act == failure_policy::action::delay) {
+    x.due += d.delay;
+    x.act = failure_policy::action::pass;
+  } else if (line_->queue.empty() && line_->in_flight == 0) {
+    // Nothing delayed ahead of it: complete it now.
     lock.unlock();
-    forward_append(std::move(x.batch), std::move(x.done));
-    lock.lock();
-    busy_ = false;
-    cv_.notify_all();
+    delay_line::complete(delay_line::background(inner_), std::move(x), [] {});
+    return;
   }
+  // Delayed, or behind a delayed append: the line keeps the order.
+  line_->queue.push_back(std::move(x));
+  if (!line_->worker.joinable()) {
+    line_->worker = std::thread{[line = line_] {
+      delay_line::run(line);
+    }};
+  }
+  line_->cv.notify_all();
 }
 
 caf::expected<std::vector<event>>

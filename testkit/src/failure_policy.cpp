@@ -46,8 +46,7 @@ failure_policy failure_policy::delay(std::chrono::milliseconds d) {
 }
 
 failure_policy& failure_policy::times(uint64_t n) {
-  first_ = 1;
-  last_ = n;
+  last_ = n == 0 ? first_ - 1 : first_ + n - 1;
   return *this;
 }
 
@@ -63,8 +62,8 @@ failure_policy::when(std::function<bool(const store_call&)> pred) {
   return *this;
 }
 
-failure_policy::action failure_policy::decide(const store_call& call) {
-  if (kind_ == kind::pass || (pred_ && !pred_(call)))
+failure_policy::action failure_policy::decide(bool matched) {
+  if (kind_ == kind::pass || !matched)
     return action::pass;
   auto n = ++seen_;
   if (n < first_ || n > last_)

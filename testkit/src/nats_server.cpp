@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <chrono>
 #include <csignal>
+#include <fcntl.h>
 #include <fstream>
 #include <iterator>
 #include <netinet/in.h>
@@ -12,6 +13,7 @@
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
+#include <vector>
 
 namespace aether::testkit {
 
@@ -100,22 +102,34 @@ void nats_server::start() {
   auto store = dir_.file("js");
   auto log = dir_.file("nats-server.log");
   auto ready_before = times_ready(); // the log of earlier runs is kept
+  // Everything the child needs is built before the fork: a child of a
+  // threaded process may only make async-signal-safe calls.
+  auto port = std::to_string(port_);
+  std::vector<std::string> args{bin};
+  if (!config_.empty())
+    args.insert(args.end(), {"-c", config_});
+  else
+    args.insert(args.end(),
+                {"-a", "127.0.0.1", "-p", port, "-js", "-sd", store});
+  std::vector<char*> argv;
+  for (auto& a : args)
+    argv.push_back(a.data());
+  argv.push_back(nullptr);
+  int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  if (fd < 0)
+    throw std::runtime_error("cannot open " + log);
   pid_ = ::fork();
-  if (pid_ < 0)
+  if (pid_ < 0) {
+    ::close(fd);
     throw std::runtime_error("fork failed");
+  }
   if (pid_ == 0) {
-    auto port = std::to_string(port_);
-    if (!freopen(log.c_str(), "a", stdout)
-        || !freopen(log.c_str(), "a", stderr))
+    if (::dup2(fd, STDOUT_FILENO) < 0 || ::dup2(fd, STDERR_FILENO) < 0)
       _exit(126);
-    if (!config_.empty())
-      execl(bin.c_str(), bin.c_str(), "-c", config_.c_str(),
-            static_cast<char*>(nullptr));
-    else
-      execl(bin.c_str(), bin.c_str(), "-a", "127.0.0.1", "-p", port.c_str(),
-            "-js", "-sd", store.c_str(), static_cast<char*>(nullptr));
+    ::execv(argv[0], argv.data());
     _exit(127);
   }
+  ::close(fd);
   // Wait until it accepts connections (deadline: 15 s).
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{15};
   while (std::chrono::steady_clock::now() < deadline) {

@@ -96,7 +96,7 @@ public:
   command_result<state_type, event_type, Reply> run(Ts&&... xs) {
     using result_type = command_result<state_type, event_type, Reply>;
     using reply_type = typename result_type::reply_type;
-    start();
+    start(true);
     auto before = latest_version();
     auto answer = std::make_shared<std::optional<caf::expected<reply_type>>>();
     auto hdl = handle_;
@@ -145,9 +145,10 @@ public:
     return res;
   }
 
-  /// The actor's state now (starting the actor if it is not running).
+  /// The actor's state now (starting the actor before its first command;
+  /// a stopped actor's last state).
   state_type state() {
-    start();
+    start(false);
     return state_now();
   }
 
@@ -158,10 +159,12 @@ public:
 
   /// Stops the actor and starts it again: it recovers from the store (its
   /// latest snapshot and the events after it).
+  ///
+  /// A recovery that fails leaves the actor stopped: `stopped()` says why.
   restart_result<state_type> restart() {
     stop();
-    start();
-    auto* a = actor();
+    start(true);
+    auto* a = current();
     restart_result<state_type> res;
     res.state = a->state();
     res.version = a->version();
@@ -197,22 +200,24 @@ public:
     behavior_testkit_base::seed_snapshot(snapshot_codec<state_type>::encode(s));
   }
 
-  /// The actor's handle (starting it if it is not running).
+  /// The actor's handle (starting the actor before its first command).
   handle_type handle() {
-    start();
+    start(false);
     return handle_;
   }
 
-  /// The running actor, for its counters (`version()`, `phase()`, ...).
-  /// Read it between kit calls only.
+  /// The actor (running or stopped), for its counters (`version()`,
+  /// `phase()`, ...). Read it between kit calls only.
   Actor* actor() {
-    start();
-    return dynamic_cast<Actor*>(caf::actor_cast<caf::abstract_actor*>(handle_));
+    start(false);
+    return current();
   }
 
 private:
-  void start() {
-    if (handle_ && !stopped())
+  /// Starts the actor if it never ran or, with `again`, if it stopped: only
+  /// a command or a restart starts a stopped actor again.
+  void start(bool again) {
+    if (handle_ && (!again || !stopped()))
       return;
     handle_ = spawn_(system(), persistence_id(), context(),
                      options().persistence);
@@ -228,9 +233,12 @@ private:
     handle_ = handle_type{};
   }
 
+  Actor* current() {
+    return dynamic_cast<Actor*>(caf::actor_cast<caf::abstract_actor*>(handle_));
+  }
+
   state_type state_now() {
-    auto* a
-      = dynamic_cast<Actor*>(caf::actor_cast<caf::abstract_actor*>(handle_));
+    auto* a = current();
     return a ? a->state() : state_type{};
   }
 

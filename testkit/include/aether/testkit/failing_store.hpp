@@ -5,11 +5,8 @@
 
 #include <array>
 #include <chrono>
-#include <condition_variable>
-#include <deque>
 #include <memory>
 #include <mutex>
-#include <thread>
 
 namespace aether::testkit {
 
@@ -25,7 +22,9 @@ namespace aether::testkit {
 /// ```
 ///
 /// Thread-safe like every store. Appends keep their order: once one is
-/// delayed, the appends after it wait behind it.
+/// delayed, every append after it (passing or failing) waits behind it.
+/// A `when` predicate runs outside the store's lock; one that throws fails
+/// the call (`store_failure`, naming the exception).
 class failing_store : public forwarding_store {
 public:
   /// Where appends complete.
@@ -55,7 +54,8 @@ public:
   /// How many calls of `op` the store got, passed or not.
   uint64_t calls(store_operation op) const;
 
-  /// Appends delayed and not completed yet.
+  /// Appends delayed, or queued behind a delayed one, and not completed
+  /// yet.
   size_t delayed() const;
 
   /// Waits until no append is delayed, at most `limit`; true if none is.
@@ -90,30 +90,22 @@ private:
     std::chrono::milliseconds delay{0};
   };
 
-  struct queued_append {
-    std::chrono::steady_clock::time_point due;
-    std::vector<event> batch;
-    append_callback done;
-  };
+  /// The delayed appends and the thread that completes them, shared with
+  /// that thread: the store may go away on it (a completion that drops the
+  /// last reference), and the thread then finishes on its own.
+  struct delay_line;
 
   decision decide(store_call call);
 
   template <class R, class F>
   R guarded(store_call call, F forward);
 
-  void enqueue(queued_append x);
-  void run_delayed();
-  void forward_append(std::vector<event> batch, append_callback done);
-
+  std::shared_ptr<event_store_with_snapshots> inner_;
+  completion mode_;
   mutable std::mutex mtx_;
-  std::condition_variable cv_;
   std::array<failure_policy, operation_count> policies_;
   std::array<uint64_t, operation_count> calls_{};
-  std::deque<queued_append> queue_;
-  completion mode_;
-  bool busy_ = false;
-  bool stopping_ = false;
-  std::thread delayer_;
+  std::shared_ptr<delay_line> line_;
 };
 
 } // namespace aether::testkit

@@ -56,21 +56,32 @@ public:
 
   /// The call goes through after `d` (real time). Reads and snapshot calls
   /// wait on the calling thread (the runtime's I/O workers); an append
-  /// completes from a thread of the store, so the actor keeps running.
+  /// completes from a thread of the store (`completion::background`) or
+  /// waits on the calling thread (`completion::caller`, as in the
+  /// behavior kit, where that thread runs the whole system).
   static failure_policy delay(std::chrono::milliseconds d);
 
-  /// Applies to the next `n` matching calls only, then lets calls pass.
+  /// Applies to `n` matching calls only, then lets calls pass: the next
+  /// `n`, or `n` from the one `on_call` names (`on_call(3).times(2)`: the
+  /// 3rd and the 4th).
   failure_policy& times(uint64_t n);
 
-  /// Applies to the `n`-th matching call only (1 is the next one).
+  /// Applies to the `n`-th matching call only (1 is the next one); see
+  /// `times` to widen it.
   failure_policy& on_call(uint64_t n);
 
   /// Applies only to calls for which `pred` holds.
   failure_policy& when(std::function<bool(const store_call&)> pred);
 
-  /// Counts `call` and says what to do with it (`pass` when the policy does
-  /// not match it or is spent).
-  action decide(const store_call& call);
+  /// The predicate of `when` (empty: every call matches).
+  const std::function<bool(const store_call&)>& predicate() const {
+    return pred_;
+  }
+
+  /// Says what to do with a call, given whether the predicate `matched` it,
+  /// and counts it if it did (`pass` when it does not match or the policy is
+  /// spent). `failing_store` evaluates the predicate outside its lock.
+  action decide(bool matched);
 
   /// The error of a failing call (`fail` or `unknown_outcome`).
   caf::error error_for(const store_call& call) const;
