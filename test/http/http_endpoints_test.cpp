@@ -5,16 +5,15 @@
 #include "aether/core/error.hpp"
 #include "aether/http/http_endpoints.hpp"
 #include "aether/http/readiness.hpp"
-#include "aether/persistence/forwarding_store.hpp"
 #include "aether/persistence/memory_store.hpp"
 #include "aether/runtime/actor_registry.hpp"
 #include "aether/runtime/config.hpp"
 #include "aether/runtime/store_context.hpp"
+#include "aether/testkit/failing_store.hpp"
 #include "catch.hpp"
 #include "tally.hpp"
 #include "temp_dir.hpp"
 
-#include <atomic>
 #include <caf/actor_system.hpp>
 #include <caf/scoped_actor.hpp>
 #include <cstdio>
@@ -26,21 +25,6 @@ using namespace aether;
 using namespace aether::test;
 
 namespace {
-
-/// A store whose reads fail while `down` is set, with a NATS URL holding
-/// a password in the error.
-class flaky_store : public forwarding_store {
-public:
-  using forwarding_store::forwarding_store;
-  std::atomic<bool> down{false};
-  caf::expected<int64_t> get_latest_version(const std::string& id) override {
-    if (down)
-      return make_persistence_error(persistence_error::unavailable,
-                                    "nats://alice:s3cret@nats.internal:4222 "
-                                    "refused the connection");
-    return forwarding_store::get_latest_version(id);
-  }
-};
 
 /// Runs a shell command; its exit code and output.
 std::pair<int, std::string> shell(const std::string& cmd) {
@@ -58,7 +42,8 @@ std::pair<int, std::string> shell(const std::string& cmd) {
 
 TEST_CASE("http: /metrics passes promtool, /healthz, /readyz with reasons, "
           "no secret served") {
-  auto store = std::make_shared<flaky_store>(std::make_shared<memory_store>());
+  auto store = std::make_shared<testkit::failing_store>(
+    std::make_shared<memory_store>());
   aether::config cfg;
   caf::actor_system sys{cfg};
   auto ctx = store_context::make(sys, store);
@@ -117,7 +102,12 @@ TEST_CASE("http: /metrics passes promtool, /healthz, /readyz with reasons, "
   CHECK(ready->status == 200);
   CHECK(ready->body == "ready\n");
 
-  store->down = true;
+  // Reads fail, with a NATS URL holding a password in the error.
+  store->set(testkit::store_operation::read,
+             testkit::failure_policy::fail(make_persistence_error(
+               persistence_error::unavailable,
+               "nats://alice:s3cret@nats.internal:4222 refused the "
+               "connection")));
   ready = cli.Get("/readyz");
   REQUIRE(ready);
   CHECK(ready->status == 503);
