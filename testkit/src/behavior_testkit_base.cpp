@@ -79,8 +79,8 @@ std::optional<caf::error> behavior_testkit_base::stopped() const {
   return *impl_->stop_reason;
 }
 
-std::vector<event> behavior_testkit_base::stored_events() {
-  auto evs = impl_->inner->get_events(id_, event_range{});
+std::vector<event> behavior_testkit_base::stored_events(int64_t from) {
+  auto evs = impl_->inner->get_events(id_, from);
   if (!evs)
     throw check_failed("reading the events of \"" + id_
                        + "\" failed: " + describe(evs.error()));

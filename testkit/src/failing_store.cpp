@@ -111,7 +111,7 @@ struct failing_store::delay_line {
 
 failing_store::failing_store(std::shared_ptr<event_store_with_snapshots> inner,
                              completion mode)
-  : forwarding_store(inner), inner_(inner),
+  : forwarding_store(inner),
     mode_(mode), policies_{failure_policy::pass(), failure_policy::pass(),
                            failure_policy::pass(), failure_policy::pass(),
                            failure_policy::pass(), failure_policy::pass()},
@@ -243,7 +243,7 @@ void failing_store::append(std::vector<event> batch, append_callback done) {
     if (x.act == failure_policy::action::delay)
       x.act = failure_policy::action::pass;
     auto blocking = [this](std::vector<event> b, append_callback cb) {
-      cb(inner_->save_events(std::move(b)));
+      cb(inner().save_events(std::move(b)));
     };
     delay_line::complete(blocking, std::move(x), [] {});
     return;
@@ -255,7 +255,8 @@ void failing_store::append(std::vector<event> batch, append_callback done) {
   } else if (line_->queue.empty() && line_->in_flight == 0) {
     // Nothing delayed ahead of it: complete it now.
     lock.unlock();
-    delay_line::complete(delay_line::background(inner_), std::move(x), [] {});
+    delay_line::complete(delay_line::background(line_->inner), std::move(x),
+                         [] {});
     return;
   }
   // Delayed, or behind a delayed append: the line keeps the order.

@@ -132,9 +132,7 @@ public:
     else
       res.reply = caf::make_error(caf::sec::request_timeout,
                                   "the actor has not answered (yet)");
-    for (auto& e : stored_events())
-      if (e.version > before)
-        res.stored.push_back(std::move(e));
+    res.stored = stored_events(before + 1);
     res.events = decode_all(res.stored);
     res.state = state_now();
     if (options().check_round_trip) {

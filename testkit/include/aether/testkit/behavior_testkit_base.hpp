@@ -50,8 +50,9 @@ public:
   /// The reason the actor stopped, if it did (nothing while it runs).
   std::optional<caf::error> stopped() const;
 
-  /// Every event of the actor the store holds, in version order.
-  std::vector<event> stored_events();
+  /// The events of the actor the store holds from version `from` on, in
+  /// version order (every event by default).
+  std::vector<event> stored_events(int64_t from = 1);
 
   /// The actor's latest stored version (0 before its first event).
   int64_t latest_version();

@@ -100,7 +100,6 @@ private:
   template <class R, class F>
   R guarded(store_call call, F forward);
 
-  std::shared_ptr<event_store_with_snapshots> inner_;
   completion mode_;
   mutable std::mutex mtx_;
   std::array<failure_policy, operation_count> policies_;
