@@ -477,7 +477,37 @@ TEST_CASE("jetstream: events never expire by default; a chosen age limit "
     auto again = jetstream_store::open(conn, so);
     REQUIRE_FALSE(again);
     CHECK(describe(again.error()).find("max age") != std::string::npos);
+    // Opened without creating: the stream's limits are taken as they are,
+    // heads included (the actor's version survives its events).
+    REQUIRE((*opened)->save_event(conformance::ev("kept", 1)));
+    so.create = false;
+    auto existing = jetstream_store::open(conn, so);
+    REQUIRE(existing);
+    CHECK((*existing)->get_latest_version("kept") == int64_t{1});
+    CHECK((*existing)->actor_ids() == std::vector<std::string>{"kept"});
   }
+}
+
+TEST_CASE("jetstream: opened without create, missing streams are not_found "
+          "and stay missing") {
+  auto conn = connect();
+  jetstream_store::options so;
+  so.ns = fresh_namespace();
+  so.create = false;
+  auto st = jetstream_store::open(conn, so);
+  REQUIRE_FALSE(st);
+  CHECK(is(st.error(), persistence_error::not_found));
+  CHECK(describe(st.error()).find("namespace \"" + so.ns + "\"")
+        != std::string::npos);
+  jetstream js{conn, std::chrono::seconds{5}};
+  auto events = js.info(sanitize_namespace(so.ns) + "_events");
+  REQUIRE_FALSE(events);
+  CHECK(is(events.error(), persistence_error::not_found));
+  // After a writer created the store, it opens.
+  so.create = true;
+  REQUIRE(jetstream_store::open(conn, so));
+  so.create = false;
+  CHECK(jetstream_store::open(conn, so));
 }
 
 TEST_CASE("jetstream: an actor recovers with a batch size below its batches") {

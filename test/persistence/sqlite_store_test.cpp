@@ -5,6 +5,9 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <mutex>
 #include <sqlite3.h>
 #include <sys/stat.h>
@@ -240,6 +243,54 @@ TEST_CASE("sqlite store: clear errors for a bad file") {
     REQUIRE_FALSE(s);
     CHECK(aether::describe(s.error()).find("schema version 99")
           != std::string::npos);
+  }
+}
+
+TEST_CASE("sqlite store: opened without create, it never creates or "
+          "changes a file") {
+  aether::test::temp_dir dir;
+  auto open_existing = [](const std::string& path) {
+    aether::sqlite_store::options opts;
+    opts.path = path;
+    opts.create = false;
+    return aether::sqlite_store::open(std::move(opts));
+  };
+  SECTION("a missing file is not_found and stays missing") {
+    auto path = dir.file("missing.db");
+    auto s = open_existing(path);
+    REQUIRE_FALSE(s);
+    CHECK(aether::is(s.error(), aether::persistence_error::not_found));
+    CHECK(aether::describe(s.error()).find("does not exist")
+          != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(path));
+  }
+  SECTION("a database without aether's schema is refused, unchanged") {
+    auto path = dir.file("other.db");
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+    REQUIRE(
+      sqlite3_exec(db, "CREATE TABLE t (x INTEGER)", nullptr, nullptr, nullptr)
+      == SQLITE_OK);
+    sqlite3_close(db);
+    auto read_all = [&] {
+      std::ifstream in{path, std::ios::binary};
+      return std::string{std::istreambuf_iterator<char>{in}, {}};
+    };
+    auto before = read_all();
+    auto s = open_existing(path);
+    REQUIRE_FALSE(s);
+    CHECK(aether::is(s.error(), aether::persistence_error::store_failure));
+    CHECK(aether::describe(s.error()).find("not an aether store")
+          != std::string::npos);
+    CHECK(read_all() == before); // not even switched to WAL
+    CHECK_FALSE(std::filesystem::exists(path + "-wal"));
+  }
+  SECTION("an existing store opens with its history") {
+    auto path = dir.file("store.db");
+    REQUIRE(open_store(path)->save_event(ev("acc", 1)));
+    auto s = open_existing(path);
+    REQUIRE(s);
+    CHECK((*s)->get_latest_version("acc") == int64_t{1});
   }
 }
 

@@ -70,6 +70,45 @@ size_t jetstream_store::version_cache_size() const {
   return cache_->size();
 }
 
+namespace {
+
+// Opening without creating: the streams' settings come from the server.
+caf::error adopt_existing(const std::shared_ptr<nats_connection>& conn,
+                          jetstream_store::options& o) {
+  detail::stream_layout layout{o.ns, o.stream, o.snapshot_stream};
+  jetstream js{conn, o.timeout};
+  auto missing = [&](const std::string& stream, const caf::error& err) {
+    if (!is(err, persistence_error::not_found))
+      return err;
+    return make_persistence_error(
+      persistence_error::not_found,
+      "stream \"" + stream
+        + "\" does not exist: no aether store in namespace \"" + o.ns
+        + "\" with event stream \"" + o.stream + "\" and snapshot stream \""
+        + o.snapshot_stream + "\" (opened without creating streams)");
+  };
+  auto events = js.info(layout.event_stream());
+  if (!events)
+    return missing(layout.event_stream(), events.error());
+  auto snapshots = js.info(layout.snapshot_stream());
+  if (!snapshots)
+    return missing(layout.snapshot_stream(), snapshots.error());
+  auto& c = events->config;
+  using std::chrono::duration_cast;
+  using std::chrono::seconds;
+  o.event_limits.max_age
+    = duration_cast<seconds>(std::chrono::nanoseconds{c.max_age_ns});
+  o.event_limits.max_msgs = c.max_msgs > 0 ? c.max_msgs : 0;
+  o.event_limits.max_bytes = c.max_bytes > 0 ? c.max_bytes : 0;
+  o.duplicates_window
+    = duration_cast<seconds>(std::chrono::nanoseconds{c.duplicates_ns});
+  o.replicas = c.replicas;
+  o.snapshots_per_actor = snapshots->config.max_msgs_per_subject;
+  return caf::none;
+}
+
+} // namespace
+
 caf::expected<std::unique_ptr<jetstream_store>>
 jetstream_store::open(std::shared_ptr<nats_connection> conn, options opts) {
   if (!conn)
@@ -81,6 +120,9 @@ jetstream_store::open(std::shared_ptr<nats_connection> conn, options opts) {
       persistence_error::invalid_argument,
       "jetstream_store options: event_limits.max_age must be >= 0 (0: "
       "forever) and duplicates_window > 0");
+  if (!opts.create)
+    if (auto err = adopt_existing(conn, opts))
+      return err;
   std::unique_ptr<jetstream_store> st{
     new jetstream_store(std::move(conn), std::move(opts))};
   auto& o = st->opts_;
@@ -104,7 +146,7 @@ jetstream_store::open(std::shared_ptr<nats_connection> conn, options opts) {
                                                   : -1;
   if (events.max_age_ns > 0) // the server wants the window within the age
     events.duplicates_ns = std::min(events.duplicates_ns, events.max_age_ns);
-  if (auto err = detail::ensure_stream(st->js_, events))
+  if (auto err = detail::ensure_stream(st->js_, events, o.create))
     return err;
   if (st->heads_) {
     // With limits, events can expire; each actor's latest version is kept
@@ -112,12 +154,12 @@ jetstream_store::open(std::shared_ptr<nats_connection> conn, options opts) {
     // events all expired is not taken for a new one.
     auto heads = stream(layout.heads_stream(), layout.heads_filter());
     heads.max_msgs_per_subject = 1;
-    if (auto err = detail::ensure_stream(st->js_, heads))
+    if (auto err = detail::ensure_stream(st->js_, heads, o.create))
       return err;
   }
   auto snapshots = stream(layout.snapshot_stream(), layout.snapshot_filter());
   snapshots.max_msgs_per_subject = o.snapshots_per_actor;
-  if (auto err = detail::ensure_stream(st->js_, snapshots))
+  if (auto err = detail::ensure_stream(st->js_, snapshots, o.create))
     return err;
   return st;
 }

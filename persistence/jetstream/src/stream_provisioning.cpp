@@ -6,11 +6,18 @@
 
 namespace aether::detail {
 
-caf::error ensure_stream(const jetstream& js, const stream_config& want) {
+caf::error ensure_stream(const jetstream& js, const stream_config& want,
+                         bool create) {
   auto& name = want.name;
   auto info = js.info(name);
-  if (!info && is(info.error(), persistence_error::not_found))
-    return js.add_stream(want);
+  if (!info && is(info.error(), persistence_error::not_found)) {
+    if (create)
+      return js.add_stream(want);
+    return make_persistence_error(persistence_error::not_found,
+                                  "stream \"" + name
+                                    + "\" does not exist (opened without "
+                                      "creating streams)");
+  }
   if (!info)
     return info.error();
   auto& c = info->config;

@@ -11,6 +11,8 @@ namespace aether::detail {
 /// retention, limits, discard old, duplicates window, replicas, delete and
 /// purge allowed) must match; one that differs is refused with
 /// `store_failure`, naming the setting, its value and the expected value.
-caf::error ensure_stream(const jetstream& js, const stream_config& want);
+/// With `create` false, a missing stream is `not_found` instead.
+caf::error ensure_stream(const jetstream& js, const stream_config& want,
+                         bool create = true);
 
 } // namespace aether::detail

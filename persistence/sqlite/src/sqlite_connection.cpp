@@ -2,6 +2,7 @@
 
 #include "aether/core/error.hpp"
 
+#include <filesystem>
 #include <thread>
 
 namespace aether::detail {
@@ -19,11 +20,21 @@ sqlite_connection::~sqlite_connection() {
 
 caf::expected<std::unique_ptr<sqlite_connection>>
 sqlite_connection::open(const std::string& path,
-                        std::chrono::milliseconds busy_timeout,
-                        bool full_sync) {
+                        std::chrono::milliseconds busy_timeout, bool full_sync,
+                        bool create) {
   sqlite3* db = nullptr;
-  auto flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
-               | SQLITE_OPEN_URI;
+  auto flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI;
+  if (create) {
+    flags |= SQLITE_OPEN_CREATE;
+  } else if (path.rfind("file:", 0) != 0) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec))
+      return make_persistence_error(persistence_error::not_found,
+                                    "SQLite database \"" + path
+                                      + (std::filesystem::exists(path, ec)
+                                           ? "\" is not a file"
+                                           : "\" does not exist"));
+  }
   auto rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
@@ -40,6 +51,19 @@ sqlite_connection::open(const std::string& path,
                                     + "\" is read-only");
   sqlite3_busy_timeout(db, static_cast<int>(busy_timeout.count()));
   sqlite3_extended_result_codes(db, 1);
+  // Without `create`, a database that is not an aether store (no schema
+  // version) is refused before anything (such as WAL mode) is written to it.
+  if (!create) {
+    auto version = conn->schema_version();
+    if (!version)
+      return version.error();
+    if (*version == 0)
+      return make_persistence_error(
+        persistence_error::store_failure,
+        "SQLite database \"" + path
+          + "\" is not an aether store (it has no aether schema; opened "
+            "without creating one)");
+  }
   // Switching to WAL needs a moment of exclusive access, and SQLite answers
   // SQLITE_BUSY at once (no busy handler) while another process opens the
   // same new file: retry within the busy timeout.
@@ -57,6 +81,20 @@ sqlite_connection::open(const std::string& path,
                                       : "PRAGMA synchronous=NORMAL"))
     return err;
   return conn;
+}
+
+caf::expected<int64_t> sqlite_connection::schema_version() {
+  auto stmt = prepare("PRAGMA user_version");
+  if (!stmt)
+    return stmt.error();
+  int64_t version = 0;
+  sqlite_statement q{*stmt};
+  auto rc = q.step();
+  if (rc == SQLITE_ROW)
+    version = q.column_int64(0);
+  else if (rc != SQLITE_DONE)
+    return make_error(rc, "cannot read the schema version");
+  return version;
 }
 
 caf::error sqlite_connection::exec(const char* sql) {

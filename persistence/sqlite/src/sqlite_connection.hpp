@@ -58,11 +58,15 @@ class sqlite_connection {
 public:
   ~sqlite_connection();
 
-  /// Opens `path` read-write (creating it), sets WAL mode, the busy timeout
-  /// and the sync level.
+  /// Opens `path` read-write (creating it if `create`; otherwise a missing
+  /// file is `not_found`), sets WAL mode, the busy timeout and the sync
+  /// level.
   static caf::expected<std::unique_ptr<sqlite_connection>>
   open(const std::string& path, std::chrono::milliseconds busy_timeout,
-       bool full_sync);
+       bool full_sync, bool create = true);
+
+  /// The database's `PRAGMA user_version` (0: no aether schema).
+  caf::expected<int64_t> schema_version();
 
   /// Runs one or more statements without results.
   caf::error exec(const char* sql);

@@ -150,7 +150,7 @@ caf::expected<std::unique_ptr<sqlite_store>> sqlite_store::open(options opts) {
           "store's connections would see as a different, empty database; "
           "use memory_store for a store without a file)");
   auto writer = sqlite_connection::open(opts.path, opts.busy_timeout,
-                                        opts.full_sync);
+                                        opts.full_sync, opts.create);
   if (!writer)
     return writer.error();
   auto& w = **writer;
@@ -159,15 +159,10 @@ caf::expected<std::unique_ptr<sqlite_store>> sqlite_store::open(options opts) {
     transaction tx{w};
     if (auto err = tx.begin())
       return err;
-    auto stmt = w.prepare("PRAGMA user_version");
-    if (!stmt)
-      return stmt.error();
-    int64_t version = 0;
-    {
-      sqlite_statement q{*stmt};
-      if (q.step() == SQLITE_ROW)
-        version = q.column_int64(0);
-    }
+    auto read_version = w.schema_version();
+    if (!read_version)
+      return read_version.error();
+    auto version = *read_version;
     if (version > schema_version)
       return make_persistence_error(
         persistence_error::store_failure,
@@ -182,7 +177,7 @@ caf::expected<std::unique_ptr<sqlite_store>> sqlite_store::open(options opts) {
       return err;
   }
   auto reader = sqlite_connection::open(opts.path, opts.busy_timeout,
-                                        opts.full_sync);
+                                        opts.full_sync, opts.create);
   if (!reader)
     return reader.error();
   return std::unique_ptr<sqlite_store>{

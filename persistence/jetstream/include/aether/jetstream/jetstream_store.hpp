@@ -87,13 +87,19 @@ public:
     /// single larger batch still goes alone). 1 keeps one message per
     /// append.
     size_t max_merged_events = 1000;
+    /// False: open existing streams only, never create one, and take their
+    /// limits, duplicates window, replicas and snapshots per actor from the
+    /// server instead of the options (tools that inspect a store, such as
+    /// the `aether` command, use it). A missing stream fails with
+    /// `not_found` naming it.
+    bool create = true;
   };
 
-  /// Creates the streams if missing, reuses them if present, and fails with
-  /// `store_failure` naming the setting, its value and the expected value if
-  /// an existing stream differs in any setting the guarantees rely on
-  /// (storage, retention, limits, discard policy, duplicates window,
-  /// replicas, deny delete/purge).
+  /// Creates the streams if missing (with `create`), reuses them if
+  /// present, and fails with `store_failure` naming the setting, its value
+  /// and the expected value if an existing stream differs in any setting the
+  /// guarantees rely on (storage, retention, limits, discard policy,
+  /// duplicates window, replicas, deny delete/purge).
   static caf::expected<std::unique_ptr<jetstream_store>>
   open(std::shared_ptr<nats_connection> conn, options opts);
 

@@ -35,6 +35,11 @@ public:
   struct options {
     /// Path of the database file (created if missing; its folder must exist).
     std::string path;
+    /// False: open an existing aether store only, never create one. A
+    /// missing file fails with `not_found`, a database without aether's
+    /// schema with `store_failure`; nothing is written to either (tools
+    /// that inspect a store, such as the `aether` command, use it).
+    bool create = true;
     /// Size limits applied before anything is stored.
     store_limits limits;
     /// How long a call waits for another connection's write lock before it
@@ -49,8 +54,9 @@ public:
   };
 
   /// Opens (or creates) the store. Fails with `store_failure` (the
-  /// description says why: missing folder, read-only file, newer schema) or
-  /// `unavailable` (locked past the busy timeout).
+  /// description says why: missing folder, read-only file, newer schema, no
+  /// aether schema with `create` false), `not_found` (no such file, with
+  /// `create` false) or `unavailable` (locked past the busy timeout).
   static caf::expected<std::unique_ptr<sqlite_store>> open(options opts);
 
   /// Convenience overload with default options.
