@@ -485,6 +485,18 @@ TEST_CASE("jetstream: events never expire by default; a chosen age limit "
     REQUIRE(existing);
     CHECK((*existing)->get_latest_version("kept") == int64_t{1});
     CHECK((*existing)->actor_ids() == std::vector<std::string>{"kept"});
+    // An age below the default duplicates window (the server then keeps a
+    // shorter window, and a heads stream with the longer one) opens too.
+    jetstream_store::options short_age;
+    short_age.ns = fresh_namespace();
+    short_age.event_limits.max_age = std::chrono::seconds{30};
+    REQUIRE(jetstream_store::open(conn, short_age));
+    jetstream_store::options bind;
+    bind.ns = short_age.ns;
+    bind.create = false;
+    auto bound = jetstream_store::open(conn, bind);
+    INFO((bound ? std::string{} : describe(bound.error())));
+    CHECK(bound);
   }
 }
 

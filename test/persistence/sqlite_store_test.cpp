@@ -285,6 +285,30 @@ TEST_CASE("sqlite store: opened without create, it never creates or "
     CHECK(read_all() == before); // not even switched to WAL
     CHECK_FALSE(std::filesystem::exists(path + "-wal"));
   }
+  SECTION("read-only: reads work, a write fails, the file is unchanged") {
+    auto path = dir.file("ro.db");
+    REQUIRE(open_store(path)->save_event(ev("acc", 1)));
+    std::ifstream in{path, std::ios::binary};
+    std::string before{std::istreambuf_iterator<char>{in}, {}};
+    aether::sqlite_store::options opts;
+    opts.path = path;
+    opts.read_only = true;
+    auto s = aether::sqlite_store::open(opts);
+    REQUIRE(s);
+    CHECK((*s)->get_latest_version("acc") == int64_t{1});
+    auto written = (*s)->save_event(ev("acc", 2));
+    REQUIRE_FALSE(written);
+    CHECK(
+      aether::is(written.error(), aether::persistence_error::store_failure));
+    CHECK((*s)->save_snapshot(snap("acc", 1)));
+    s->reset();
+    std::ifstream again{path, std::ios::binary};
+    CHECK(std::string{std::istreambuf_iterator<char>{again}, {}} == before);
+    opts.path = dir.file("none.db");
+    auto missing = aether::sqlite_store::open(opts);
+    REQUIRE_FALSE(missing);
+    CHECK(aether::is(missing.error(), aether::persistence_error::not_found));
+  }
   SECTION("an existing store opens with its history") {
     auto path = dir.file("store.db");
     REQUIRE(open_store(path)->save_event(ev("acc", 1)));

@@ -11,6 +11,7 @@
 #include "aether/testkit/nats_server.hpp"
 #include "aether/testkit/temp_dir.hpp"
 #include "aether/tool/store_url.hpp"
+#include "aether/tool/store_walk.hpp"
 #include "catch.hpp"
 #include "eventually.hpp"
 #include "tls_files.hpp"
@@ -119,6 +120,16 @@ void seed(Store& s) {
   }
 }
 
+std::shared_ptr<nats_connection>
+connect_to(const testkit::nats_server& server) {
+  nats_options no;
+  no.servers = {server.url()};
+  auto conn = nats_connection::connect(no);
+  if (!conn)
+    FAIL(describe(conn.error()));
+  return *conn;
+}
+
 std::string seeded_sqlite(const testkit::temp_dir& dir,
                           const std::string& name) {
   auto path = dir.file(name);
@@ -138,11 +149,12 @@ std::vector<std::string> contents(event_store_with_snapshots& s) {
     REQUIRE(evs);
     for (auto& e : *evs)
       out.push_back(json_codec::encode(e));
-    auto snap = s.get_latest_snapshot(id);
-    REQUIRE(snap);
-    if (*snap) {
-      (*snap)->store_position = 0;
-      out.push_back(json_codec::encode(**snap));
+    auto snaps = tool::list_snapshots(s, id);
+    REQUIRE(snaps);
+    CHECK(snaps->bad.empty());
+    for (auto& snap : snaps->good) {
+      snap.store_position = 0;
+      out.push_back(json_codec::encode(snap));
     }
   }
   return out;
@@ -173,9 +185,18 @@ TEST_CASE("aether CLI: store URLs") {
     CHECK(is(r.error(), persistence_error::invalid_argument));
     CHECK(describe(r.error()).find("store URL") != std::string::npos);
   }
-  auto secret = parse_store_url("mysql://u:s3cret@h");
-  REQUIRE_FALSE(secret);
-  CHECK(describe(secret.error()).find("s3cret") == std::string::npos);
+  for (auto text : {"mysql://u:s3cret@h", "u:s3cret@h:4222",
+                    "nats://h1:4222,s3cret@h2:4222"}) {
+    CAPTURE(text);
+    auto secret = parse_store_url(text);
+    CHECK(tool::redact_url(text).find("s3cret") == std::string::npos);
+    if (!secret)
+      CHECK(describe(secret.error()).find("s3cret") == std::string::npos);
+  }
+  CHECK(tool::redact_url("nats://s3cret@h:4222") == "nats://***@h:4222");
+  CHECK(tool::redact_url("nats://u:p@h:1,v:q@g:2")
+        == "nats://u:***@h:1,v:***@g:2");
+  CHECK(tool::redact_url("sqlite:///a:b@c.db") == "sqlite:///a:b@c.db");
 }
 
 TEST_CASE("aether CLI on SQLite: look, verify, export and import") {
@@ -386,14 +407,11 @@ TEST_CASE("aether CLI on JetStream: a real nats-server, moving a store "
           "from SQLite and back, tail") {
   testkit::nats_server server;
   cli aether;
-  nats_options no;
-  no.servers = {server.url()};
-  auto conn = nats_connection::connect(no);
-  REQUIRE(conn);
+  auto conn = connect_to(server);
   jetstream_store::options jo;
   jo.ns = "bank";
   {
-    auto st = jetstream_store::open(*conn, jo);
+    auto st = jetstream_store::open(conn, jo);
     REQUIRE(st);
     seed(**st);
   }
@@ -423,7 +441,7 @@ TEST_CASE("aether CLI on JetStream: a real nats-server, moving a store "
     CHECK(r.rc == 3);
     CHECK(r.err.find("does not exist") != std::string::npos);
     CHECK(r.err.find("\"nobody\"") != std::string::npos);
-    auto info = jetstream{*conn, std::chrono::seconds{5}}.info("nobody_events");
+    auto info = jetstream{conn, std::chrono::seconds{5}}.info("nobody_events");
     REQUIRE_FALSE(info);
     CHECK(is(info.error(), persistence_error::not_found));
   }
@@ -449,7 +467,7 @@ TEST_CASE("aether CLI on JetStream: a real nats-server, moving a store "
     jetstream_store::options mo;
     mo.ns = "moved";
     mo.create = false;
-    auto moved = jetstream_store::open(*conn, mo);
+    auto moved = jetstream_store::open(conn, mo);
     REQUIRE(moved);
     auto a = sqlite_store::open(sqlite_path);
     auto b = sqlite_store::open(back_db);
@@ -474,7 +492,7 @@ TEST_CASE("aether CLI on JetStream: a real nats-server, moving a store "
     caf::actor_system_config cfg;
     caf::actor_system sys{cfg};
     auto bus = std::make_shared<event_bus>(sys);
-    auto bridge = nats_bridge::start(bus, *conn);
+    auto bridge = nats_bridge::start(bus, conn);
     REQUIRE(bridge);
     REQUIRE_FALSE(bus->publish("bank.eu", make_ev("acc-9", 1)));
     REQUIRE_FALSE(bus->publish("other", make_ev("acc-9", 2)));
@@ -542,4 +560,167 @@ TEST_CASE("aether CLI: TLS with a client certificate") {
   CHECK(r.rc == 3);
   CHECK(r.err.find("stream \"default_events\" does not exist")
         != std::string::npos);
+}
+
+namespace {
+
+// `n` events of `actor` in batches of `per_batch` (one JetStream message
+// each), with `pad` bytes of data per event.
+template <class Store>
+void seed_long(Store& s, const std::string& actor, int64_t n, int64_t per_batch,
+               size_t pad = 0) {
+  for (int64_t v = 1; v <= n;) {
+    std::vector<event> batch;
+    for (int64_t i = 0; i < per_batch && v <= n; ++i, ++v) {
+      auto e = make_ev(actor, v);
+      if (pad > 0)
+        e.data.as_object()["pad"] = std::string(pad, 'x');
+      batch.push_back(std::move(e));
+    }
+    REQUIRE(s.save_events(std::move(batch)));
+  }
+}
+
+int64_t json_field(const std::string& text, const char* field) {
+  auto v = json_codec::parse(text);
+  REQUIRE(v);
+  return v->at(field).as_int64();
+}
+
+} // namespace
+
+TEST_CASE("aether CLI: long histories are read page by page, past damage") {
+  cli aether;
+  SECTION("SQLite: a bad record in the first page hides nothing after it") {
+    auto path = aether.dir.file("long.db");
+    {
+      auto st = sqlite_store::open(path);
+      REQUIRE(st);
+      seed_long(**st, "long", 2500, 100);
+    }
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db,
+                         "UPDATE events SET body = 'x' WHERE actor_id = 'long' "
+                         "AND version IN (10, 1500)",
+                         nullptr, nullptr, nullptr)
+            == SQLITE_OK);
+    sqlite3_close(db);
+    auto url = "sqlite://" + path;
+    auto r = aether({"verify", "--store", url, "--json"});
+    CHECK(r.rc == 1);
+    auto lines = lines_of(r.out);
+    REQUIRE(lines.size() == 5);
+    CHECK(json_field(lines.back(), "events") == 2498);
+    CHECK(json_field(lines.back(), "problems") == 4);
+    CHECK(r.out.find("\"where\":\"position 1500\"") != std::string::npos);
+    CHECK(r.out.find("events_missing") == std::string::npos);
+    r = aether({"events", "long", "--store", url, "--json"});
+    CHECK(r.rc == 1);
+    CHECK(lines_of(r.out).size() == 2498);
+    r = aether({"stats", "--store", url, "--json"});
+    CHECK(json_field(r.out, "events") == 2498);
+    CHECK(json_field(r.out, "undecodableRecords") == 2);
+  }
+  SECTION("JetStream: batches that straddle pages, a round trip to SQLite "
+          "and back with large events") {
+    testkit::nats_server server;
+    auto conn = connect_to(server);
+    jetstream_store::options jo;
+    jo.ns = "long";
+    {
+      auto st = jetstream_store::open(conn, jo);
+      REQUIRE(st);
+      seed_long(**st, "long", 2503, 7);
+    }
+    auto r
+      = aether({"verify", "--store", server.url(), "-n", "long", "--json"});
+    CHECK(r.rc == 0);
+    CHECK(json_field(r.out, "events") == 2503);
+    auto file = aether.dir.file("long.jsonl");
+    REQUIRE(
+      aether({"export", "--store", server.url(), "-n", "long", "-o", file}).rc
+      == 0);
+    CHECK(lines_of(slurp(file)).size() == 1 + 2503);
+    // 400 events of 5 KB: 2 MB, more than one NATS message holds.
+    auto big = aether.dir.file("big.db");
+    {
+      auto st = sqlite_store::open(big);
+      REQUIRE(st);
+      seed_long(**st, "big", 400, 400, 5000);
+    }
+    auto big_file = aether.dir.file("big.jsonl");
+    REQUIRE(aether({"export", "--store", "sqlite://" + big, "-o", big_file}).rc
+            == 0);
+    // Into a namespace that exists with settings of its own (an age limit).
+    jetstream_store::options limited;
+    limited.ns = "limited";
+    limited.event_limits.max_age = std::chrono::hours{24};
+    {
+      auto st = jetstream_store::open(conn, limited);
+      REQUIRE(st);
+      REQUIRE((*st)->save_event(make_ev("other", 1)));
+    }
+    r = aether({"import", big_file, "--store", server.url(), "-n", "limited"});
+    REQUIRE(r.rc == 0);
+    limited.create = false;
+    auto st = jetstream_store::open(conn, limited);
+    REQUIRE(st);
+    auto a = sqlite_store::open(big);
+    REQUIRE(a);
+    auto evs = (*st)->get_events("big", 1);
+    REQUIRE(evs);
+    CHECK(evs->size() == 400);
+    auto original = (*a)->get_events("big", 1);
+    REQUIRE(original);
+    CHECK(*evs == *original);
+  }
+}
+
+TEST_CASE("aether CLI: reading never changes a SQLite file's journal mode") {
+  cli aether;
+  auto path = seeded_sqlite(aether.dir, "rollback.db");
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  REQUIRE(
+    sqlite3_exec(db, "PRAGMA journal_mode=DELETE", nullptr, nullptr, nullptr)
+    == SQLITE_OK);
+  sqlite3_close(db);
+  // Bytes 18 and 19 of the header: 1 rollback journal, 2 WAL.
+  auto mode = [&] {
+    return static_cast<int>(slurp(path).at(18));
+  };
+  REQUIRE(mode() == 1);
+  auto before = slurp(path);
+  CHECK(aether({"verify", "--store", "sqlite://" + path}).rc == 0);
+  CHECK(aether({"export", "--store", "sqlite://" + path, "-o",
+                aether.dir.file("x.jsonl")})
+          .rc
+        == 0);
+  CHECK(mode() == 1);
+  CHECK(slurp(path) == before);
+}
+
+TEST_CASE("aether CLI: tail fails once the server is gone") {
+  testkit::nats_server server;
+  cli aether;
+  auto err_file = aether.dir.file("tail.err");
+  run_result tailed;
+  std::thread runner{[&] {
+    tailed = run_cli({"tail", "bank", "--store", server.url(), "--timeout", "1",
+                      "--for", "60"},
+                     err_file);
+  }};
+  REQUIRE(test::eventually(
+    [&] {
+      return slurp(err_file).find("following") != std::string::npos;
+    },
+    std::chrono::seconds{15}));
+  auto started = std::chrono::steady_clock::now();
+  server.stop();
+  runner.join();
+  INFO(tailed.err);
+  CHECK(tailed.rc == 3);
+  CHECK(tailed.err.find("lost the connection") != std::string::npos);
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds{30});
 }

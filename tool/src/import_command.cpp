@@ -1,4 +1,5 @@
 #include "aether/core/error.hpp"
+#include "aether/persistence/json_codec.hpp"
 #include "aether/persistence/validation.hpp"
 #include "aether/tool/commands.hpp"
 #include "aether/tool/export_format.hpp"
@@ -117,6 +118,11 @@ int import_store(event_store_with_snapshots& store, std::istream& file,
       return fail(io, "cannot read \"" + id + "\": " + describe(latest.error()),
                   exit_store);
     auto snapshot = store.get_latest_snapshot(id);
+    if (!snapshot && !get_corrupt_snapshot_version(snapshot.error()))
+      return fail(io,
+                  "cannot read the snapshots of \"" + id
+                    + "\": " + describe(snapshot.error()),
+                  exit_store);
     if (*latest > 0 || !snapshot || *snapshot)
       present.push_back(
         id
@@ -141,9 +147,20 @@ int import_store(event_store_with_snapshots& store, std::istream& file,
   // meanwhile makes the import stop with version_conflict).
   file.clear();
   file.seekg(0);
+  if (!file)
+    return fail(io,
+                name
+                  + ": cannot read it a second time (a pipe?); save the "
+                    "export to a file first; nothing imported",
+                exit_usage);
   uint64_t events = 0;
   uint64_t snapshots = 0;
+  // Batches stay well below a NATS message's limit (1 MiB by default):
+  // JetStream stores a batch as one message.
+  constexpr size_t max_batch_events = 1000;
+  constexpr size_t max_batch_bytes = 256 * 1024;
   std::vector<event> batch;
+  size_t batch_bytes = 0;
   auto flush = [&]() -> caf::error {
     if (batch.empty())
       return caf::none;
@@ -152,6 +169,7 @@ int import_store(event_store_with_snapshots& store, std::istream& file,
     auto first = batch.front().version;
     auto done = store.save_events(std::move(batch));
     batch.clear();
+    batch_bytes = 0;
     if (!done)
       return make_persistence_error(
         persistence_error::store_failure,
@@ -162,31 +180,37 @@ int import_store(event_store_with_snapshots& store, std::istream& file,
     return caf::none;
   };
   progress bar{io.err, "import", lines, progress::enabled(io.progress)};
-  auto err = each_record(
-    file, [&](size_t, export_format::record& rec) -> caf::error {
-      bar.advance(1);
-      if (auto* ev = std::get_if<event>(&rec)) {
-        if (!batch.empty()
-            && (batch.front().actor_id != ev->actor_id || batch.size() >= 1000))
+  auto err
+    = each_record(file, [&](size_t, export_format::record& rec) -> caf::error {
+        bar.advance(1);
+        if (auto* ev = std::get_if<event>(&rec)) {
+          auto bytes = json_codec::encode(*ev).size();
+          if (!batch.empty()
+              && (batch.front().actor_id != ev->actor_id
+                  || batch.size() >= max_batch_events
+                  || batch_bytes + bytes > max_batch_bytes))
+            if (auto e = flush())
+              return e;
+          batch_bytes += bytes;
+          batch.push_back(std::move(*ev));
+          return caf::none;
+        }
+        if (auto* s = std::get_if<actor_snapshot>(&rec)) {
           if (auto e = flush())
             return e;
-        batch.push_back(std::move(*ev));
+          auto v = s->version;
+          auto actor = s->actor_id;
+          // The source store's position means nothing in this one.
+          s->store_position = 0;
+          if (auto e = store.save_snapshot(std::move(*s)))
+            return make_persistence_error(persistence_error::store_failure,
+                                          "cannot save the snapshot "
+                                            + std::to_string(v) + " of \""
+                                            + actor + "\": " + describe(e));
+          ++snapshots;
+        }
         return caf::none;
-      }
-      if (auto* s = std::get_if<actor_snapshot>(&rec)) {
-        if (auto e = flush())
-          return e;
-        auto v = s->version;
-        auto actor = s->actor_id;
-        if (auto e = store.save_snapshot(std::move(*s)))
-          return make_persistence_error(persistence_error::store_failure,
-                                        "cannot save the snapshot "
-                                          + std::to_string(v) + " of \"" + actor
-                                          + "\": " + describe(e));
-        ++snapshots;
-      }
-      return caf::none;
-    });
+      });
   if (!err)
     err = flush();
   bar.finish();

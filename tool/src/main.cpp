@@ -52,7 +52,7 @@ void add_store_options(CLI::App& cmd, common& c) {
   cmd.add_option("--tls-key", c.store.tls_key, "NATS: client key");
   cmd.add_option("--timeout", c.timeout_s, "seconds a store call may take")
     ->capture_default_str()
-    ->check(CLI::PositiveNumber);
+    ->check(CLI::Range(0.001, 86400.0));
   cmd.add_flag("--json", c.json, "JSON lines instead of tables");
   cmd
     .add_option("--progress", c.progress,
@@ -195,7 +195,7 @@ int main(int argc, char** argv) {
     ->capture_default_str();
   tail->add_option("--count", tail_opts.count, "stop after this many events");
   tail->add_option("--for", tail_for, "stop after this many seconds")
-    ->check(CLI::NonNegativeNumber);
+    ->check(CLI::Range(0.0, 31536000.0));
   tail->callback([&] {
     auto url = parse_url(c, rc);
     if (!url)
@@ -208,6 +208,7 @@ int main(int argc, char** argv) {
     }
     tail_opts.duration
       = std::chrono::milliseconds{static_cast<int64_t>(tail_for * 1000)};
+    tail_opts.lost_after = c.store.timeout;
     rc = tail_events(*conn, tail_opts, io_of(c));
   });
 

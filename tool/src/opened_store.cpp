@@ -29,8 +29,9 @@ opened_store::connect(const store_url& url, const store_options& opts) {
   no.name = "aether-cli";
   no.credentials_file = opts.credentials_file;
   no.token = opts.token;
-  no.tls = opts.tls || url.servers.front().rfind("tls://", 0) == 0
-           || !opts.tls_cert.empty();
+  no.tls = opts.tls || !opts.tls_cert.empty();
+  for (auto& server : url.servers)
+    no.tls = no.tls || server.rfind("tls://", 0) == 0;
   no.tls_ca = opts.tls_ca;
   no.tls_cert = opts.tls_cert;
   no.tls_key = opts.tls_key;
@@ -48,14 +49,28 @@ opened_store::connect(const store_url& url, const store_options& opts) {
 
 caf::expected<opened_store>
 opened_store::open(const store_url& url, const store_options& opts, mode m) {
+  // An existing store is taken as it is (a JetStream namespace with its own
+  // limits or replicas included); only a missing one is created.
+  if (m == mode::existing)
+    return open_store(url, opts, access::read_only);
+  auto existing = open_store(url, opts, access::write_existing);
+  if (existing || !is(existing.error(), persistence_error::not_found))
+    return existing;
+  return open_store(url, opts, access::create);
+}
+
+caf::expected<opened_store> opened_store::open_store(const store_url& url,
+                                                     const store_options& opts,
+                                                     access how) {
+  auto create = how == access::create;
   opened_store result;
   result.shown_ = url.shown;
   result.kind_ = url.kind;
-  auto create = m == mode::create;
   if (url.kind == store_url::scheme::sqlite) {
     sqlite_store::options so;
     so.path = url.path;
     so.create = create;
+    so.read_only = how == access::read_only;
     so.busy_timeout = opts.timeout;
     auto st = sqlite_store::open(std::move(so));
     if (!st)

@@ -13,6 +13,7 @@ int show_stats(opened_store& opened, const command_io& io) {
   uint64_t actors = 0;
   uint64_t events = 0;
   uint64_t snapshots = 0;
+  uint64_t undecodable = 0;
   int64_t highest = 0;
   std::string longest;
   auto rc = for_each_actor(store, io, "stats", [&](const std::string& id) {
@@ -30,13 +31,16 @@ int show_stats(opened_store& opened, const command_io& io) {
         events += page.size();
         return true;
       },
-      [](const replay_error&) {});
+      [&](const replay_error&) {
+        ++undecodable;
+      });
     if (err)
       return err;
     auto listing = list_snapshots(store, id);
     if (!listing)
       return listing.error();
-    snapshots += listing->good.size() + listing->bad.size();
+    snapshots += listing->good.size();
+    undecodable += listing->bad.size();
     return caf::error{};
   });
   if (rc != exit_ok)
@@ -47,6 +51,7 @@ int show_stats(opened_store& opened, const command_io& io) {
     {"actors", std::to_string(actors)},
     {"events", std::to_string(events)},
     {"snapshots", std::to_string(snapshots)},
+    {"undecodable records", std::to_string(undecodable)},
     {"highest version", std::to_string(highest)},
     {"actor with the highest version", longest},
   };
@@ -57,6 +62,7 @@ int show_stats(opened_store& opened, const command_io& io) {
     o["actors"] = actors;
     o["events"] = events;
     o["snapshots"] = snapshots;
+    o["undecodableRecords"] = undecodable;
     o["highestVersion"] = highest;
     o["highestVersionActor"] = longest;
     boost::json::object json_storage;

@@ -62,23 +62,26 @@ std::vector<std::string_view> split_servers(std::string_view rest) {
 std::string redact_url(std::string_view text) {
   auto sep = text.find("://");
   // A file path is not a secret (and may hold `:` and `@`).
-  if (sep == std::string_view::npos || text.substr(0, sep) == "sqlite")
+  if (sep != std::string_view::npos && text.substr(0, sep) == "sqlite")
     return std::string{text};
-  std::string out{text.substr(0, sep + 3)};
-  // Each server may carry `user:password@`.
-  auto servers = split_servers(text.substr(sep + 3));
+  auto head = sep == std::string_view::npos ? 0 : sep + 3;
+  std::string out{text.substr(0, head)};
+  // Each server may carry `user:password@` or `token@`: the password or
+  // the token becomes `***`.
+  auto servers = split_servers(text.substr(head));
   for (size_t i = 0; i < servers.size(); ++i) {
     auto server = servers[i];
-    auto at = server.rfind('@');
-    auto colon = server.find(':');
     if (i > 0)
       out += ',';
-    if (at != std::string_view::npos && colon < at)
-      out.append(server.substr(0, colon + 1))
-        .append("***")
-        .append(server.substr(at));
-    else
+    auto at = server.rfind('@');
+    if (at == std::string_view::npos) {
       out.append(server);
+      continue;
+    }
+    auto colon = server.find(':');
+    if (colon < at)
+      out.append(server.substr(0, colon + 1));
+    out.append("***").append(server.substr(at));
   }
   return out;
 }

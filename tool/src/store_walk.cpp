@@ -13,25 +13,41 @@ caf::error walk_events(event_store& store, const std::string& actor,
                        const std::function<void(const replay_error&)>& bad) {
   std::set<uint64_t> reported;
   page = std::max<size_t>(page, 1);
+  uint64_t after_position = 0;
   while (from <= to) {
     event_range range;
     range.from_version = from;
     range.to_version = to;
     range.max_count = page;
+    // JetStream starts after the last message read whole (without it each
+    // page would read the actor's messages from the first one again).
+    range.after_position = after_position;
     auto read = store.get_events_with_errors(actor, range);
     if (!read)
       return read.error();
     for (auto& e : read->errors)
       if (reported.insert(e.position).second)
         bad(e);
-    if (read->events.empty())
+    auto& events = read->events;
+    if (!events.empty() && !f(events))
       return caf::none;
-    if (!f(read->events))
+    // A page ends early only where the history ends: SQLite counts
+    // undecodable rows in `max_count` (its positions are versions),
+    // JetStream counts decoded events only.
+    if (events.size() + read->errors.size() < page)
       return caf::none;
-    auto last = read->events.back().version;
-    if (read->events.size() < page || last >= to)
+    if (!events.empty()) {
+      from = events.back().version + 1;
+      after_position = read->last_position;
+      continue;
+    }
+    // A page of undecodable rows only: go on after the last of them.
+    uint64_t highest = 0;
+    for (auto& e : read->errors)
+      highest = std::max(highest, e.position);
+    if (static_cast<int64_t>(highest) < from)
       return caf::none;
-    from = last + 1;
+    from = static_cast<int64_t>(highest) + 1;
   }
   return caf::none;
 }

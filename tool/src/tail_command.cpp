@@ -19,16 +19,21 @@ int tail_events(std::shared_ptr<nats_connection> conn, const tail_options& opts,
     return fail(
       io, "pattern \"" + opts.pattern + "\": " + describe(pattern.error()),
       exit_usage);
-  // The NATS thread queues what arrives; this thread prints it.
-  std::mutex mtx;
-  std::condition_variable cv;
-  std::deque<std::string> arrived;
+  // The NATS thread queues what arrives; this thread prints it. The queue
+  // is shared with the handler, which may outlive this function (a close
+  // that times out on a lost connection).
+  struct inbox {
+    std::mutex mtx;
+    std::condition_variable cv;
+    std::deque<std::string> arrived;
+  };
+  auto box = std::make_shared<inbox>();
   auto subject = opts.subject_prefix + "." + opts.pattern;
   auto sub = nats_subscription::subscribe(
-    conn, subject, std::string{}, [&](nats_message&& msg) {
-      std::lock_guard<std::mutex> guard{mtx};
-      arrived.push_back(std::move(msg.data));
-      cv.notify_one();
+    conn, subject, std::string{}, [box](nats_message&& msg) {
+      std::lock_guard<std::mutex> guard{box->mtx};
+      box->arrived.push_back(std::move(msg.data));
+      box->cv.notify_one();
     });
   if (!sub)
     return fail(
@@ -42,14 +47,30 @@ int tail_events(std::shared_ptr<nats_connection> conn, const tail_options& opts,
                     ? std::chrono::steady_clock::now() + opts.duration
                     : std::chrono::steady_clock::time_point::max();
   uint64_t shown = 0;
-  std::unique_lock<std::mutex> lock{mtx};
+  // Waits in slices, to notice a connection that is gone for good.
+  auto lost_since = std::chrono::steady_clock::time_point::max();
+  std::unique_lock<std::mutex> lock{box->mtx};
   while (opts.count == 0 || shown < opts.count) {
-    if (!cv.wait_until(lock, deadline, [&] {
-          return !arrived.empty();
-        }))
+    auto now = std::chrono::steady_clock::now();
+    if (now >= deadline)
       break;
-    auto text = std::move(arrived.front());
-    arrived.pop_front();
+    auto slice = std::min(deadline, now + std::chrono::milliseconds{250});
+    if (!box->cv.wait_until(lock, slice, [&] {
+          return !box->arrived.empty();
+        })) {
+      if (conn->connected()) {
+        lost_since = std::chrono::steady_clock::time_point::max();
+      } else if (lost_since == std::chrono::steady_clock::time_point::max()) {
+        lost_since = now;
+      } else if (now - lost_since > opts.lost_after) {
+        lock.unlock();
+        (*sub)->begin_close();
+        return fail(io, "lost the connection to NATS", exit_store);
+      }
+      continue;
+    }
+    auto text = std::move(box->arrived.front());
+    box->arrived.pop_front();
     lock.unlock();
     auto env = decode_envelope(text);
     if (!env) {

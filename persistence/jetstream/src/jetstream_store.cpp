@@ -8,6 +8,7 @@
 #include "version_cache.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <set>
 
 // The store's jobs, one file each: naming (stream_layout.cpp), streams
@@ -72,9 +73,21 @@ size_t jetstream_store::version_cache_size() const {
 
 namespace {
 
-// Opening without creating: the streams' settings come from the server.
-caf::error adopt_existing(const std::shared_ptr<nats_connection>& conn,
-                          jetstream_store::options& o) {
+// The settings of existing streams, to the nanosecond.
+struct adopted_streams {
+  int64_t max_age_ns = 0;
+  int64_t events_duplicates_ns = 0;
+  int64_t snapshots_duplicates_ns = 0;
+  /// 0 when there is no heads stream (opening then says it is missing).
+  int64_t heads_duplicates_ns = 0;
+};
+
+// Opening without creating: the streams' settings come from the server
+// (into `o`, rounded up to whole seconds where the options hold seconds,
+// and exactly into the result).
+caf::expected<adopted_streams>
+adopt_existing(const std::shared_ptr<nats_connection>& conn,
+               jetstream_store::options& o) {
   detail::stream_layout layout{o.ns, o.stream, o.snapshot_stream};
   jetstream js{conn, o.timeout};
   auto missing = [&](const std::string& stream, const caf::error& err) {
@@ -94,17 +107,22 @@ caf::error adopt_existing(const std::shared_ptr<nats_connection>& conn,
   if (!snapshots)
     return missing(layout.snapshot_stream(), snapshots.error());
   auto& c = events->config;
-  using std::chrono::duration_cast;
-  using std::chrono::seconds;
-  o.event_limits.max_age
-    = duration_cast<seconds>(std::chrono::nanoseconds{c.max_age_ns});
+  auto whole_seconds = [](int64_t ns) {
+    return std::chrono::ceil<std::chrono::seconds>(
+      std::chrono::nanoseconds{std::max<int64_t>(ns, 0)});
+  };
+  o.event_limits.max_age = whole_seconds(c.max_age_ns);
   o.event_limits.max_msgs = c.max_msgs > 0 ? c.max_msgs : 0;
   o.event_limits.max_bytes = c.max_bytes > 0 ? c.max_bytes : 0;
-  o.duplicates_window
-    = duration_cast<seconds>(std::chrono::nanoseconds{c.duplicates_ns});
+  o.duplicates_window = std::max(whole_seconds(c.duplicates_ns),
+                                 std::chrono::seconds{1});
   o.replicas = c.replicas;
   o.snapshots_per_actor = snapshots->config.max_msgs_per_subject;
-  return caf::none;
+  adopted_streams result{std::max<int64_t>(c.max_age_ns, 0), c.duplicates_ns,
+                         snapshots->config.duplicates_ns, 0};
+  if (auto heads = js.info(layout.heads_stream()))
+    result.heads_duplicates_ns = heads->config.duplicates_ns;
+  return result;
 }
 
 } // namespace
@@ -120,9 +138,13 @@ jetstream_store::open(std::shared_ptr<nats_connection> conn, options opts) {
       persistence_error::invalid_argument,
       "jetstream_store options: event_limits.max_age must be >= 0 (0: "
       "forever) and duplicates_window > 0");
-  if (!opts.create)
-    if (auto err = adopt_existing(conn, opts))
-      return err;
+  std::optional<adopted_streams> adopted;
+  if (!opts.create) {
+    auto found = adopt_existing(conn, opts);
+    if (!found)
+      return found.error();
+    adopted = *found;
+  }
   std::unique_ptr<jetstream_store> st{
     new jetstream_store(std::move(conn), std::move(opts))};
   auto& o = st->opts_;
@@ -146,6 +168,10 @@ jetstream_store::open(std::shared_ptr<nats_connection> conn, options opts) {
                                                   : -1;
   if (events.max_age_ns > 0) // the server wants the window within the age
     events.duplicates_ns = std::min(events.duplicates_ns, events.max_age_ns);
+  if (adopted) {
+    events.max_age_ns = adopted->max_age_ns;
+    events.duplicates_ns = adopted->events_duplicates_ns;
+  }
   if (auto err = detail::ensure_stream(st->js_, events, o.create))
     return err;
   if (st->heads_) {
@@ -154,11 +180,15 @@ jetstream_store::open(std::shared_ptr<nats_connection> conn, options opts) {
     // events all expired is not taken for a new one.
     auto heads = stream(layout.heads_stream(), layout.heads_filter());
     heads.max_msgs_per_subject = 1;
+    if (adopted && adopted->heads_duplicates_ns > 0)
+      heads.duplicates_ns = adopted->heads_duplicates_ns;
     if (auto err = detail::ensure_stream(st->js_, heads, o.create))
       return err;
   }
   auto snapshots = stream(layout.snapshot_stream(), layout.snapshot_filter());
   snapshots.max_msgs_per_subject = o.snapshots_per_actor;
+  if (adopted)
+    snapshots.duplicates_ns = adopted->snapshots_duplicates_ns;
   if (auto err = detail::ensure_stream(st->js_, snapshots, o.create))
     return err;
   return st;

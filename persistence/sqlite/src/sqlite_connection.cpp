@@ -21,10 +21,12 @@ sqlite_connection::~sqlite_connection() {
 caf::expected<std::unique_ptr<sqlite_connection>>
 sqlite_connection::open(const std::string& path,
                         std::chrono::milliseconds busy_timeout, bool full_sync,
-                        bool create) {
+                        access how) {
   sqlite3* db = nullptr;
-  auto flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI;
-  if (create) {
+  auto read_only = how == access::read_only;
+  auto flags = (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE)
+               | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI;
+  if (how == access::create) {
     flags |= SQLITE_OPEN_CREATE;
   } else if (path.rfind("file:", 0) != 0) {
     std::error_code ec;
@@ -45,7 +47,7 @@ sqlite_connection::open(const std::string& path,
                                     + " (does its folder exist?)");
   }
   std::unique_ptr<sqlite_connection> conn{new sqlite_connection(db, path)};
-  if (sqlite3_db_readonly(db, "main") == 1)
+  if (!read_only && sqlite3_db_readonly(db, "main") == 1)
     return make_persistence_error(persistence_error::store_failure,
                                   "SQLite database \"" + path
                                     + "\" is read-only");
@@ -53,7 +55,7 @@ sqlite_connection::open(const std::string& path,
   sqlite3_extended_result_codes(db, 1);
   // Without `create`, a database that is not an aether store (no schema
   // version) is refused before anything (such as WAL mode) is written to it.
-  if (!create) {
+  if (how != access::create) {
     auto version = conn->schema_version();
     if (!version)
       return version.error();
@@ -64,6 +66,8 @@ sqlite_connection::open(const std::string& path,
           + "\" is not an aether store (it has no aether schema; opened "
             "without creating one)");
   }
+  if (read_only)
+    return conn;
   // Switching to WAL needs a moment of exclusive access, and SQLite answers
   // SQLITE_BUSY at once (no busy handler) while another process opens the
   // same new file: retry within the busy timeout.

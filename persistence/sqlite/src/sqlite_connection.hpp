@@ -58,12 +58,23 @@ class sqlite_connection {
 public:
   ~sqlite_connection();
 
-  /// Opens `path` read-write (creating it if `create`; otherwise a missing
-  /// file is `not_found`), sets WAL mode, the busy timeout and the sync
-  /// level.
+  /// How a connection opens its file.
+  enum class access {
+    /// Read-write, creating the file if missing.
+    create,
+    /// Read-write; a missing file is `not_found`, a database without
+    /// aether's schema `store_failure`.
+    existing,
+    /// Read-only (as `existing` otherwise); nothing is ever written, not
+    /// even WAL mode.
+    read_only,
+  };
+
+  /// Opens `path` as `how` says, sets WAL mode (unless read-only), the busy
+  /// timeout and the sync level.
   static caf::expected<std::unique_ptr<sqlite_connection>>
   open(const std::string& path, std::chrono::milliseconds busy_timeout,
-       bool full_sync, bool create = true);
+       bool full_sync, access how = access::create);
 
   /// The database's `PRAGMA user_version` (0: no aether schema).
   caf::expected<int64_t> schema_version();

@@ -149,13 +149,29 @@ caf::expected<std::unique_ptr<sqlite_store>> sqlite_store::open(options opts) {
         + "\" is an in-memory or temporary database, which each of the "
           "store's connections would see as a different, empty database; "
           "use memory_store for a store without a file)");
+  using access = sqlite_connection::access;
+  auto how = opts.read_only ? access::read_only
+             : opts.create  ? access::create
+                            : access::existing;
   auto writer = sqlite_connection::open(opts.path, opts.busy_timeout,
-                                        opts.full_sync, opts.create);
+                                        opts.full_sync, how);
   if (!writer)
     return writer.error();
   auto& w = **writer;
-  // Check and create the schema under the write lock.
-  {
+  if (opts.read_only) {
+    // No transaction (it would take the write lock): the schema must be the
+    // one this build writes, since it cannot be upgraded read-only.
+    auto version = w.schema_version();
+    if (!version)
+      return version.error();
+    if (*version != schema_version)
+      return make_persistence_error(
+        persistence_error::store_failure,
+        "SQLite database \"" + opts.path + "\" has schema version "
+          + std::to_string(*version) + "; read-only, this build reads version "
+          + std::to_string(schema_version) + " only");
+  } else {
+    // Check and create the schema under the write lock.
     transaction tx{w};
     if (auto err = tx.begin())
       return err;
@@ -177,7 +193,7 @@ caf::expected<std::unique_ptr<sqlite_store>> sqlite_store::open(options opts) {
       return err;
   }
   auto reader = sqlite_connection::open(opts.path, opts.busy_timeout,
-                                        opts.full_sync, opts.create);
+                                        opts.full_sync, how);
   if (!reader)
     return reader.error();
   return std::unique_ptr<sqlite_store>{

@@ -92,6 +92,8 @@ struct tail_options {
   uint64_t count = 0;
   /// Stop after this long (0: never).
   std::chrono::milliseconds duration{0};
+  /// Fail (`exit_store`) once the connection has been down this long.
+  std::chrono::milliseconds lost_after{5000};
 };
 int tail_events(std::shared_ptr<nats_connection> conn, const tail_options& opts,
                 const command_io& io);

@@ -58,6 +58,13 @@ public:
 private:
   opened_store() = default;
 
+  /// SQLite opens read-only for `read_only`; JetStream only binds to
+  /// existing streams for both `read_only` and `write_existing`.
+  enum class access { read_only, write_existing, create };
+
+  static caf::expected<opened_store>
+  open_store(const store_url& url, const store_options& opts, access how);
+
   std::string shown_;
   store_url::scheme kind_ = store_url::scheme::sqlite;
   std::string path_;

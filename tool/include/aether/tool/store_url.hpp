@@ -26,8 +26,9 @@ struct store_url {
 /// path, no host, a bad port) and never repeats a password.
 caf::expected<store_url> parse_store_url(std::string_view text);
 
-/// `text` with the password of a `scheme://user:password@host` replaced by
-/// `***` (unchanged without one).
+/// `text` with the password of `user:password@host`, or the token of
+/// `token@host`, replaced by `***`, for every server of the list, with or
+/// without a scheme (a `sqlite://` path stays as it is).
 std::string redact_url(std::string_view text);
 
 } // namespace aether::tool

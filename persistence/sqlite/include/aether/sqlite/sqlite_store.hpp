@@ -40,6 +40,11 @@ public:
     /// schema with `store_failure`; nothing is written to either (tools
     /// that inspect a store, such as the `aether` command, use it).
     bool create = true;
+    /// True: open an existing aether store read-only (implies `create`
+    /// false). Nothing reaches the file, not WAL mode nor a write lock, so a
+    /// read-only file or mount works; every write fails with
+    /// `store_failure`. The `aether` command reads stores this way.
+    bool read_only = false;
     /// Size limits applied before anything is stored.
     store_limits limits;
     /// How long a call waits for another connection's write lock before it
