@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <nats/nats.h>
+#include <vector>
 
 namespace aether {
 
@@ -116,10 +117,18 @@ void nats_subscription::close(std::chrono::steady_clock::time_point deadline) {
     });
   }
   natsSubscription_Destroy(sub);
-  if (!complete) {
-    // nats.c may still call back into the state: keep it alive for good.
-    new std::shared_ptr<state>(state_);
-  }
+  if (!complete)
+    keep_forever(state_);
+}
+
+void nats_subscription::keep_forever(std::shared_ptr<state> s) {
+  // nats.c may still call back into a subscription whose drain did not
+  // finish (a connection lost): its state lives as long as the process,
+  // reachable from here (so leak checkers do not report it).
+  static std::mutex mtx;
+  static auto* kept = new std::vector<std::shared_ptr<state>>;
+  std::lock_guard<std::mutex> guard{mtx};
+  kept->push_back(std::move(s));
 }
 
 bool nats_subscription::drained() const {

@@ -78,6 +78,8 @@ public:
   struct state;
 
 private:
+  static void keep_forever(std::shared_ptr<state> s);
+
   nats_subscription(std::shared_ptr<nats_connection> conn, std::string subject);
 
   std::shared_ptr<nats_connection> conn_;
