@@ -46,6 +46,8 @@ void persistent_actor_base::start_persist(const command_context& cmd,
     for (auto& kv : d.metadata)
       e.metadata[kv.first] = kv.second;
     e.time = t;
+    if (opts_.upcasters)
+      opts_.upcasters->stamp(e);
     if (auto err = validate_event(e))
       return done(err);
     events->push_back(std::move(e));

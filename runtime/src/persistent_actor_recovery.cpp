@@ -149,7 +149,19 @@ void persistent_actor_base::replay_next() {
       auto checked = check_replay_batch(persistence_id_, *batch, version_ + 1);
       if (!checked)
         return fail_recovery(checked.error());
-      for (auto& e : batch->events) {
+      // Schema evolution: `apply` sees the current shape (zero or more
+      // events for one stored event).
+      std::vector<event> upcast;
+      if (opts_.upcasters)
+        for (auto& stored : batch->events)
+          if (auto err = event_upcasters::each_current(
+                opts_.upcasters, stored, [&](event&& e) {
+                  upcast.push_back(std::move(e));
+                }))
+            return fail_recovery(
+              prefix_error("actor \"" + persistence_id_ + "\": recovery", err));
+      auto& to_apply = opts_.upcasters ? upcast : batch->events;
+      for (auto& e : to_apply) {
         try {
           if (auto err = apply_event(e))
             return fail_recovery(

@@ -19,6 +19,9 @@ constexpr const char causation_id[] = "causationId";
 constexpr const char user_id[] = "userId";
 constexpr const char trace_id[] = "traceId";
 constexpr const char span_id[] = "spanId";
+/// The version of the event's schema (a decimal string; absent: 1). Set by
+/// `event_upcasters::stamp`; see `event_upcasters`.
+constexpr const char schema_version[] = "schemaVersion";
 } // namespace metadata_keys
 
 /// One stored fact about an actor. Versions start at 1 and are contiguous

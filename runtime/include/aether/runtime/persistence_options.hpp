@@ -1,5 +1,6 @@
 #pragma once
 
+#include "aether/persistence/event_upcasters.hpp"
 #include "aether/snapshot/snapshot_policy.hpp"
 
 #include <caf/error.hpp>
@@ -8,6 +9,7 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <string>
 
 namespace aether {
@@ -84,6 +86,12 @@ struct persistence_options {
   /// (`aether::set_log_sink`, `aether/core/log.hpp`) at level warning with
   /// the field `actor_id`.
   std::function<void(const std::string&)> log;
+
+  /// Schema evolution: stored events are upcast to the current shape before
+  /// `apply` sees them (recovery), and persisted events are stamped with
+  /// their type's schema version (see `event_upcasters`; made checked with
+  /// `event_upcasters::make`). Empty: events are applied as stored.
+  std::shared_ptr<const event_upcasters> upcasters;
 
   /// Reads the options from CAF's config: `aether.snapshot.*` (see
   /// `snapshot_policy::from_config`) and `aether.recovery.batch-size`,

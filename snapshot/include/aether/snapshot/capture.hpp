@@ -1,5 +1,6 @@
 #pragma once
 
+#include "aether/persistence/event_upcasters.hpp"
 #include "aether/persistence/snapshot_store.hpp"
 #include "aether/snapshot/recovery.hpp"
 #include "aether/snapshot/snapshot_codec.hpp"
@@ -8,6 +9,7 @@
 #include <caf/expected.hpp>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,12 +32,14 @@ struct captured_state {
 
 /// Rebuilds the state of `actor_id` at `up_to_version` (default: latest)
 /// from the newest suitable snapshot plus the events after it, with the same
-/// state type (and `state_traits`) the actor uses.
+/// state type (and `state_traits`) the actor uses, and the same upcasters
+/// (events reach `apply` in their current shape).
 template <class State>
 caf::expected<captured_state<State>>
 capture_state(event_store_with_snapshots& store, const std::string& actor_id,
               int64_t up_to_version = std::numeric_limits<int64_t>::max(),
-              size_t batch_size = 10000) {
+              size_t batch_size = 10000,
+              const std::shared_ptr<const event_upcasters>& upcasters = {}) {
   captured_state<State> result;
   auto loaded = load_snapshot_with_fallback(
     store, actor_id, up_to_version, [&](const actor_snapshot& s) {
@@ -54,15 +58,21 @@ capture_state(event_store_with_snapshots& store, const std::string& actor_id,
     result.snapshot_version = loaded->snapshot->version;
     position = loaded->snapshot->store_position;
   }
+  caf::error failed;
   auto n = replay_events(
     store, actor_id, result.version + 1, up_to_version, batch_size,
     [&](const event& e) {
-      state_traits<State>::apply(result.state, e);
       result.version = e.version;
+      if (!failed)
+        failed = event_upcasters::each_current(upcasters, e, [&](event&& c) {
+          state_traits<State>::apply(result.state, c);
+        });
     },
     position);
   if (!n)
     return n.error();
+  if (failed)
+    return failed;
   result.events_replayed = *n;
   return result;
 }
@@ -75,10 +85,11 @@ struct loaded_events {
 };
 
 /// Loads the newest snapshot of `actor_id` that decodes as JSON plus every
-/// event after it.
-caf::expected<loaded_events> load(event_store_with_snapshots& store,
-                                  const std::string& actor_id,
-                                  size_t batch_size = 10000);
+/// event after it (upcast to the current shape with `upcasters`).
+caf::expected<loaded_events>
+load(event_store_with_snapshots& store, const std::string& actor_id,
+     size_t batch_size = 10000,
+     const std::shared_ptr<const event_upcasters>& upcasters = {});
 
 /// Builds a snapshot of `state` at `version` with the state's encoder (its
 /// `to_snapshot`, or for a described typed state the derived codec).
