@@ -50,8 +50,21 @@ struct follower_env {
 
 void handle(follower_actor* self, const follower_env& env, const bus_event& e);
 
+void hand_over_current(const follower_env& env, const std::string& ns,
+                       const event& ev);
+
 void hand_over(const follower_env& env, const std::string& ns,
                const event& ev) {
+  auto err = event_upcasters::each_current(
+    env.opts.upcasters, ev, [&](event&& current) {
+      hand_over_current(env, ns, current);
+    });
+  if (err)
+    env.stats->upcast_failures += 1;
+}
+
+void hand_over_current(const follower_env& env, const std::string& ns,
+                       const event& ev) {
   if (!env.opts.event_types.empty() && env.opts.event_types.count(ev.type) == 0)
     return;
   bool called = false;

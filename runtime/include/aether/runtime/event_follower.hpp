@@ -1,5 +1,6 @@
 #pragma once
 
+#include "aether/persistence/event_upcasters.hpp"
 #include "aether/runtime/event_bus.hpp"
 #include "aether/runtime/store_context.hpp"
 
@@ -50,6 +51,12 @@ struct follower_options {
   /// a wildcard): catch-up reads go to the namespace's own store. Without
   /// it such a pattern is refused (one store cannot answer for them all).
   std::function<std::shared_ptr<event_store>(const std::string& ns)> store_for;
+  /// Schema evolution: each event reaches the handler in its current shape
+  /// (zero or more events; see `event_upcasters`), from the bus and from
+  /// catch-up reads alike; `event_types` names current types. An event that
+  /// cannot be upcast is not handed over and is counted
+  /// (`stats::upcast_failures`).
+  std::shared_ptr<const event_upcasters> upcasters;
 };
 
 /// Follows the events of actors through the bus and hands them to a handler
@@ -79,6 +86,8 @@ public:
     std::atomic<uint64_t> handler_errors{0};
     /// Actors forgotten to stay within `max_tracked_actors`.
     std::atomic<uint64_t> evicted{0};
+    /// Events that could not be upcast (not handed over).
+    std::atomic<uint64_t> upcast_failures{0};
   };
 
   /// Starts following `pattern` (a namespace pattern) on `bus`, reading
