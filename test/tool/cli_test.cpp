@@ -48,7 +48,9 @@ std::string slurp(const std::string& path) {
   return std::string{std::istreambuf_iterator<char>{in}, {}};
 }
 
-// Runs the `aether` binary with `args`; stderr goes to `err_file`.
+// Runs the `aether` binary with `args`; stderr goes to `err_file`. Makes
+// no Catch assertion (it also runs on a thread of its own): a process that
+// cannot start gives rc -1.
 run_result run_cli(const std::vector<std::string>& args,
                    const std::string& err_file) {
   std::string cmd = quote(AETHER_CLI);
@@ -57,7 +59,8 @@ run_result run_cli(const std::vector<std::string>& args,
   cmd += " 2>" + quote(err_file) + " </dev/null";
   run_result r;
   auto* p = ::popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
+  if (p == nullptr)
+    return r;
   char buf[4096];
   while (auto n = std::fread(buf, 1, sizeof(buf), p))
     r.out.append(buf, n);
