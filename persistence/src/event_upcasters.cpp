@@ -85,16 +85,16 @@ caf::expected<int> event_upcasters::version_of(const event& ev) {
 
 caf::error event_upcasters::each_current(
   const std::shared_ptr<const event_upcasters>& upcasters, const event& ev,
-  const std::function<void(event&&)>& f) {
+  const std::function<void(const event&)>& f) {
   if (!upcasters) {
-    f(event{ev});
+    f(ev);
     return caf::none;
   }
   auto current = upcasters->upcast(ev);
   if (!current)
     return current.error();
   for (auto& e : *current)
-    f(std::move(e));
+    f(e);
   return caf::none;
 }
 

@@ -56,7 +56,7 @@ void hand_over_current(const follower_env& env, const std::string& ns,
 void hand_over(const follower_env& env, const std::string& ns,
                const event& ev) {
   auto err = event_upcasters::each_current(
-    env.opts.upcasters, ev, [&](event&& current) {
+    env.opts.upcasters, ev, [&](const event& current) {
       hand_over_current(env, ns, current);
     });
   if (err)

@@ -154,10 +154,10 @@ void persistent_actor_base::replay_next() {
       std::vector<event> upcast;
       if (opts_.upcasters)
         for (auto& stored : batch->events)
-          if (auto err = event_upcasters::each_current(
-                opts_.upcasters, stored, [&](event&& e) {
-                  upcast.push_back(std::move(e));
-                }))
+          if (auto err = event_upcasters::each_current(opts_.upcasters, stored,
+                                                       [&](const event& e) {
+                                                         upcast.push_back(e);
+                                                       }))
             return fail_recovery(
               prefix_error("actor \"" + persistence_id_ + "\": recovery", err));
       auto& to_apply = opts_.upcasters ? upcast : batch->events;

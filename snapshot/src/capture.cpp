@@ -23,9 +23,10 @@ load(event_store_with_snapshots& store, const std::string& actor_id,
     store, actor_id, from, std::numeric_limits<int64_t>::max(), batch_size,
     [&](const event& e) {
       if (!failed)
-        failed = event_upcasters::each_current(upcasters, e, [&](event&& c) {
-          result.events.push_back(std::move(c));
-        });
+        failed = event_upcasters::each_current(upcasters, e,
+                                               [&](const event& c) {
+                                                 result.events.push_back(c);
+                                               });
     },
     position);
   if (!n)

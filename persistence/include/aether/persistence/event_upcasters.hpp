@@ -60,10 +60,10 @@ public:
   caf::expected<std::vector<event>> upcast(const event& ev) const;
 
   /// Calls `f` with each event `upcast(ev)` gives, or returns its error.
-  /// With `upcasters` empty, calls `f` with `ev` as it is.
+  /// With `upcasters` empty, calls `f` with `ev` itself (no copy).
   static caf::error
   each_current(const std::shared_ptr<const event_upcasters>& upcasters,
-               const event& ev, const std::function<void(event&&)>& f);
+               const event& ev, const std::function<void(const event&)>& f);
 
   /// Sets `ev`'s `schemaVersion` to its type's current version (left out at
   /// version 1, as events written before any upcaster).

@@ -64,9 +64,10 @@ capture_state(event_store_with_snapshots& store, const std::string& actor_id,
     [&](const event& e) {
       result.version = e.version;
       if (!failed)
-        failed = event_upcasters::each_current(upcasters, e, [&](event&& c) {
-          state_traits<State>::apply(result.state, c);
-        });
+        failed
+          = event_upcasters::each_current(upcasters, e, [&](const event& c) {
+              state_traits<State>::apply(result.state, c);
+            });
     },
     position);
   if (!n)
