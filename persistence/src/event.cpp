@@ -2,6 +2,8 @@
 
 #include "aether/core/uuid.hpp"
 
+#include <algorithm>
+
 namespace aether {
 
 namespace {
@@ -39,11 +41,40 @@ AETHER_METADATA_ACCESSORS(span_id)
 #undef AETHER_METADATA_ACCESSORS
 
 void event::copy_metadata_from(const event& cause) {
+  // Tags describe the event they are on, not what it causes.
   for (auto& [k, v] : cause.metadata)
-    metadata[k] = v;
+    if (k != metadata_keys::tags)
+      metadata[k] = v;
   if (correlation_id().empty())
     set_correlation_id(cause.id);
   set_causation_id(cause.id);
+}
+
+std::vector<std::string> event::tags() const {
+  std::vector<std::string> result;
+  auto& joined = get_metadata(metadata_keys::tags);
+  size_t start = 0;
+  while (start < joined.size()) {
+    auto end = joined.find(',', start);
+    if (end == std::string::npos)
+      end = joined.size();
+    if (end > start)
+      result.emplace_back(joined.substr(start, end - start));
+    start = end + 1;
+  }
+  return result;
+}
+
+void event::set_tags(std::vector<std::string> tags) {
+  std::sort(tags.begin(), tags.end());
+  tags.erase(std::unique(tags.begin(), tags.end()), tags.end());
+  std::string joined;
+  for (auto& t : tags) {
+    if (!joined.empty())
+      joined += ',';
+    joined += t;
+  }
+  set_metadata(metadata_keys::tags, std::move(joined));
 }
 
 bool operator==(const event& x, const event& y) {

@@ -53,4 +53,26 @@ void event_store::update_version_cache(const std::string&, int64_t) {
   // nop: stores without a version cache read the latest version on append
 }
 
+namespace {
+
+caf::error no_global_order() {
+  return make_persistence_error(persistence_error::store_failure,
+                                "this store keeps no global order of events");
+}
+
+} // namespace
+
+caf::expected<query_page> event_store::events_by_namespace(int64_t, size_t) {
+  return no_global_order();
+}
+
+caf::expected<query_page> event_store::events_by_tag(const std::string&,
+                                                     int64_t, size_t) {
+  return no_global_order();
+}
+
+caf::expected<int64_t> event_store::highest_position() {
+  return no_global_order();
+}
+
 } // namespace aether

@@ -34,6 +34,22 @@ caf::expected<std::vector<std::string>> forwarding_store::actor_ids() {
   return inner_->actor_ids();
 }
 
+caf::expected<query_page>
+forwarding_store::events_by_namespace(int64_t after_position,
+                                      size_t max_count) {
+  return inner_->events_by_namespace(after_position, max_count);
+}
+
+caf::expected<query_page>
+forwarding_store::events_by_tag(const std::string& tag, int64_t after_position,
+                                size_t max_count) {
+  return inner_->events_by_tag(tag, after_position, max_count);
+}
+
+caf::expected<int64_t> forwarding_store::highest_position() {
+  return inner_->highest_position();
+}
+
 caf::error forwarding_store::delete_events_to(const std::string& actor_id,
                                               int64_t version) {
   return inner_->delete_events_to(actor_id, version);

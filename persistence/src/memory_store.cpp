@@ -23,14 +23,20 @@ memory_store::store_batch(std::vector<event> batch) {
   if (!encoded)
     return encoded.error();
   std::unique_lock<std::shared_mutex> guard{mtx_};
-  auto& s = streams_[batch.front().actor_id];
+  auto i = streams_.try_emplace(batch.front().actor_id).first;
+  auto& s = i->second;
   if (batch.front().version != s.latest + 1)
     return make_version_conflict(batch.front().actor_id, batch.front().version,
                                  s.latest);
   if (s.slots.empty())
     s.first_version = batch.front().version;
-  for (auto& ev : batch)
+  for (auto& ev : batch) {
+    log_.push_back(log_entry{&i->first, ev.version});
+    auto position = static_cast<int64_t>(log_.size());
+    for (auto& tag : ev.tags())
+      tags_[tag].push_back(position);
     s.slots.push_back(slot{std::move(ev), {}});
+  }
   s.latest = s.first_version + static_cast<int64_t>(s.slots.size()) - 1;
   return append_result{s.latest, 0};
 }
@@ -116,6 +122,86 @@ caf::expected<std::vector<std::string>> memory_store::actor_ids() {
   }
   std::sort(out.begin(), out.end());
   return out;
+}
+
+template <class At>
+void memory_store::read_positions(size_t first, size_t last, At at,
+                                  size_t max_count, query_page& page) const {
+  size_t n = 0;
+  for (auto i = first; i < last; ++i) {
+    if (n == max_count)
+      return;
+    auto position = at(i);
+    auto& entry = log_[static_cast<size_t>(position - 1)];
+    auto& s = streams_.find(*entry.actor_id)->second;
+    if (entry.version >= s.first_version) {
+      auto& x = s.slots[static_cast<size_t>(entry.version - s.first_version)];
+      if (!x.corrupt_raw.empty()) {
+        page.error = replay_error{static_cast<uint64_t>(position),
+                                  x.corrupt_raw,
+                                  "record does not decode as an event"};
+        return;
+      }
+      page.events.push_back(positioned_event{position, x.ev});
+      ++n;
+    }
+    page.next_after = position;
+    if (i + 1 == last)
+      page.at_end = true;
+  }
+  events_read_ += n;
+}
+
+caf::expected<query_page>
+memory_store::events_by_namespace(int64_t after_position, size_t max_count) {
+  query_page page;
+  std::shared_lock<std::shared_mutex> guard{mtx_};
+  auto first = static_cast<size_t>(std::max<int64_t>(after_position, 0));
+  page.next_after = std::max<int64_t>(after_position, 0);
+  page.at_end = first >= log_.size();
+  read_positions(
+    first, log_.size(),
+    [](size_t i) {
+      return static_cast<int64_t>(i + 1);
+    },
+    max_count, page);
+  return page;
+}
+
+caf::expected<query_page> memory_store::events_by_tag(const std::string& tag,
+                                                      int64_t after_position,
+                                                      size_t max_count) {
+  if (auto err = validate_tag(tag))
+    return err;
+  query_page page;
+  page.next_after = std::max<int64_t>(after_position, 0);
+  std::shared_lock<std::shared_mutex> guard{mtx_};
+  auto i = tags_.find(tag);
+  if (i == tags_.end()) {
+    page.at_end = true;
+    return page;
+  }
+  auto& xs = i->second;
+  auto first = static_cast<size_t>(
+    std::upper_bound(xs.begin(), xs.end(), after_position) - xs.begin());
+  page.at_end = first >= xs.size();
+  read_positions(
+    first, xs.size(),
+    [&xs](size_t j) {
+      return xs[j];
+    },
+    max_count, page);
+  // Positions of other events passed by are not this tag's; a read that
+  // reached the end has seen the store up to its newest position.
+  if (page.at_end && !page.error)
+    page.next_after = std::max(page.next_after,
+                               static_cast<int64_t>(log_.size()));
+  return page;
+}
+
+caf::expected<int64_t> memory_store::highest_position() {
+  std::shared_lock<std::shared_mutex> guard{mtx_};
+  return static_cast<int64_t>(log_.size());
 }
 
 caf::error memory_store::delete_events_to(const std::string& actor_id,

@@ -130,6 +130,44 @@ caf::error validate_actor_id(std::string_view id) {
   return caf::none;
 }
 
+caf::error validate_tag(std::string_view tag) {
+  if (tag.empty() || tag.size() > max_tag_bytes)
+    return invalid("metadata[tags]: a tag must be 1 to "
+                   + std::to_string(max_tag_bytes) + " bytes (\""
+                   + std::string{tag} + "\")");
+  for (size_t i = 0; i < tag.size(); ++i) {
+    auto c = static_cast<unsigned char>(tag[i]);
+    if (c <= 0x20 || c >= 0x7F || c == ',')
+      return invalid("metadata[tags]: a tag must be printable ASCII without "
+                     "whitespace or ',' (byte "
+                     + std::to_string(c) + " at offset " + std::to_string(i)
+                     + " of \"" + std::string{tag} + "\")");
+  }
+  return caf::none;
+}
+
+namespace {
+
+caf::error validate_tags(const event& ev) {
+  auto i = ev.metadata.find(metadata_keys::tags);
+  if (i == ev.metadata.end())
+    return caf::none;
+  auto& joined = i->second;
+  size_t start = 0;
+  for (;;) {
+    auto end = joined.find(',', start);
+    auto tag = std::string_view{joined}.substr(
+      start, end == std::string::npos ? std::string::npos : end - start);
+    if (auto err = validate_tag(tag))
+      return err;
+    if (end == std::string::npos)
+      return caf::none;
+    start = end + 1;
+  }
+}
+
+} // namespace
+
 caf::error validate_event(const event& ev) {
   if (auto err = validate_actor_id(ev.actor_id))
     return err;
@@ -151,6 +189,8 @@ caf::error validate_event(const event& ev) {
     if (auto err = check_utf8(value, "metadata[" + key + "]"))
       return err;
   }
+  if (auto err = validate_tags(ev))
+    return err;
   if (ev.version <= 0)
     return invalid("version: must be positive (is " + std::to_string(ev.version)
                    + ")");

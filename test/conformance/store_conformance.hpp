@@ -25,6 +25,7 @@
 
 #include "aether/core/error.hpp"
 #include "aether/persistence/event.hpp"
+#include "aether/persistence/live_query.hpp"
 #include "aether/persistence/snapshot_store.hpp"
 #include "aether/snapshot/recovery.hpp"
 #include "catch.hpp"
@@ -688,4 +689,370 @@ AETHER_CONFORMANCE_CASE("invalid input gets invalid_argument, stores nothing") {
   auto none = s.get_latest_snapshot(actor);
   REQUIRE(none);
   CHECK_FALSE(*none);
+}
+
+// -- queries in the global order ----------------------------------------------
+
+namespace aether::conformance {
+
+inline event tagged(const std::string& actor_id, int64_t version,
+                    std::vector<std::string> tags) {
+  auto e = ev(actor_id, version);
+  e.set_tags(std::move(tags));
+  return e;
+}
+
+/// "actor:version" of each event, in the order read.
+inline std::vector<std::string> names(const std::vector<positioned_event>& xs) {
+  std::vector<std::string> out;
+  for (auto& x : xs)
+    out.push_back(x.ev.actor_id + ":" + std::to_string(x.ev.version));
+  return out;
+}
+
+using ss = std::vector<std::string>;
+
+/// Reads a query page by page (`page` events each) until it reports the
+/// end; checks that positions increase and that `next_after` moves on.
+template <class Read>
+std::vector<positioned_event>
+read_all(Read read, size_t page, int64_t after = 0) {
+  std::vector<positioned_event> out;
+  for (int guard = 0; guard < 10000; ++guard) {
+    auto res = read(after, page);
+    REQUIRE(res);
+    REQUIRE_FALSE(res->error);
+    CHECK(res->events.size() <= page);
+    for (auto& x : res->events) {
+      CHECK(x.position > after);
+      if (!out.empty())
+        CHECK(x.position > out.back().position);
+      out.push_back(x);
+    }
+    CHECK(res->next_after >= after);
+    if (!res->events.empty())
+      CHECK(res->next_after >= res->events.back().position);
+    after = res->next_after;
+    if (res->at_end)
+      return out;
+  }
+  FAIL("the query never reported its end");
+  return out;
+}
+
+/// Writes a1, b1, [a2, a3], b2 (tags: a1 x; b1 x,y; a3 y; b2 x).
+template <class Backend>
+struct order_fixture : Backend {
+  order_fixture() {
+    auto& s = this->store();
+    REQUIRE(s.save_event(tagged("a", 1, {"x"})));
+    REQUIRE(s.save_event(tagged("b", 1, {"y", "x", "x"})));
+    REQUIRE(s.save_events({ev("a", 2), tagged("a", 3, {"y"})}));
+    REQUIRE(s.save_event(tagged("b", 2, {"x"})));
+  }
+  auto all(size_t page = SIZE_MAX, int64_t after = 0) {
+    return read_all(
+      [this](int64_t a, size_t n) {
+        return this->store().events_by_namespace(a, n);
+      },
+      page, after);
+  }
+  auto by_tag(const std::string& tag, size_t page = SIZE_MAX) {
+    return read_all(
+      [this, tag](int64_t a, size_t n) {
+        return this->store().events_by_tag(tag, a, n);
+      },
+      page);
+  }
+};
+
+} // namespace aether::conformance
+
+AETHER_CONFORMANCE_CASE("query: every event in the order stored") {
+  order_fixture<TestType> f;
+  auto& s = f.store();
+  auto all = f.all();
+  CHECK(names(all) == ss{"a:1", "b:1", "a:2", "a:3", "b:2"});
+  auto a1 = s.get_events("a", 1, 1);
+  REQUIRE(a1);
+  CHECK(all[0].ev == a1->front());
+  SECTION("page by page, every page size") {
+    for (size_t n : {1, 2, 3, 4})
+      CHECK(names(f.all(n)) == names(all));
+  }
+  SECTION("after a position") {
+    CHECK(names(f.all(SIZE_MAX, all[1].position)) == ss{"a:2", "a:3", "b:2"});
+    CHECK(f.all(SIZE_MAX, all[4].position).empty());
+  }
+  SECTION("a count limit cuts the page, not the end") {
+    auto page = s.events_by_namespace(0, 2);
+    REQUIRE(page);
+    CHECK(names(page->events) == ss{"a:1", "b:1"});
+    CHECK(page->next_after >= all[1].position);
+    CHECK(page->next_after < all[2].position);
+    CHECK_FALSE(page->at_end);
+    auto none = s.events_by_namespace(0, 0);
+    REQUIRE(none);
+    CHECK(none->events.empty());
+    CHECK(none->next_after == 0);
+  }
+  SECTION("the highest position is at or after the last event") {
+    auto head = s.highest_position();
+    REQUIRE(head);
+    CHECK(*head >= all.back().position);
+    auto after = s.events_by_namespace(*head, 100);
+    REQUIRE(after);
+    CHECK(after->events.empty());
+    CHECK(after->at_end);
+  }
+  SECTION("a new event comes after the end read before") {
+    auto end = s.events_by_namespace(0, 100);
+    REQUIRE(end);
+    REQUIRE(end->at_end);
+    REQUIRE(s.save_event(ev("c", 1)));
+    auto next = s.events_by_namespace(end->next_after, 100);
+    REQUIRE(next);
+    CHECK(names(next->events) == ss{"c:1"});
+  }
+  SECTION("another instance on the same data reads the same order") {
+    auto other = read_all(
+      [&f](int64_t a, size_t n) {
+        return f.other_store().events_by_namespace(a, n);
+      },
+      2);
+    CHECK(names(other) == names(all));
+    for (size_t i = 0; i < other.size(); ++i)
+      CHECK(other[i].position == all[i].position);
+  }
+}
+
+AETHER_CONFORMANCE_CASE("query: events by tag") {
+  order_fixture<TestType> f;
+  auto& s = f.store();
+  CHECK(names(f.by_tag("x")) == ss{"a:1", "b:1", "b:2"});
+  CHECK(names(f.by_tag("y")) == ss{"b:1", "a:3"});
+  CHECK(names(f.by_tag("x", 1)) == ss{"a:1", "b:1", "b:2"});
+  CHECK(f.by_tag("z").empty());
+  auto b1 = s.get_events("b", 1, 1);
+  REQUIRE(b1);
+  CHECK(b1->front().tags() == ss{"x", "y"});
+  SECTION("positions are those of the global order") {
+    auto all = f.all();
+    auto xs = f.by_tag("x");
+    CHECK(xs[1].position == all[1].position);
+    CHECK(xs[2].position == all[4].position);
+  }
+  SECTION("a tag read to its end resumes after newer untagged events") {
+    auto end = s.events_by_tag("y", 0, 100);
+    REQUIRE(end);
+    REQUIRE(end->at_end);
+    REQUIRE(s.save_event(ev("c", 1)));
+    REQUIRE(s.save_event(tagged("c", 2, {"y"})));
+    auto next = s.events_by_tag("y", end->next_after, 100);
+    REQUIRE(next);
+    CHECK(names(next->events) == ss{"c:2"});
+  }
+  SECTION("a bad tag is refused, in a query and in an append") {
+    auto long_tag = std::string(129, 't');
+    for (auto& bad : ss{"", "a,b", "has space", long_tag}) {
+      auto res = s.events_by_tag(bad, 0, 10);
+      REQUIRE_FALSE(res);
+      CHECK(is(res.error(), persistence_error::invalid_argument));
+    }
+    for (auto& bad : ss{"", ",", "a,,b", "x,has space", long_tag}) {
+      auto e = ev("c", 1);
+      e.metadata[metadata_keys::tags] = bad;
+      auto stored = s.save_event(e);
+      REQUIRE_FALSE(stored);
+      CHECK(describe(stored.error()).find("metadata[tags]")
+            != std::string::npos);
+    }
+    CHECK(s.get_latest_version("c") == int64_t{0});
+    CHECK(f.all().size() == 5);
+  }
+}
+
+AETHER_CONFORMANCE_CASE(
+  "query: deleted events are gone, positions not reused") {
+  order_fixture<TestType> f;
+  auto& s = f.store();
+  auto before = f.all();
+  REQUIRE_FALSE(s.delete_events_to("a", 1));
+  CHECK(names(f.all()) == ss{"b:1", "a:2", "a:3", "b:2"});
+  CHECK(names(f.by_tag("x")) == ss{"b:1", "b:2"});
+  // Every event of b, the newest included.
+  REQUIRE_FALSE(s.delete_events_to("b", 2));
+  CHECK(names(f.all()) == ss{"a:2", "a:3"});
+  CHECK(names(f.by_tag("x")).empty());
+  REQUIRE(s.save_event(ev("b", 3)));
+  auto after = f.all();
+  REQUIRE(after.size() == 3);
+  CHECK(after.back().ev.actor_id == "b");
+  CHECK(after.back().position > before.back().position);
+}
+
+AETHER_CONFORMANCE_CASE("query: a record that does not decode stops the read") {
+  TestType f;
+  auto& s = f.store();
+  for (int64_t v = 1; v <= 3; ++v)
+    REQUIRE(s.save_event(ev(actor, v)));
+  f.corrupt_event(actor, 2, "{not json");
+  auto page = s.events_by_namespace(0, 100);
+  REQUIRE(page);
+  CHECK(versions([&] {
+          std::vector<event> xs;
+          for (auto& x : page->events)
+            xs.push_back(x.ev);
+          return xs;
+        }())
+        == vs{1});
+  REQUIRE(page->error);
+  CHECK(page->error->raw == "{not json");
+  CHECK_FALSE(page->error->reason.empty());
+  CHECK(page->next_after < static_cast<int64_t>(page->error->position));
+  CHECK_FALSE(page->at_end);
+  // Reading it again stops there again; reading after it skips it.
+  auto again = s.events_by_namespace(page->next_after, 100);
+  REQUIRE(again);
+  CHECK(again->events.empty());
+  REQUIRE(again->error);
+  CHECK(again->error->position == page->error->position);
+  auto rest = s.events_by_namespace(static_cast<int64_t>(page->error->position),
+                                    100);
+  REQUIRE(rest);
+  REQUIRE(rest->events.size() == 1);
+  CHECK(rest->events[0].ev.version == 3);
+  CHECK(rest->at_end);
+}
+
+AETHER_CONFORMANCE_CASE("query: two concurrent writers, a reader sees each "
+                        "event once in position order") {
+  TestType f;
+  constexpr int per_writer = 150;
+  auto write = [](event_store& s, std::string id) {
+    for (int64_t v = 1; v <= per_writer; v += 3) {
+      std::vector<event> batch;
+      for (int64_t k = v; k < v + 3 && k <= per_writer; ++k)
+        batch.push_back(tagged(id, k, {k % 2 == 0 ? "even" : "odd"}));
+      REQUIRE(s.save_events(std::move(batch)));
+    }
+  };
+  std::thread w1{[&] {
+    write(f.store(), "w1");
+  }};
+  std::thread w2{[&] {
+    write(f.other_store(), "w2");
+  }};
+  std::vector<positioned_event> seen;
+  int64_t after = 0;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{30};
+  while (seen.size() < 2 * per_writer
+         && std::chrono::steady_clock::now() < deadline) {
+    auto page = f.store().events_by_namespace(after, 7);
+    REQUIRE(page);
+    REQUIRE_FALSE(page->error);
+    for (auto& x : page->events) {
+      REQUIRE(x.position > after);
+      seen.push_back(x);
+    }
+    after = page->next_after;
+  }
+  w1.join();
+  w2.join();
+  REQUIRE(seen.size() == 2 * per_writer);
+  std::map<std::string, int64_t> last;
+  for (size_t i = 0; i < seen.size(); ++i) {
+    if (i > 0)
+      CHECK(seen[i].position > seen[i - 1].position);
+    auto& v = last[seen[i].ev.actor_id];
+    CHECK(seen[i].ev.version == v + 1);
+    v = seen[i].ev.version;
+  }
+  CHECK(last["w1"] == per_writer);
+  CHECK(last["w2"] == per_writer);
+  // Nothing more, and a complete read agrees.
+  auto rest = f.store().events_by_namespace(after, 100);
+  REQUIRE(rest);
+  CHECK(rest->events.empty());
+  CHECK(names(read_all(
+          [&f](int64_t a, size_t n) {
+            return f.store().events_by_namespace(a, n);
+          },
+          50))
+        == names(seen));
+  CHECK(read_all(
+          [&f](int64_t a, size_t n) {
+            return f.store().events_by_tag("even", a, n);
+          },
+          11)
+          .size()
+        == per_writer);
+}
+
+AETHER_CONFORMANCE_CASE("query: live, from catching up to new events without "
+                        "a gap or a duplicate") {
+  order_fixture<TestType> f;
+  std::shared_ptr<event_store> store{&f.store(), [](event_store*) {}};
+  struct collected {
+    std::mutex mtx;
+    std::vector<positioned_event> events;
+    size_t size() {
+      std::lock_guard<std::mutex> guard{mtx};
+      return events.size();
+    }
+  };
+  collected all;
+  collected xs;
+  auto collect = [](collected& c) {
+    return [&c](const query_page& page) -> std::optional<int64_t> {
+      std::lock_guard<std::mutex> guard{c.mtx};
+      for (auto& x : page.events)
+        c.events.push_back(x);
+      return page.next_after;
+    };
+  };
+  live_query::options opts;
+  opts.batch_size = 2;
+  opts.poll_interval = std::chrono::milliseconds{5};
+  live_query q1{store, event_query::all(), 0, opts, collect(all)};
+  live_query q2{store, event_query::by_tag("x"), 0, opts, collect(xs)};
+  auto wait_for = [](auto pred) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{30};
+    while (!pred() && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds{2});
+    return pred();
+  };
+  REQUIRE(wait_for([&] {
+    return q1.caught_up() && all.size() == 5;
+  }));
+  REQUIRE(wait_for([&] {
+    return q2.caught_up() && xs.size() == 3;
+  }));
+  constexpr int n = 30;
+  auto write = [](event_store& s, std::string id) {
+    for (int64_t v = 1; v <= n; ++v)
+      REQUIRE(s.save_event(tagged(id, v, {v % 3 == 0 ? "x" : "other"})));
+  };
+  std::thread w1{[&] {
+    write(f.other_store(), "c");
+  }};
+  write(f.store(), "d");
+  w1.join();
+  REQUIRE(wait_for([&] {
+    return all.size() >= 5 + 2 * n;
+  }));
+  REQUIRE(wait_for([&] {
+    return xs.size() >= 3 + 2 * n / 3;
+  }));
+  q1.stop();
+  q2.stop();
+  CHECK(all.size() == 5 + 2 * n);
+  CHECK(xs.size() == 3 + 2 * n / 3);
+  auto complete = f.all();
+  CHECK(names(all.events) == names(complete));
+  for (size_t i = 0; i < complete.size() && i < all.events.size(); ++i)
+    CHECK(all.events[i].position == complete[i].position);
+  CHECK(names(xs.events) == names(f.by_tag("x")));
+  CHECK(q1.position() >= complete.back().position);
+  CHECK(q1.read_failures() == 0);
 }

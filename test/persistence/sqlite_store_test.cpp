@@ -1,4 +1,5 @@
 #include "aether/core/error.hpp"
+#include "aether/persistence/json_codec.hpp"
 #include "aether/sqlite/sqlite_store.hpp"
 #include "catch.hpp"
 #include "temp_dir.hpp"
@@ -468,4 +469,83 @@ TEST_CASE("sqlite store: a bad batch queued asynchronously fails at once, "
   CHECK(aether::is(got.error(), aether::persistence_error::invalid_argument));
   CHECK(store->get_latest_version("ok") == int64_t{0});
   CHECK(store->save_event(ev("ok", 1)));
+}
+
+TEST_CASE("sqlite store: a version 1 file is numbered in (actor, version) "
+          "order when opened writable, and read as it is read-only") {
+  using namespace aether;
+  test::temp_dir dir;
+  auto path = dir.file("v1.db");
+  // A store as version 1 wrote it: no positions, no tag index.
+  {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db, R"sql(
+      CREATE TABLE events (actor_id TEXT NOT NULL, version INTEGER NOT NULL,
+        body BLOB NOT NULL, PRIMARY KEY (actor_id, version)) WITHOUT ROWID;
+      CREATE TABLE actors (actor_id TEXT PRIMARY KEY,
+        latest INTEGER NOT NULL) WITHOUT ROWID;
+      CREATE TABLE snapshots (actor_id TEXT NOT NULL,
+        version INTEGER NOT NULL, time_ns INTEGER NOT NULL, body BLOB NOT NULL,
+        PRIMARY KEY (actor_id, version)) WITHOUT ROWID;
+      PRAGMA user_version = 1;)sql",
+                         nullptr, nullptr, nullptr)
+            == SQLITE_OK);
+    auto insert = [&](const std::string& id, int64_t v,
+                      std::vector<std::string> tags) {
+      auto e = make_event("deposited", id, v);
+      e.set_tags(std::move(tags));
+      auto body = json_codec::encode(e);
+      auto sql = "INSERT INTO events VALUES ('" + id + "', " + std::to_string(v)
+                 + ", '" + body + "'); INSERT INTO actors VALUES ('" + id
+                 + "', " + std::to_string(v)
+                 + ") ON CONFLICT (actor_id) DO UPDATE SET latest = "
+                   "excluded.latest;";
+      REQUIRE(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr)
+              == SQLITE_OK);
+    };
+    insert("b", 1, {"t"});
+    insert("a", 1, {});
+    insert("b", 2, {});
+    insert("a", 2, {"t"});
+    sqlite3_close(db);
+  }
+  auto names = [](const query_page& page) {
+    std::vector<std::string> out;
+    for (auto& x : page.events)
+      out.push_back(x.ev.actor_id + ":" + std::to_string(x.ev.version) + "@"
+                    + std::to_string(x.position));
+    return out;
+  };
+  using ss = std::vector<std::string>;
+  {
+    sqlite_store::options o;
+    o.path = path;
+    o.read_only = true;
+    auto s = sqlite_store::open(o);
+    REQUIRE(s);
+    CHECK((*s)->get_events("a", 1)->size() == 2);
+    auto q = (*s)->events_by_namespace(0, 10);
+    REQUIRE_FALSE(q);
+    CHECK(describe(q.error()).find("schema version 1") != std::string::npos);
+  }
+  auto s = sqlite_store::open(path);
+  REQUIRE(s);
+  auto all = (*s)->events_by_namespace(0, 10);
+  REQUIRE(all);
+  CHECK(names(*all) == ss{"a:1@1", "a:2@2", "b:1@3", "b:2@4"});
+  auto tagged = (*s)->events_by_tag("t", 0, 10);
+  REQUIRE(tagged);
+  CHECK(names(*tagged) == ss{"a:2@2", "b:1@3"});
+  REQUIRE((*s)->save_event(make_event("deposited", "a", 3)));
+  auto next = (*s)->events_by_namespace(4, 10);
+  REQUIRE(next);
+  CHECK(names(*next) == ss{"a:3@5"});
+  s->reset();
+  // Reopened: already version 2, nothing renumbered.
+  auto again = sqlite_store::open(path);
+  REQUIRE(again);
+  auto same = (*again)->events_by_namespace(0, 10);
+  REQUIRE(same);
+  CHECK(names(*same) == ss{"a:1@1", "a:2@2", "b:1@3", "b:2@4", "a:3@5"});
 }

@@ -53,6 +53,16 @@ append_message(const std::string& subject, const std::vector<event>& batch,
   m.set_header(hdr::expected_seq, std::to_string(last_seq));
   m.set_header(hdr::first_version, std::to_string(batch.front().version));
   m.set_header(hdr::version, std::to_string(batch.back().version));
+  std::vector<std::string> tags;
+  for (auto& ev : batch)
+    for (auto& tag : ev.tags())
+      tags.push_back(std::move(tag));
+  // Always set ("," for none), so that a tag query tells a message without
+  // tags from one written before the header existed.
+  event joined; // set_tags sorts and deduplicates
+  joined.set_tags(std::move(tags));
+  auto& value = joined.get_metadata(metadata_keys::tags);
+  m.set_header(hdr::tags, value.empty() ? std::string{","} : value);
   return m;
 }
 

@@ -19,4 +19,8 @@ constexpr const char* time = "Aether-Time";
 /// The id of the first event of an append (retries recognise themselves).
 constexpr const char* first_id = "Aether-First-Id";
 
+/// The tags of the events in a message, comma-separated, "," for none (tag
+/// queries skip a message without theirs, without decoding it).
+constexpr const char* tags = "Aether-Tags";
+
 } // namespace aether::jetstream_headers

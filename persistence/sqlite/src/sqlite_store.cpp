@@ -3,6 +3,7 @@
 #include "aether/core/error.hpp"
 #include "aether/persistence/json_codec.hpp"
 #include "sqlite_connection.hpp"
+#include "sqlite_schema.hpp"
 
 #include <algorithm>
 #include <future>
@@ -15,31 +16,14 @@ using detail::sqlite_statement;
 
 namespace {
 
-constexpr const char* create_schema_sql = R"sql(
-CREATE TABLE IF NOT EXISTS events (
-  actor_id TEXT NOT NULL,
-  version INTEGER NOT NULL,
-  body BLOB NOT NULL,
-  PRIMARY KEY (actor_id, version)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS actors (
-  actor_id TEXT PRIMARY KEY,
-  latest INTEGER NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS snapshots (
-  actor_id TEXT NOT NULL,
-  version INTEGER NOT NULL,
-  time_ns INTEGER NOT NULL,
-  body BLOB NOT NULL,
-  PRIMARY KEY (actor_id, version)
-) WITHOUT ROWID;
-PRAGMA user_version = 1;
-)sql";
-
 constexpr const char* latest_sql
   = "SELECT latest FROM actors WHERE actor_id = ?1";
 constexpr const char* insert_event_sql
-  = "INSERT INTO events (actor_id, version, body) VALUES (?1, ?2, ?3)";
+  = "INSERT INTO events (actor_id, version, body, position) "
+    "VALUES (?1, ?2, ?3, ?4)";
+constexpr const char* delete_tags_sql
+  = "DELETE FROM event_tags WHERE position IN (SELECT position FROM events "
+    "WHERE actor_id = ?1 AND version <= ?2)";
 constexpr const char* upsert_latest_sql
   = "INSERT INTO actors (actor_id, latest) VALUES (?1, ?2) "
     "ON CONFLICT (actor_id) DO UPDATE SET latest = excluded.latest";
@@ -158,18 +142,20 @@ caf::expected<std::unique_ptr<sqlite_store>> sqlite_store::open(options opts) {
   if (!writer)
     return writer.error();
   auto& w = **writer;
+  int64_t found_version = schema_version;
   if (opts.read_only) {
-    // No transaction (it would take the write lock): the schema must be the
-    // one this build writes, since it cannot be upgraded read-only.
+    // No transaction (it would take the write lock), and no upgrade: a
+    // version 1 store reads as it is, without the global order.
     auto version = w.schema_version();
     if (!version)
       return version.error();
-    if (*version != schema_version)
+    if (*version != schema_version && *version != 1)
       return make_persistence_error(
         persistence_error::store_failure,
         "SQLite database \"" + opts.path + "\" has schema version "
-          + std::to_string(*version) + "; read-only, this build reads version "
-          + std::to_string(schema_version) + " only");
+          + std::to_string(*version) + "; read-only, this build reads versions "
+          + "1 and " + std::to_string(schema_version) + " only");
+    found_version = *version;
   } else {
     // Check and create the schema under the write lock.
     transaction tx{w};
@@ -185,10 +171,8 @@ caf::expected<std::unique_ptr<sqlite_store>> sqlite_store::open(options opts) {
         "SQLite database \"" + opts.path + "\" has schema version "
           + std::to_string(version) + ", newer than the supported version "
           + std::to_string(schema_version));
-    if (version < schema_version) {
-      if (auto err = w.exec(create_schema_sql))
-        return err;
-    }
+    if (auto err = detail::create_or_upgrade_schema(w, version, schema_version))
+      return err;
     if (auto err = tx.commit())
       return err;
   }
@@ -196,8 +180,10 @@ caf::expected<std::unique_ptr<sqlite_store>> sqlite_store::open(options opts) {
                                         opts.full_sync, how);
   if (!reader)
     return reader.error();
-  return std::unique_ptr<sqlite_store>{
+  auto result = std::unique_ptr<sqlite_store>{
     new sqlite_store(std::move(opts), std::move(*writer), std::move(*reader))};
+  result->found_schema_version_ = found_version;
+  return result;
 }
 
 // Appends run as group commits: callers queue their batches; the writer
@@ -280,7 +266,8 @@ sqlite_store::statistics sqlite_store::stats() const {
 caf::expected<append_result>
 sqlite_store::append_one(detail::sqlite_connection& w,
                          const std::vector<event>& batch,
-                         const std::vector<std::string>& encoded) {
+                         const std::vector<std::string>& encoded,
+                         int64_t& head) {
   auto& actor_id = batch.front().actor_id;
   auto latest = read_latest(w, actor_id);
   if (!latest)
@@ -291,13 +278,17 @@ sqlite_store::append_one(detail::sqlite_connection& w,
   if (!ins)
     return ins.error();
   for (size_t i = 0; i < batch.size(); ++i) {
+    auto position = ++head;
     sqlite_statement q{*ins};
     q.bind_text(1, actor_id);
     q.bind(2, batch[i].version);
     q.bind(3, std::string_view{encoded[i]});
+    q.bind(4, position);
     auto rc = q.step();
     if (rc != SQLITE_DONE)
       return w.make_error(rc, "cannot insert event");
+    if (auto err = detail::index_tags(w, position, batch[i].tags()))
+      return err;
   }
   auto up = w.prepare(upsert_latest_sql);
   if (!up)
@@ -329,12 +320,21 @@ sqlite_store::commit_group(const std::vector<pending_ptr>& group) {
   transaction tx{w};
   if (auto err = tx.begin())
     return fail_all(err);
+  // Positions come from a stored counter read under the write lock, so two
+  // stores on one file number in commit order and never reuse a position
+  // (not even one whose event was deleted).
+  auto head = detail::read_position_counter(w);
+  if (!head)
+    return fail_all(head.error());
+  auto first_head = *head;
   for (auto& p : group) {
     if (auto err = w.exec("SAVEPOINT aether_append"))
       return fail_all(err);
+    auto before = *head;
     auto res = p->snapshot ? upsert_snapshot(w, *p->snapshot, p->encoded[0])
-                           : append_one(w, p->batch, p->encoded);
+                           : append_one(w, p->batch, p->encoded, *head);
     if (!res) {
+      *head = before;
       if (auto err = w.exec("ROLLBACK TO aether_append"))
         return fail_all(err);
     }
@@ -342,6 +342,9 @@ sqlite_store::commit_group(const std::vector<pending_ptr>& group) {
       return fail_all(err);
     results.push_back(std::move(res));
   }
+  if (*head != first_head)
+    if (auto err = detail::write_position_counter(w, *head))
+      return fail_all(err);
   if (auto err = tx.commit())
     return fail_all(err);
   return results;
@@ -420,16 +423,21 @@ caf::error sqlite_store::delete_events_to(const std::string& actor_id,
   if (auto err = validate_actor_id(actor_id))
     return err;
   std::lock_guard<std::mutex> guard{writer_->mtx};
-  auto stmt = writer_->prepare(delete_events_sql);
-  if (!stmt)
-    return stmt.error();
-  sqlite_statement q{*stmt};
-  q.bind_text(1, actor_id);
-  q.bind(2, version);
-  auto rc = q.step();
-  if (rc != SQLITE_DONE)
-    return writer_->make_error(rc, "cannot delete events");
-  return caf::none;
+  transaction tx{*writer_};
+  if (auto err = tx.begin())
+    return err;
+  for (auto sql : {delete_tags_sql, delete_events_sql}) {
+    auto stmt = writer_->prepare(sql);
+    if (!stmt)
+      return stmt.error();
+    sqlite_statement q{*stmt};
+    q.bind_text(1, actor_id);
+    q.bind(2, version);
+    auto rc = q.step();
+    if (rc != SQLITE_DONE)
+      return writer_->make_error(rc, "cannot delete events");
+  }
+  return tx.commit();
 }
 
 caf::error sqlite_store::save_snapshot(actor_snapshot s) {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace aether {
 
@@ -22,6 +23,9 @@ constexpr const char span_id[] = "spanId";
 /// The version of the event's schema (a decimal string; absent: 1). Set by
 /// `event_upcasters::stamp`; see `event_upcasters`.
 constexpr const char schema_version[] = "schemaVersion";
+/// The event's tags, comma-separated, sorted, without duplicates (see
+/// `event::tags`). Stores index them for `event_store::events_by_tag`.
+constexpr const char tags[] = "tags";
 } // namespace metadata_keys
 
 /// One stored fact about an actor. Versions start at 1 and are contiguous
@@ -67,6 +71,14 @@ struct event {
   /// correlation id is kept (or started from the cause's id) and the causation
   /// id becomes the cause's id.
   void copy_metadata_from(const event& cause);
+
+  /// The event's tags (metadata `tags`), sorted; empty when it has none.
+  std::vector<std::string> tags() const;
+
+  /// Replaces the event's tags (sorted and deduplicated; none removes the
+  /// key). A tag is 1 to 128 bytes of printable ASCII without whitespace
+  /// and without ','; `validate_event` refuses an event that breaks it.
+  void set_tags(std::vector<std::string> tags);
 };
 
 bool operator==(const event& x, const event& y);

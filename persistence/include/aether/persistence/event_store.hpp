@@ -1,6 +1,7 @@
 #pragma once
 
 #include "aether/persistence/event.hpp"
+#include "aether/persistence/event_query.hpp"
 #include "aether/persistence/replay.hpp"
 
 #include <caf/error.hpp>
@@ -107,6 +108,29 @@ public:
   /// whole store (the `aether` command-line tool); it reads the whole
   /// catalog, so it is not for a hot path.
   virtual caf::expected<std::vector<std::string>> actor_ids() = 0;
+
+  // -- queries in the global order
+  // ---------------------------------------------
+
+  /// Reads at most `max_count` events of every actor with a position above
+  /// `after_position` (0: from the first), in position order (see
+  /// `positioned_event`). Deleted events are not returned. The read stops at
+  /// a record that does not decode and reports it in `query_page::error`.
+  /// A store without a global order fails with `store_failure`.
+  virtual caf::expected<query_page> events_by_namespace(int64_t after_position,
+                                                        size_t max_count);
+
+  /// Like `events_by_namespace`, but only events tagged `tag` (see
+  /// `event::set_tags`). What it costs depends on the store (see
+  /// docs/projections.md): an index on memory and SQLite, a scan of the
+  /// event stream on JetStream.
+  virtual caf::expected<query_page> events_by_tag(const std::string& tag,
+                                                  int64_t after_position,
+                                                  size_t max_count);
+
+  /// The position of the newest stored event or record (0 when there is
+  /// none): `events_by_namespace` after it finds nothing.
+  virtual caf::expected<int64_t> highest_position();
 };
 
 } // namespace aether

@@ -26,6 +26,12 @@ public:
   caf::expected<int64_t>
   get_latest_version(const std::string& actor_id) override;
   caf::expected<std::vector<std::string>> actor_ids() override;
+  caf::expected<query_page> events_by_namespace(int64_t after_position,
+                                                size_t max_count) override;
+  caf::expected<query_page> events_by_tag(const std::string& tag,
+                                          int64_t after_position,
+                                          size_t max_count) override;
+  caf::expected<int64_t> highest_position() override;
   caf::error delete_events_to(const std::string& actor_id,
                               int64_t version) override;
   void update_version_cache(const std::string& actor_id,

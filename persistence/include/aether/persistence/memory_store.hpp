@@ -37,6 +37,14 @@ public:
   caf::expected<int64_t>
   get_latest_version(const std::string& actor_id) override;
   caf::expected<std::vector<std::string>> actor_ids() override;
+  /// Positions are 1, 2, 3, ... in append order; a tag query walks an index
+  /// of the tag's positions.
+  caf::expected<query_page> events_by_namespace(int64_t after_position,
+                                                size_t max_count) override;
+  caf::expected<query_page> events_by_tag(const std::string& tag,
+                                          int64_t after_position,
+                                          size_t max_count) override;
+  caf::expected<int64_t> highest_position() override;
   caf::error delete_events_to(const std::string& actor_id,
                               int64_t version) override;
 
@@ -88,9 +96,23 @@ private:
   template <class F>
   void read_range(const stream& s, const event_range& range, F f) const;
 
+  /// One entry per stored event, at index position - 1.
+  struct log_entry {
+    const std::string* actor_id; // a key of streams_ (nodes never move)
+    int64_t version;
+  };
+
+  /// Fills `page` from the positions `[first, last)` (ascending) that
+  /// `at(i)` yields; requires a lock.
+  template <class At>
+  void read_positions(size_t first, size_t last, At at, size_t max_count,
+                      query_page& page) const;
+
   store_limits limits_;
   mutable std::shared_mutex mtx_;
   std::unordered_map<std::string, stream> streams_;
+  std::vector<log_entry> log_;
+  std::unordered_map<std::string, std::vector<int64_t>> tags_;
   mutable std::atomic<size_t> events_read_{0};
 };
 

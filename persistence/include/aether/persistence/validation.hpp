@@ -25,6 +25,8 @@ struct store_limits {
 /// - actor id: non-empty, at most 255 bytes, printable ASCII without
 ///   whitespace, `*` or `>`;
 /// - event type: non-empty, at most 1024 bytes;
+/// - tags (metadata `tags`): each 1 to `max_tag_bytes` bytes of printable
+///   ASCII without whitespace or ',';
 /// - version: positive;
 /// - data: a JSON object; every number finite; nesting at most
 ///   `max_data_depth` levels;
@@ -32,8 +34,12 @@ struct store_limits {
 constexpr size_t max_actor_id_bytes = 255;
 constexpr size_t max_event_type_bytes = 1024;
 constexpr size_t max_data_depth = 128;
+constexpr size_t max_tag_bytes = 128;
 
 caf::error validate_actor_id(std::string_view actor_id);
+
+/// Checks one tag (see `event::set_tags`).
+caf::error validate_tag(std::string_view tag);
 
 /// Checks one event's fields (not its size; see `prepare_events`).
 caf::error validate_event(const event& ev);

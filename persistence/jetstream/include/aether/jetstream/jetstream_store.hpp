@@ -124,6 +124,19 @@ public:
   caf::expected<int64_t>
   get_latest_version(const std::string& actor_id) override;
   caf::expected<std::vector<std::string>> actor_ids() override;
+  /// A position is the stream sequence of the batch's message times 2^20
+  /// plus the event's index in the batch (`jetstream_position`): positions
+  /// increase in the order the server stored the messages, with holes. Both
+  /// queries read the event stream with an ordered consumer from the
+  /// position on; a tag query reads every message after it too, but decodes
+  /// only those whose `Aether-Tags` header names the tag.
+  caf::expected<query_page> events_by_namespace(int64_t after_position,
+                                                size_t max_count) override;
+  caf::expected<query_page> events_by_tag(const std::string& tag,
+                                          int64_t after_position,
+                                          size_t max_count) override;
+  /// The position after every event of the stream's last message.
+  caf::expected<int64_t> highest_position() override;
   caf::error delete_events_to(const std::string& actor_id,
                               int64_t version) override;
   void update_version_cache(const std::string& actor_id,
@@ -207,6 +220,10 @@ private:
   caf::expected<uint64_t> last_seq_of(const std::string& stream,
                                       const std::string& subject);
 
+  // Queries in the global order (jetstream_queries.cpp).
+  caf::expected<query_page>
+  read_query(const std::string* tag, int64_t after_position, size_t max_count);
+
   // Snapshots (jetstream_snapshots.cpp).
   caf::error publish_snapshot(const std::string& actor_id,
                               std::string_view body, int64_t version,
@@ -227,6 +244,16 @@ private:
   // Last member: destroyed first, after every append completed.
   std::unique_ptr<detail::append_pipeline> pipeline_;
 };
+
+/// The bits of a JetStream position that hold the event's index in its
+/// batch (the message); the stream sequence sits above them.
+constexpr int jetstream_index_bits = 20;
+
+/// The position of the event at `index` of the batch stored as message
+/// `seq`; `index` = 2^20 - 1 stands for "after every event of the message".
+constexpr int64_t jetstream_position(uint64_t seq, uint64_t index) {
+  return static_cast<int64_t>((seq << jetstream_index_bits) | index);
+}
 
 /// Sanitises a namespace the way the Go aether does (spaces, dots, `*`, `>`,
 /// and path separators become `_`).

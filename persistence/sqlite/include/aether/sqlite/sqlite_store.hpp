@@ -7,6 +7,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -16,6 +17,7 @@ namespace aether {
 
 namespace detail {
 class sqlite_connection;
+class sqlite_statement;
 } // namespace detail
 
 /// The embedded default store: events and snapshots in one SQLite database
@@ -70,7 +72,10 @@ public:
   ~sqlite_store() override;
 
   /// The schema version this build writes.
-  static constexpr int schema_version = 1;
+  /// Version 2 added the global order (`events_by_namespace`); opening a
+  /// version 1 store writable upgrades it (see docs/stores.md), read-only
+  /// reads it without queries.
+  static constexpr int schema_version = 2;
 
   // -- event_store ------------------------------------------------------------
 
@@ -87,6 +92,16 @@ public:
   caf::expected<int64_t>
   get_latest_version(const std::string& actor_id) override;
   caf::expected<std::vector<std::string>> actor_ids() override;
+  /// Positions are 1, 2, 3, ... in commit order, from a counter stored in
+  /// the file (a deleted event's position is never reused). A tag query
+  /// reads the index `event_tags`: it costs the tag's events, not the
+  /// store's.
+  caf::expected<query_page> events_by_namespace(int64_t after_position,
+                                                size_t max_count) override;
+  caf::expected<query_page> events_by_tag(const std::string& tag,
+                                          int64_t after_position,
+                                          size_t max_count) override;
+  caf::expected<int64_t> highest_position() override;
   caf::error delete_events_to(const std::string& actor_id,
                               int64_t version) override;
 
@@ -131,14 +146,21 @@ private:
   void run_writer();
   std::vector<caf::expected<append_result>>
   commit_group(const std::vector<pending_ptr>& group);
+  /// Inserts the batch at the positions after `head` and advances it.
   caf::expected<append_result>
   append_one(detail::sqlite_connection& w, const std::vector<event>& batch,
-             const std::vector<std::string>& encoded);
+             const std::vector<std::string>& encoded, int64_t& head);
+  /// Runs a query of the global order (`sql` selects position, actor id,
+  /// version and body; `bind` binds the parameters after ?1, the head).
+  caf::expected<query_page>
+  read_query(const char* sql, int64_t after_position, size_t max_count,
+             const std::function<void(detail::sqlite_statement&)>& bind);
   caf::expected<append_result> upsert_snapshot(detail::sqlite_connection& w,
                                                const actor_snapshot& s,
                                                const std::string& encoded);
 
   options opts_;
+  int64_t found_schema_version_ = schema_version;
   std::unique_ptr<detail::sqlite_connection> writer_;
   std::unique_ptr<detail::sqlite_connection> reader_;
   // Group commit: batches waiting for the writer thread.

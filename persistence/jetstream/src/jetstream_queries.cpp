@@ -1,0 +1,158 @@
+#include "aether/core/error.hpp"
+#include "aether/jetstream/jetstream_store.hpp"
+#include "aether/persistence/json_codec.hpp"
+#include "message_headers.hpp"
+#include "stream_layout.hpp"
+
+#include <algorithm>
+
+// The queries in the global order: the event stream read with an ordered
+// consumer, each message's events numbered by (stream sequence, index).
+
+namespace aether {
+
+namespace hdr = jetstream_headers;
+
+namespace {
+
+constexpr uint64_t whole_message = (uint64_t{1} << jetstream_index_bits) - 1;
+
+bool names_tag(const std::string& joined, const std::string& tag) {
+  size_t start = 0;
+  while (start <= joined.size()) {
+    auto end = joined.find(',', start);
+    if (end == std::string::npos)
+      end = joined.size();
+    if (joined.compare(start, end - start, tag) == 0)
+      return true;
+    start = end + 1;
+  }
+  return false;
+}
+
+bool has_tag(const event& ev, const std::string& tag) {
+  auto tags = ev.tags();
+  return std::binary_search(tags.begin(), tags.end(), tag);
+}
+
+} // namespace
+
+caf::expected<query_page> jetstream_store::read_query(const std::string* tag,
+                                                      int64_t after_position,
+                                                      size_t max_count) {
+  after_position = std::max<int64_t>(after_position, 0);
+  query_page page;
+  page.next_after = after_position;
+  auto info = js_.info(layout_->event_stream());
+  if (!info)
+    return info.error();
+  auto after_seq = static_cast<uint64_t>(after_position)
+                   >> jetstream_index_bits;
+  auto after_index = static_cast<uint64_t>(after_position) & whole_message;
+  // The message holding `after_position` may have events after it.
+  auto start = after_position == 0            ? uint64_t{1}
+               : after_index == whole_message ? after_seq + 1
+                                              : after_seq;
+  start = std::max(start, info->first_seq);
+  if (info->messages == 0 || start > info->last_seq) {
+    page.at_end = true;
+    if (info->last_seq > 0)
+      page.next_after = std::max(
+        page.next_after, jetstream_position(info->last_seq, whole_message));
+    return page;
+  }
+  if (max_count == 0)
+    return page;
+  auto last_seq = info->last_seq;
+  auto err = js_.read(
+    layout_->event_stream(), layout_->event_filter(), start, last_seq, false,
+    [&](const jetstream_message& m) {
+      auto seq = m.sequence();
+      ++messages_read_;
+      auto passed = [&] {
+        page.next_after = std::max(page.next_after,
+                                   jetstream_position(seq, whole_message));
+        if (seq >= last_seq)
+          page.at_end = true;
+        return !page.at_end;
+      };
+      int64_t marker = 0;
+      if (m.header_int(hdr::deleted_to, marker))
+        return passed();
+      if (tag != nullptr) {
+        // Messages written before tags had a header have none: decoded.
+        auto tags = m.header(hdr::tags);
+        if (tags && !names_tag(*tags, *tag))
+          return passed();
+      }
+      auto body = m.data();
+      std::vector<event> events;
+      std::string reason;
+      if (!body.empty() && body.front() == '[') {
+        auto v = json_codec::parse(body);
+        if (!v || !v->is_array()) {
+          reason = v ? "batch is not a JSON array" : describe(v.error());
+        } else {
+          for (auto& x : v->get_array()) {
+            auto e = json_codec::event_from_json(x);
+            if (!e) {
+              reason = describe(e.error());
+              break;
+            }
+            events.push_back(std::move(*e));
+          }
+        }
+      } else {
+        auto e = json_codec::decode_event(body);
+        if (e)
+          events.push_back(std::move(*e));
+        else
+          reason = describe(e.error());
+      }
+      if (!reason.empty()) {
+        page.error = replay_error{
+          static_cast<uint64_t>(jetstream_position(seq, whole_message)),
+          std::string{body}, std::move(reason)};
+        return false;
+      }
+      for (size_t i = 0; i < events.size(); ++i) {
+        auto position = jetstream_position(seq, i);
+        if (position <= after_position)
+          continue;
+        if (tag != nullptr && !has_tag(events[i], *tag))
+          continue;
+        if (page.events.size() == max_count)
+          return false;
+        page.next_after = position;
+        page.events.push_back(positioned_event{position, std::move(events[i])});
+      }
+      return passed() && page.events.size() < max_count;
+    });
+  if (err)
+    return err;
+  return page;
+}
+
+caf::expected<query_page>
+jetstream_store::events_by_namespace(int64_t after_position, size_t max_count) {
+  return read_query(nullptr, after_position, max_count);
+}
+
+caf::expected<query_page> jetstream_store::events_by_tag(const std::string& tag,
+                                                         int64_t after_position,
+                                                         size_t max_count) {
+  if (auto err = validate_tag(tag))
+    return err;
+  return read_query(&tag, after_position, max_count);
+}
+
+caf::expected<int64_t> jetstream_store::highest_position() {
+  auto info = js_.info(layout_->event_stream());
+  if (!info)
+    return info.error();
+  return info->last_seq == 0
+           ? int64_t{0}
+           : jetstream_position(info->last_seq, whole_message);
+}
+
+} // namespace aether

@@ -1,0 +1,159 @@
+#include "sqlite_schema.hpp"
+
+#include "aether/persistence/json_codec.hpp"
+
+#include <string>
+#include <vector>
+
+namespace aether::detail {
+
+namespace {
+
+constexpr const char* create_sql = R"sql(
+CREATE TABLE IF NOT EXISTS events (
+  actor_id TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  body BLOB NOT NULL,
+  position INTEGER,
+  PRIMARY KEY (actor_id, version)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS actors (
+  actor_id TEXT PRIMARY KEY,
+  latest INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS snapshots (
+  actor_id TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  time_ns INTEGER NOT NULL,
+  body BLOB NOT NULL,
+  PRIMARY KEY (actor_id, version)
+) WITHOUT ROWID;
+)sql";
+
+// Version 2 on top of version 1's tables.
+constexpr const char* positions_sql = R"sql(
+CREATE UNIQUE INDEX IF NOT EXISTS events_by_position ON events (position);
+CREATE TABLE IF NOT EXISTS event_tags (
+  tag TEXT NOT NULL,
+  position INTEGER NOT NULL,
+  PRIMARY KEY (tag, position)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS positions (
+  name TEXT PRIMARY KEY,
+  position INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO positions (name, position) VALUES ('events', 0);
+)sql";
+
+constexpr const char* v1_rows_sql
+  = "SELECT actor_id, version, body FROM events ORDER BY actor_id, version";
+constexpr const char* number_sql
+  = "UPDATE events SET position = ?3 WHERE actor_id = ?1 AND version = ?2";
+constexpr const char* tag_sql
+  = "INSERT OR IGNORE INTO event_tags (tag, position) VALUES (?1, ?2)";
+constexpr const char* read_head_sql
+  = "SELECT position FROM positions WHERE name = 'events'";
+constexpr const char* write_head_sql
+  = "UPDATE positions SET position = ?1 WHERE name = 'events'";
+
+struct v1_row {
+  std::string actor_id;
+  int64_t version;
+  std::vector<std::string> tags;
+};
+
+/// Numbers version 1's events and indexes their tags.
+caf::error number_v1_events(sqlite_connection& w) {
+  std::vector<v1_row> rows;
+  {
+    auto stmt = w.prepare(v1_rows_sql);
+    if (!stmt)
+      return stmt.error();
+    sqlite_statement q{*stmt};
+    int rc;
+    while ((rc = q.step()) == SQLITE_ROW) {
+      v1_row row{std::string{q.column_blob(0)}, q.column_int64(1), {}};
+      // A record that does not decode keeps its place and has no tags.
+      if (auto ev = json_codec::decode_event(q.column_blob(2)))
+        row.tags = ev->tags();
+      rows.push_back(std::move(row));
+    }
+    if (rc != SQLITE_DONE)
+      return w.make_error(rc, "cannot read events to number them");
+  }
+  int64_t position = 0;
+  for (auto& row : rows) {
+    ++position;
+    auto stmt = w.prepare(number_sql);
+    if (!stmt)
+      return stmt.error();
+    sqlite_statement q{*stmt};
+    q.bind_text(1, row.actor_id);
+    q.bind(2, row.version);
+    q.bind(3, position);
+    if (auto rc = q.step(); rc != SQLITE_DONE)
+      return w.make_error(rc, "cannot number an event");
+    if (auto err = index_tags(w, position, row.tags))
+      return err;
+  }
+  return write_position_counter(w, position);
+}
+
+} // namespace
+
+caf::error index_tags(sqlite_connection& w, int64_t position,
+                      const std::vector<std::string>& tags) {
+  for (auto& tag : tags) {
+    auto ins = w.prepare(tag_sql);
+    if (!ins)
+      return ins.error();
+    sqlite_statement t{*ins};
+    t.bind_text(1, tag);
+    t.bind(2, position);
+    if (auto rc = t.step(); rc != SQLITE_DONE)
+      return w.make_error(rc, "cannot index a tag");
+  }
+  return caf::none;
+}
+
+caf::expected<int64_t> read_position_counter(sqlite_connection& conn) {
+  auto stmt = conn.prepare(read_head_sql);
+  if (!stmt)
+    return stmt.error();
+  sqlite_statement q{*stmt};
+  auto rc = q.step();
+  if (rc == SQLITE_ROW)
+    return q.column_int64(0);
+  return conn.make_error(rc, "cannot read the position counter");
+}
+
+caf::error write_position_counter(sqlite_connection& w, int64_t position) {
+  auto stmt = w.prepare(write_head_sql);
+  if (!stmt)
+    return stmt.error();
+  sqlite_statement q{*stmt};
+  q.bind(1, position);
+  if (auto rc = q.step(); rc != SQLITE_DONE)
+    return w.make_error(rc, "cannot store the position counter");
+  return caf::none;
+}
+
+caf::error create_or_upgrade_schema(sqlite_connection& w, int64_t from_version,
+                                    int64_t version) {
+  if (from_version >= version)
+    return caf::none;
+  if (auto err = w.exec(create_sql))
+    return err;
+  if (from_version == 1)
+    if (auto err = w.exec("ALTER TABLE events ADD COLUMN position INTEGER"))
+      return err;
+  if (auto err = w.exec(positions_sql))
+    return err;
+  if (from_version == 1)
+    if (auto err = number_v1_events(w))
+      return err;
+  auto pragma = "PRAGMA user_version = " + std::to_string(version);
+  return w.exec(pragma.c_str());
+}
+
+} // namespace aether::detail

@@ -1,0 +1,104 @@
+#include "aether/persistence/live_query.hpp"
+
+#include <algorithm>
+
+namespace aether {
+
+caf::expected<query_page> event_query::read(event_store& store,
+                                            int64_t after_position,
+                                            size_t max_count) const {
+  if (tag.empty())
+    return store.events_by_namespace(after_position, max_count);
+  return store.events_by_tag(tag, after_position, max_count);
+}
+
+std::string event_query::describe() const {
+  return tag.empty() ? std::string{"all events"} : "tag \"" + tag + "\"";
+}
+
+live_query::live_query(std::shared_ptr<event_store> store, event_query query,
+                       int64_t after_position, options opts, handler f)
+  : store_(std::move(store)), query_(std::move(query)), opts_(opts),
+    f_(std::move(f)), position_(after_position) {
+  if (opts_.batch_size == 0)
+    opts_.batch_size = 1;
+  if (opts_.poll_interval.count() <= 0)
+    opts_.poll_interval = std::chrono::milliseconds{1};
+  opts_.max_backoff = std::max(opts_.max_backoff, opts_.poll_interval);
+  thread_ = std::thread{[this] {
+    run();
+  }};
+}
+
+live_query::~live_query() {
+  stop();
+}
+
+void live_query::wake() {
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    woken_ = true;
+  }
+  cv_.notify_all();
+}
+
+void live_query::stop() {
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable())
+    thread_.join();
+}
+
+bool live_query::wait(std::chrono::milliseconds d) {
+  std::unique_lock<std::mutex> lock{mtx_};
+  cv_.wait_for(lock, d, [this] {
+    return stop_ || woken_;
+  });
+  woken_ = false;
+  return !stop_;
+}
+
+void live_query::run() {
+  auto backoff = opts_.poll_interval;
+  auto stopped = [this] {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return stop_;
+  };
+  while (!stopped()) {
+    auto after = position_.load();
+    auto page = query_.read(*store_, after, opts_.batch_size);
+    if (!page) {
+      read_failures_ += 1;
+      if (!wait(backoff))
+        return;
+      backoff = std::min(backoff * 2, opts_.max_backoff);
+      continue;
+    }
+    if (page->events.empty() && !page->error) {
+      position_ = std::max(after, page->next_after);
+      backoff = opts_.poll_interval;
+      if (page->at_end) {
+        caught_up_ = true;
+        if (!wait(opts_.poll_interval))
+          return;
+      }
+      continue;
+    }
+    caught_up_ = false;
+    auto next = f_(*page);
+    if (!next || *next <= after) {
+      // The handler wants the page again: back off first.
+      if (!wait(backoff))
+        return;
+      backoff = std::min(backoff * 2, opts_.max_backoff);
+      continue;
+    }
+    backoff = opts_.poll_interval;
+    position_ = *next;
+  }
+}
+
+} // namespace aether
