@@ -18,6 +18,37 @@ namespace aether {
 
 using namespace detail;
 
+namespace {
+
+/// Adds the tagger's tags to `e`; a tagger that throws or returns a bad tag
+/// fails the persist.
+caf::error
+add_tags(const std::function<std::vector<std::string>(const event&)>& tagger,
+         event& e) {
+  std::vector<std::string> tags;
+  try {
+    tags = tagger(e);
+  } catch (const std::exception& x) {
+    return make_persistence_error(persistence_error::invalid_argument,
+                                  "tagger: threw for event \"" + e.type
+                                    + "\": " + x.what());
+  } catch (...) {
+    return make_persistence_error(persistence_error::invalid_argument,
+                                  "tagger: threw for event \"" + e.type + "\"");
+  }
+  if (tags.empty())
+    return caf::none;
+  for (auto& tag : tags)
+    if (auto err = validate_tag(tag))
+      return err;
+  auto all = e.tags();
+  all.insert(all.end(), tags.begin(), tags.end());
+  e.set_tags(std::move(all));
+  return caf::none;
+}
+
+} // namespace
+
 void persistent_actor_base::start_persist(const command_context& cmd,
                                           std::vector<event_draft> drafts,
                                           std::function<void()> applied,
@@ -48,6 +79,9 @@ void persistent_actor_base::start_persist(const command_context& cmd,
     e.time = t;
     if (opts_.upcasters)
       opts_.upcasters->stamp(e);
+    if (opts_.tagger)
+      if (auto err = add_tags(opts_.tagger, e))
+        return done(err);
     if (auto err = validate_event(e))
       return done(err);
     events->push_back(std::move(e));

@@ -93,6 +93,15 @@ struct persistence_options {
   /// `event_upcasters::make`). Empty: events are applied as stored.
   std::shared_ptr<const event_upcasters> upcasters;
 
+  /// Tags each persisted event for `event_store::events_by_tag` (and the
+  /// projections reading by tag): the returned tags are added to those the
+  /// event already has (`event::set_tags`) and stored with it. It runs on
+  /// the actor's thread, after `upcasters` stamped the event; a tag that
+  /// breaks the rules (see `validate_tag`) or a tagger that throws fails
+  /// the persist with `invalid_argument`, and nothing is stored. Empty: no
+  /// tags but those set by hand.
+  std::function<std::vector<std::string>(const event&)> tagger;
+
   /// Reads the options from CAF's config: `aether.snapshot.*` (see
   /// `snapshot_policy::from_config`) and `aether.recovery.batch-size`,
   /// `aether.recovery.timeout`, `aether.persist.timeout`,
