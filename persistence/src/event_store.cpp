@@ -75,4 +75,8 @@ caf::expected<int64_t> event_store::highest_position() {
   return no_global_order();
 }
 
+int64_t event_store::events_between(int64_t after, int64_t upto) const {
+  return upto > after ? upto - after : 0;
+}
+
 } // namespace aether

@@ -50,6 +50,10 @@ caf::expected<int64_t> forwarding_store::highest_position() {
   return inner_->highest_position();
 }
 
+int64_t forwarding_store::events_between(int64_t after, int64_t upto) const {
+  return inner_->events_between(after, upto);
+}
+
 caf::error forwarding_store::delete_events_to(const std::string& actor_id,
                                               int64_t version) {
   return inner_->delete_events_to(actor_id, version);

@@ -88,16 +88,15 @@ void live_query::run() {
       continue;
     }
     caught_up_ = false;
-    auto next = f_(*page);
-    if (!next || *next <= after) {
-      // The handler wants the page again: back off first.
+    auto next = f_(*page, after);
+    position_ = next.after;
+    if (next.later) {
       if (!wait(backoff))
         return;
       backoff = std::min(backoff * 2, opts_.max_backoff);
       continue;
     }
     backoff = opts_.poll_interval;
-    position_ = *next;
   }
 }
 

@@ -1004,11 +1004,11 @@ AETHER_CONFORMANCE_CASE("query: live, from catching up to new events without "
   collected all;
   collected xs;
   auto collect = [](collected& c) {
-    return [&c](const query_page& page) -> std::optional<int64_t> {
+    return [&c](const query_page& page, int64_t) {
       std::lock_guard<std::mutex> guard{c.mtx};
       for (auto& x : page.events)
         c.events.push_back(x);
-      return page.next_after;
+      return live_query::next_read{page.next_after};
     };
   };
   live_query::options opts;

@@ -11,6 +11,7 @@
 #include "aether/runtime/store_context.hpp"
 #include "aether/testkit/failing_store.hpp"
 #include "catch.hpp"
+#include "shell.hpp"
 #include "tally.hpp"
 #include "temp_dir.hpp"
 
@@ -23,22 +24,6 @@
 
 using namespace aether;
 using namespace aether::test;
-
-namespace {
-
-/// Runs a shell command; its exit code and output.
-std::pair<int, std::string> shell(const std::string& cmd) {
-  std::string out;
-  auto* p = ::popen((cmd + " 2>&1").c_str(), "r");
-  REQUIRE(p != nullptr);
-  char buf[512];
-  while (auto n = std::fread(buf, 1, sizeof(buf), p))
-    out.append(buf, n);
-  auto rc = ::pclose(p);
-  return {WEXITSTATUS(rc), out};
-}
-
-} // namespace
 
 TEST_CASE("http: /metrics passes promtool, /healthz, /readyz with reasons, "
           "no secret served") {
@@ -88,7 +73,7 @@ TEST_CASE("http: /metrics passes promtool, /healthz, /readyz with reasons, "
   temp_dir dir;
   auto file = (dir.path() / "metrics.txt").string();
   std::ofstream{file} << metrics->body;
-  auto [rc, out] = shell("promtool check metrics < " + file);
+  auto [rc, out] = test::shell("promtool check metrics < " + file);
   INFO(out);
   CHECK(rc == 0);
 

@@ -62,18 +62,19 @@ private:
 
 } // namespace
 
-TEST_CASE("live query: a handler that fails gets the same page again") {
+TEST_CASE("live query: a handler that fails gets the same page again, "
+          "after a backoff") {
   auto store = std::make_shared<memory_store>();
   for (int64_t v = 1; v <= 3; ++v)
     REQUIRE(store->save_event(make_event("e", "a", v)));
   seen_versions seen;
   std::atomic<int> calls{0};
   live_query q{store, event_query::all(), 0, fast(),
-               [&](const query_page& page) -> std::optional<int64_t> {
+               [&](const query_page& page, int64_t after) {
                  if (++calls <= 2)
-                   return std::nullopt;
+                   return live_query::next_read{after, true};
                  seen.add(page);
-                 return page.next_after;
+                 return live_query::next_read{page.next_after};
                }};
   REQUIRE(eventually([&] {
     return seen.get().size() == 3;
@@ -94,13 +95,14 @@ TEST_CASE("live query: a record that does not decode is skipped only when "
   seen_versions seen;
   std::atomic<int> errors{0};
   live_query q{store, event_query::all(), 0, fast(),
-               [&](const query_page& page) -> std::optional<int64_t> {
+               [&](const query_page& page, int64_t) {
                  seen.add(page);
                  if (page.error) {
                    ++errors;
-                   return static_cast<int64_t>(page.error->position);
+                   return live_query::next_read{
+                     static_cast<int64_t>(page.error->position)};
                  }
-                 return page.next_after;
+                 return live_query::next_read{page.next_after};
                }};
   REQUIRE(eventually([&] {
     return seen.get().size() == 2;
@@ -118,9 +120,9 @@ TEST_CASE("live query: failing reads are retried and counted") {
   auto store = std::make_shared<flaky_reads>(inner, 3);
   seen_versions seen;
   live_query q{store, event_query::all(), 0, fast(),
-               [&](const query_page& page) -> std::optional<int64_t> {
+               [&](const query_page& page, int64_t) {
                  seen.add(page);
-                 return page.next_after;
+                 return live_query::next_read{page.next_after};
                }};
   REQUIRE(eventually([&] {
     return seen.get().size() == 1;
@@ -134,9 +136,9 @@ TEST_CASE("live query: wake reads at once; stop ends a long wait") {
   live_query::options o;
   o.poll_interval = std::chrono::hours{1};
   live_query q{store, event_query::by_tag("t"), 0, o,
-               [&](const query_page& page) -> std::optional<int64_t> {
+               [&](const query_page& page, int64_t) {
                  seen.add(page);
-                 return page.next_after;
+                 return live_query::next_read{page.next_after};
                }};
   REQUIRE(eventually([&] {
     return q.caught_up();

@@ -155,4 +155,10 @@ caf::expected<int64_t> jetstream_store::highest_position() {
            : jetstream_position(info->last_seq, whole_message);
 }
 
+int64_t jetstream_store::events_between(int64_t after, int64_t upto) const {
+  auto a = std::max<int64_t>(after, 0) >> jetstream_index_bits;
+  auto b = std::max<int64_t>(upto, 0) >> jetstream_index_bits;
+  return b > a ? b - a : 0;
+}
+
 } // namespace aether

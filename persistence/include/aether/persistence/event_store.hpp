@@ -131,6 +131,12 @@ public:
   /// The position of the newest stored event or record (0 when there is
   /// none): `events_by_namespace` after it finds nothing.
   virtual caf::expected<int64_t> highest_position();
+
+  /// About how many events lie after position `after` up to `upto` (for lag
+  /// metrics): exact where positions count events (memory, SQLite; deleted
+  /// events included), the number of messages on JetStream (a batch is
+  /// one). 0 when `upto` <= `after`.
+  virtual int64_t events_between(int64_t after, int64_t upto) const;
 };
 
 } // namespace aether

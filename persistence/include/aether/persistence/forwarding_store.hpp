@@ -32,6 +32,7 @@ public:
                                           int64_t after_position,
                                           size_t max_count) override;
   caf::expected<int64_t> highest_position() override;
+  int64_t events_between(int64_t after, int64_t upto) const override;
   caf::error delete_events_to(const std::string& actor_id,
                               int64_t version) override;
   void update_version_cache(const std::string& actor_id,

@@ -9,7 +9,6 @@
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <thread>
 
@@ -42,12 +41,14 @@ struct event_query {
 /// store reads never run on CAF's scheduler).
 ///
 /// Each page with events or an undecodable record goes to the handler, in
-/// position order; the handler returns the position to read on after:
-/// normally `page.next_after`, or `page.error->position` to skip a record
-/// that does not decode; or nothing, to get the same page again after a
-/// backoff (a handler that failed). Pages follow one another without a gap or a
-/// duplicate: catching up and following live are the same loop. A read that
-/// fails (store unreachable) is retried with backoff and counted.
+/// position order, with the position it was read after; the handler says
+/// where to read on (`next_read`): normally after `page.next_after`; after
+/// `page.error->position` to skip a record that does not decode; or, when
+/// it failed part way, after the last event it handled, `later` set, so that
+/// the query backs off before it reads the rest again. Pages follow one
+/// another without a gap or a duplicate: catching up and following live are
+/// the same loop. A read that fails (store unreachable) is retried with
+/// backoff and counted.
 class live_query {
 public:
   struct options {
@@ -60,9 +61,16 @@ public:
     std::chrono::milliseconds max_backoff{2000};
   };
 
-  /// Gets a page; returns the position to read on after, or nothing to get
-  /// the page again.
-  using handler = std::function<std::optional<int64_t>(const query_page&)>;
+  /// Where to read on after a page.
+  struct next_read {
+    /// Read on after this position.
+    int64_t after = 0;
+    /// Back off before reading (the handler failed).
+    bool later = false;
+  };
+
+  /// Gets a page and the position it was read after.
+  using handler = std::function<next_read(const query_page&, int64_t after)>;
 
   /// Starts reading `query` from `store` after `after_position`.
   live_query(std::shared_ptr<event_store> store, event_query query,

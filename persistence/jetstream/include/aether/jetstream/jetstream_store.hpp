@@ -137,6 +137,8 @@ public:
                                           size_t max_count) override;
   /// The position after every event of the stream's last message.
   caf::expected<int64_t> highest_position() override;
+  /// The messages between the two positions.
+  int64_t events_between(int64_t after, int64_t upto) const override;
   caf::error delete_events_to(const std::string& actor_id,
                               int64_t version) override;
   void update_version_cache(const std::string& actor_id,

@@ -1,0 +1,28 @@
+#pragma once
+
+#include "aether/projections/projection.hpp"
+#include "projection_sink.hpp"
+
+#include <memory>
+#include <string>
+
+namespace aether::detail {
+
+/// At-least-once: the handler, then the offset in an `offset_store`.
+class offset_sink : public projection_sink {
+public:
+  offset_sink(std::string name, std::shared_ptr<offset_store> offsets,
+              projection::handler f);
+
+  caf::expected<std::vector<stored_offset>> load() override;
+  outcome handle(const stored_offset& from, const std::vector<group>& groups,
+                 int64_t end) override;
+  caf::error save(const stored_offset& offset) override;
+
+private:
+  std::string name_;
+  std::shared_ptr<offset_store> offsets_;
+  projection::handler f_;
+};
+
+} // namespace aether::detail

@@ -1,0 +1,7 @@
+#include "projection_sink.hpp"
+
+namespace aether::detail {
+
+projection_sink::~projection_sink() = default;
+
+} // namespace aether::detail

@@ -1,0 +1,50 @@
+#pragma once
+
+#include "aether/persistence/event.hpp"
+#include "aether/projections/offset_store.hpp"
+
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+#include <cstdint>
+#include <vector>
+
+namespace aether::detail {
+
+/// Where a worker's events and offsets go: the handler plus an offset store
+/// (at-least-once), or a SQLite transaction (exactly-once).
+class projection_sink {
+public:
+  /// The events that came of one stored event (upcasting may split one).
+  struct group {
+    int64_t position = 0;
+    std::vector<event> events;
+  };
+
+  struct outcome {
+    /// Groups handled and stored with their offset.
+    size_t handled = 0;
+    /// Why group `handled` failed (none: all handled, offset `end` stored).
+    caf::error err;
+    /// The offset stored now (unchanged when nothing was stored).
+    int64_t offset = 0;
+  };
+
+  virtual ~projection_sink();
+
+  /// Every stored offset of the projection.
+  virtual caf::expected<std::vector<stored_offset>> load() = 0;
+
+  /// Hands the groups to the handler in order, then stores `end` as the
+  /// offset of `worker`. On a failure at group i, the groups before it are
+  /// kept with the offset of group i - 1 (exactly-once: in one
+  /// transaction; what group i wrote is rolled back).
+  virtual outcome handle(const stored_offset& from,
+                         const std::vector<group>& groups, int64_t end)
+    = 0;
+
+  /// Stores an offset without handling anything (moving past a dead
+  /// letter).
+  virtual caf::error save(const stored_offset& offset) = 0;
+};
+
+} // namespace aether::detail

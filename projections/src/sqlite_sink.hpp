@@ -1,0 +1,33 @@
+#pragma once
+
+#include "aether/projections/projection.hpp"
+#include "projection_sink.hpp"
+
+#include <string>
+
+namespace aether::detail {
+
+/// Exactly-once: the handler and the offset in one transaction of the read
+/// model's SQLite database (each event group under a savepoint).
+class sqlite_sink : public projection_sink {
+public:
+  /// Opens its own connection to `path`.
+  static caf::expected<std::unique_ptr<sqlite_sink>>
+  open(std::string name, const std::string& path, projection::sqlite_handler f);
+
+  ~sqlite_sink() override;
+
+  caf::expected<std::vector<stored_offset>> load() override;
+  outcome handle(const stored_offset& from, const std::vector<group>& groups,
+                 int64_t end) override;
+  caf::error save(const stored_offset& offset) override;
+
+private:
+  sqlite_sink(std::string name, sqlite3* db, projection::sqlite_handler f);
+
+  std::string name_;
+  sqlite3* db_;
+  projection::sqlite_handler f_;
+};
+
+} // namespace aether::detail
