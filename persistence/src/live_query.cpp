@@ -1,6 +1,7 @@
 #include "aether/persistence/live_query.hpp"
 
 #include <algorithm>
+#include <future>
 
 namespace aether {
 
@@ -67,9 +68,24 @@ void live_query::run() {
     std::lock_guard<std::mutex> guard{mtx_};
     return stop_;
   };
+  // While the handler works on a page, the next one is read (when the page
+  // was full): the read after `ahead_after`, used only when the handler
+  // reads on right there.
+  std::future<caf::expected<query_page>> ahead;
+  int64_t ahead_after = -1;
   while (!stopped()) {
     auto after = position_.load();
-    auto page = query_.read(*store_, after, opts_.batch_size);
+    caf::expected<query_page> page{query_page{}};
+    if (ahead.valid()) {
+      auto got = ahead.get();
+      if (ahead_after == after)
+        page = std::move(got);
+      else
+        page = query_.read(*store_, after, opts_.batch_size);
+      ahead_after = -1;
+    } else {
+      page = query_.read(*store_, after, opts_.batch_size);
+    }
     if (!page) {
       read_failures_ += 1;
       if (!wait(backoff))
@@ -88,16 +104,23 @@ void live_query::run() {
       continue;
     }
     caught_up_ = false;
+    if (opts_.read_ahead && !page->at_end && !page->error) {
+      ahead_after = page->next_after;
+      ahead = std::async(std::launch::async, [this, from = ahead_after] {
+        return query_.read(*store_, from, opts_.batch_size);
+      });
+    }
     auto next = f_(*page, after);
     position_ = next.after;
     if (next.later) {
       if (!wait(backoff))
-        return;
+        break;
       backoff = std::min(backoff * 2, opts_.max_backoff);
       continue;
     }
     backoff = opts_.poll_interval;
   }
+  if (ahead.valid())
+    ahead.wait();
 }
-
 } // namespace aether

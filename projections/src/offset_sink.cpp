@@ -27,10 +27,9 @@ projection_sink::outcome offset_sink::handle(const stored_offset& from,
   };
   for (; out.handled < groups.size(); ++out.handled) {
     auto& g = groups[out.handled];
-    for (auto& ev : g.events) {
-      positioned_event x{g.position, ev};
+    for (auto* x : g.events) {
       out.err = contained_call("the projection's handler", [&] {
-        return f_(x);
+        return f_(*x);
       });
       if (out.err)
         break;

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "aether/persistence/event.hpp"
+#include "aether/persistence/event_query.hpp"
 #include "aether/projections/offset_store.hpp"
 
 #include <caf/error.hpp>
@@ -14,10 +14,12 @@ namespace aether::detail {
 /// (at-least-once), or a SQLite transaction (exactly-once).
 class projection_sink {
 public:
-  /// The events that came of one stored event (upcasting may split one).
+  /// The events that came of one stored event (upcasting may split one),
+  /// each with the stored event's position; they point into the page read
+  /// or, when upcast, into the worker's storage for the page.
   struct group {
     int64_t position = 0;
-    std::vector<event> events;
+    std::vector<const positioned_event*> events;
   };
 
   struct outcome {

@@ -4,6 +4,7 @@
 #include "contained_call.hpp"
 
 #include <chrono>
+#include <deque>
 
 namespace aether::detail {
 
@@ -72,16 +73,24 @@ projection_stats projection_worker::stats() const {
 live_query::next_read projection_worker::on_page(const query_page& page,
                                                  int64_t after) {
   std::vector<projection_sink::group> groups;
+  // Upcast events live here while the page is handled (a deque: pointers
+  // into it stay valid); events as stored are handed over in place.
+  std::deque<positioned_event> upcast;
   const positioned_event* bad_upcast = nullptr;
   caf::error upcast_err;
   for (auto& x : page.events) {
     if (!mine(x.ev.actor_id))
       continue;
     projection_sink::group g{x.position, {}};
-    upcast_err = event_upcasters::each_current(opts_.upcasters, x.ev,
-                                               [&g](const event& e) {
-                                                 g.events.push_back(e);
-                                               });
+    upcast_err = event_upcasters::each_current(
+      opts_.upcasters, x.ev, [&](const event& e) {
+        if (&e == &x.ev) {
+          g.events.push_back(&x);
+        } else {
+          upcast.push_back(positioned_event{x.position, e});
+          g.events.push_back(&upcast.back());
+        }
+      });
     if (upcast_err) {
       bad_upcast = &x;
       break;
@@ -110,7 +119,7 @@ live_query::next_read projection_worker::on_page(const query_page& page,
   if (out.handled > 0 && !groups[out.handled - 1].events.empty())
     last_event_ns_
       = std::chrono::duration_cast<std::chrono::nanoseconds>(
-          groups[out.handled - 1].events.back().time.time_since_epoch())
+          groups[out.handled - 1].events.back()->ev.time.time_since_epoch())
           .count();
   if (out.err) {
     if (out.handled < groups.size()) {

@@ -34,61 +34,57 @@ caf::expected<std::vector<stored_offset>> sqlite_sink::load() {
 projection_sink::outcome sqlite_sink::handle(const stored_offset& from,
                                              const std::vector<group>& groups,
                                              int64_t end) {
+  // Optimistic: every group in one transaction without savepoints. When a
+  // handler fails at group i, roll the whole transaction back and run
+  // groups 0 .. i-1 again in a new one, so that they commit with the offset
+  // just before group i and nothing of group i stays.
+  auto first = run(from, groups, groups.size(), end);
+  if (!first.err || first.handled == 0)
+    return first;
+  auto failed_at = first.handled;
+  auto again = run(from, groups, failed_at, groups[failed_at - 1].position);
+  if (again.err) // the handler failed differently the second time
+    return again;
+  again.err = std::move(first.err);
+  return again;
+}
+
+projection_sink::outcome sqlite_sink::run(const stored_offset& from,
+                                          const std::vector<group>& groups,
+                                          size_t count, int64_t end) {
   outcome out;
   out.offset = from.position;
   if (auto err = exec_sql(db_, "BEGIN IMMEDIATE", "cannot begin")) {
     out.err = std::move(err);
     return out;
   }
-  auto rollback = [&] {
+  auto abort = [&](caf::error err) {
     exec_sql(db_, "ROLLBACK", "cannot roll back");
-  };
-  for (; out.handled < groups.size(); ++out.handled) {
-    auto& g = groups[out.handled];
-    if (auto err = exec_sql(db_, "SAVEPOINT aether_event", "cannot save")) {
-      rollback();
-      out.handled = 0;
-      out.err = std::move(err);
-      return out;
-    }
-    for (auto& ev : g.events) {
-      positioned_event x{g.position, ev};
-      out.err = contained_call("the projection's handler", [&] {
-        return f_(db_, x);
-      });
-      if (out.err)
-        break;
-    }
-    if (out.err) {
-      // Undo what this event wrote; keep the events before it.
-      if (exec_sql(db_, "ROLLBACK TO aether_event", "cannot roll back")) {
-        rollback();
-        out.handled = 0;
-        return out;
-      }
-    }
-    exec_sql(db_, "RELEASE aether_event", "cannot release");
-    if (out.err)
-      break;
-  }
-  auto offset = out.err ? (out.handled > 0 ? groups[out.handled - 1].position
-                                           : from.position)
-                        : end;
-  auto x = from;
-  x.position = offset;
-  caf::error err;
-  if (offset != from.position)
-    err = save_offset(db_, name_, x);
-  if (!err)
-    err = exec_sql(db_, "COMMIT", "cannot commit");
-  if (err) {
-    rollback();
-    out.handled = 0;
     if (!out.err)
       out.err = std::move(err);
-    return out;
+    return std::move(out);
+  };
+  for (; out.handled < count; ++out.handled) {
+    auto& g = groups[out.handled];
+    for (auto* x : g.events) {
+      if (auto err = contained_call("the projection's handler", [&] {
+            return f_(db_, *x);
+          }))
+        return abort(std::move(err));
+    }
   }
-  out.offset = offset;
+  auto x = from;
+  x.position = end;
+  if (end != from.position)
+    if (auto err = save_offset(db_, name_, x)) {
+      out.handled = 0;
+      return abort(std::move(err));
+    }
+  if (auto err = exec_sql(db_, "COMMIT", "cannot commit")) {
+    out.handled = 0;
+    return abort(std::move(err));
+  }
+  out.offset = end;
   return out;
 }
 

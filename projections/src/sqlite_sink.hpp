@@ -8,7 +8,8 @@
 namespace aether::detail {
 
 /// Exactly-once: the handler and the offset in one transaction of the read
-/// model's SQLite database (each event group under a savepoint).
+/// model's SQLite database; after a failure, the events before the failing
+/// one are committed again without it.
 class sqlite_sink : public projection_sink {
 public:
   /// Opens its own connection to `path`.
@@ -24,6 +25,12 @@ public:
 
 private:
   sqlite_sink(std::string name, sqlite3* db, projection::sqlite_handler f);
+
+  /// Runs the first `count` groups in one transaction and commits them with
+  /// offset `end`; on a failure rolls everything back (`handled` says
+  /// where it failed).
+  outcome run(const stored_offset& from, const std::vector<group>& groups,
+              size_t count, int64_t end);
 
   std::string name_;
   sqlite3* db_;

@@ -68,9 +68,10 @@ caf::error fold_into(sqlite3* db, const positioned_event& x) {
                      "balance + excluded.balance");
 }
 
-/// Runs `run` in a child process and kills it with SIGKILL after `delay`.
-template <class F>
-void run_and_kill(std::chrono::microseconds delay, F run) {
+/// Runs `run` in a child process and kills it with SIGKILL once `due()`
+/// holds (or after 30 s).
+template <class Due, class F>
+void run_and_kill(Due due, F run) {
   auto pid = ::fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
@@ -78,7 +79,9 @@ void run_and_kill(std::chrono::microseconds delay, F run) {
     for (;;)
       ::pause();
   }
-  std::this_thread::sleep_for(delay);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{30};
+  while (!due() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::microseconds{200});
   ::kill(pid, SIGKILL);
   int status = 0;
   ::waitpid(pid, &status, 0);
@@ -145,20 +148,30 @@ TEST_CASE("projection crashes: exactly-once equals the fold of its events") {
     sqlite3_close(db);
   }
   std::mt19937 rng{7};
-  auto reader = open_events(events);
   int cut_midway = 0;
   for (int crash = 0; crash < 8; ++crash) {
-    run_and_kill(std::chrono::microseconds{2000 + rng() % 30000}, [&] {
-      auto p = projection::exactly_once(open_events(events),
-                                        options("balances"), model, fold_into);
-      if (!p)
-        ::_exit(4);
-      for (;;)
-        ::pause();
-    });
+    // Later kills come later: some land while it is working on any
+    // machine.
+    auto delay = 2000 + crash * 5000 + rng() % 10000;
+    auto until = std::chrono::steady_clock::now()
+                 + std::chrono::microseconds{delay};
+    run_and_kill(
+      [until] {
+        return std::chrono::steady_clock::now() >= until;
+      },
+      [&] {
+        auto p = projection::exactly_once(
+          open_events(events), options("balances"), model, fold_into);
+        if (!p)
+          ::_exit(4);
+        for (;;)
+          ::pause();
+      });
     auto [got, offset] = read_model(model);
     if (offset > 0 && offset < total_events)
       ++cut_midway;
+    // Opened and closed here: no thread of it runs at the next fork.
+    auto reader = open_events(events);
     CHECK(got == fold_upto(*reader, offset));
   }
   // The kills did land while it was working.
@@ -194,13 +207,27 @@ TEST_CASE("projection crashes: at-least-once handles every event, repeating "
                           "(position INTEGER NOT NULL)"));
     sqlite3_close(db);
   }
-  // The handler records each event durably (autocommit) before the
-  // projection stores its offset.
+  auto handled_rows = [&] {
+    sqlite3* db = nullptr;
+    sqlite3_open(log_path.c_str(), &db);
+    sqlite3_busy_timeout(db, 5000);
+    sqlite3_stmt* q = nullptr;
+    int64_t n = 0;
+    if (sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM handled", -1, &q, nullptr)
+          == SQLITE_OK
+        && sqlite3_step(q) == SQLITE_ROW)
+      n = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    return n;
+  };
+  // The handler records each event (autocommit; WAL keeps a commit through
+  // SIGKILL) before the projection stores its offset.
   auto run = [&](bool forever) {
     sqlite3* db = nullptr;
     sqlite3_open(log_path.c_str(), &db);
     sqlite3_busy_timeout(db, 5000);
-    sql(db, "PRAGMA synchronous=FULL");
+    sql(db, "PRAGMA synchronous=NORMAL");
     auto offsets = sqlite_offset_store::open(offsets_path);
     if (!offsets)
       ::_exit(5);
@@ -228,13 +255,25 @@ TEST_CASE("projection crashes: at-least-once handles every event, repeating "
   constexpr int crashes = 8;
   int cut_midway = 0;
   for (int crash = 0; crash < crashes; ++crash) {
-    run_and_kill(std::chrono::microseconds{2000 + rng() % 30000}, [&] {
-      run(true);
-    });
+    // Killed once it handled a few hundred events more than before (the
+    // count is read from the log while it writes).
+    auto target = std::min<int64_t>(handled_rows() + 200
+                                      + static_cast<int64_t>(rng() % 200),
+                                    total_events - 100);
+    run_and_kill(
+      [&] {
+        return handled_rows() >= target;
+      },
+      [&] {
+        run(true);
+      });
     auto offsets = sqlite_offset_store::open(offsets_path);
     REQUIRE(offsets);
     auto stored = (*offsets)->load("log");
     REQUIRE(stored);
+    UNSCOPED_INFO("after kill "
+                  << crash << ": "
+                  << (stored->empty() ? -1 : stored->front().position));
     if (!stored->empty() && stored->front().position < total_events)
       ++cut_midway;
   }

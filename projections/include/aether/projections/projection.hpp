@@ -28,9 +28,10 @@ class projection_worker;
 ///
 /// Two guarantees, chosen by the factory:
 /// - `exactly_once`: the read model is a SQLite database; each read's events
-///   and the offset commit in one transaction (each event under a
-///   savepoint), so after any crash the read model is the fold of exactly
-///   the events up to its offset.
+///   and the offset commit in one transaction, so after any crash the read
+///   model is the fold of exactly the events up to its offset. When a
+///   handler fails, the transaction is rolled back and the events before
+///   the failing one are committed again without it.
 /// - `at_least_once`: any handler (it should be idempotent); the offset is
 ///   stored after the handler, so a crash may hand over again the events
 ///   handled since the last stored offset, never skip one.
