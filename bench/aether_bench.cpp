@@ -6,7 +6,7 @@
 //
 //   aether-bench --quick   (every scenario, small: a smoke run)
 //   aether-bench recovery | mass-recovery | persist | snapshot-overhead
-//                | actors | broadcast | cluster [options]
+//                | actors | broadcast | cluster | projection [options]
 //
 // JetStream runs, broadcast and cluster start a temporary nats-server of
 // their own unless --nats-url URL is given.
@@ -37,6 +37,7 @@ struct command_line {
     add_actors(app, chosen);
     add_broadcast(app, chosen);
     add_cluster(app, chosen);
+    add_projection(app, chosen);
     app.require_subcommand(0, 1);
   }
 };
@@ -61,6 +62,7 @@ int run_quick(caf::actor_system& sys) {
     "actors --dormant --actors 2000 --limit 200 --sample 100",
     "broadcast --nodes 2 --events 2000",
     "cluster --requests 200 --shard-actors 50",
+    "projection --store sqlite --events 2000 --rate 1000 --seconds 1",
   };
   int rc = 0;
   for (auto& run : runs) {

@@ -43,14 +43,6 @@ struct arrivals {
   }
 };
 
-double percentile(std::vector<double> xs, double q) {
-  if (xs.empty())
-    return 0;
-  std::sort(xs.begin(), xs.end());
-  auto i = static_cast<size_t>(q * static_cast<double>(xs.size() - 1));
-  return xs[i];
-}
-
 double wall_ms_since(timestamp t) {
   return std::chrono::duration<double, std::milli>(
            std::chrono::system_clock::now() - t)

@@ -122,6 +122,14 @@ make_store(const std::string& kind, const temp_folder& tmp,
                            + " (memory, sqlite or jetstream)");
 }
 
+double percentile(std::vector<double> xs, double q) {
+  if (xs.empty())
+    return 0;
+  std::sort(xs.begin(), xs.end());
+  auto i = static_cast<size_t>(q * static_cast<double>(xs.size() - 1));
+  return xs[i];
+}
+
 event bench_event(const std::string& id, int64_t v) {
   return make_event("added", id, v,
                     boost::json::object{{"n", v % 10},

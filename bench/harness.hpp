@@ -40,6 +40,7 @@ void add_snapshot_overhead(CLI::App& app, runner& chosen);
 void add_actors(CLI::App& app, runner& chosen);
 void add_broadcast(CLI::App& app, runner& chosen);
 void add_cluster(CLI::App& app, runner& chosen);
+void add_projection(CLI::App& app, runner& chosen);
 
 /// Adds subcommand `name`; when it is the one parsed, `chosen` becomes
 /// `run(sys, *o)`. Returns it for its options.
@@ -78,6 +79,8 @@ double ms_since(clock_type::time_point t0);
 size_t resident_bytes();
 double median(std::vector<double> xs);
 double spread(const std::vector<double>& xs);
+/// The value at quantile `q` (0 to 1) of `xs`; 0 for none.
+double percentile(std::vector<double> xs, double q);
 
 /// A temporary folder for SQLite files, removed at exit.
 struct temp_folder {

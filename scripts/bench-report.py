@@ -60,6 +60,8 @@ actors = pick("actors")
 dormant = pick("actors-dormant")
 broadcast = pick("broadcast")
 clusters = pick("cluster")
+projections = pick("projection")
+projection_lags = pick("projection-lag")
 nact_recovery = pick("recovery", "nact")
 nact_persist = pick("persist", "nact")
 
@@ -135,6 +137,18 @@ for r in clusters:
     target(f"cluster: a shard with {fmt(r['shard_actors'])} actors moves on "
            "a graceful leave in < 1 s", "memory",
            f"{fmt(r['move_all_ms'], 0)} ms", r["move_all_ms"] < 1000)
+
+for r in projections:
+    for mode in ("exactly_once", "at_least_once"):
+        ratio = r[f"{mode}_vs_raw"]
+        target(f"projection, {mode.replace('_', '-')}: >= 50% of the raw "
+               "query read rate", r["store"],
+               f"{ratio * 100:.0f}%, {fmt(r[f'{mode}_per_s'], 0)} events/s",
+               ratio >= 0.5)
+for r in projection_lags:
+    target(f"projection live lag p99 < 50 ms at "
+           f"{fmt(r['target_rate_per_s'], 0)} events/s", r["store"],
+           f"{fmt(r['lag_p99_ms'], 1)} ms", r["lag_p99_ms"] < 50)
 
 # aether against nact on the shared scenarios: the embedded SQLite store
 # against nact's PostgreSQL engine, memory against nact's in-memory engine.
@@ -401,6 +415,49 @@ if clusters:
             f"{fmt(r['failover_all_ms'], 0)} | "
             f"{fmt(r['move_first_ms'], 0)} / {fmt(r['move_all_ms'], 0)} | "
             f"{fmt(r['leave_ms'], 0)} |")
+    add("")
+
+# -- projections --------------------------------------------------------------
+
+if projections:
+    add("## Projections\n")
+    add("`aether-bench projection`: a history of 100,000 events (100 actors, "
+        "appends of 10) is read through a projection from the first event "
+        "until its offset reaches the newest position. **raw**: the query "
+        "alone in the same run (`events_by_namespace`, pages of 1,000, "
+        "nothing done with the events; the second of two passes). "
+        "**exactly-once**: into a SQLite read model (an upsert per event, "
+        "the offset in the same transaction, one commit per page of 1,000). "
+        "**at-least-once**: a handler that counts, offsets in a "
+        "`sqlite_offset_store` (one durable save per page). A worker reads "
+        "the next page while its handler works on the current one. "
+        "**Lag**: a projection at the head while the store takes 10,000 "
+        "events/s (single-event appends, paced every 0.5 ms) for 5 s; lag "
+        "runs from the event's timestamp (set when it is built, before the "
+        "append) to the handler, and from the append's acknowledgement to "
+        "the handler (the projection's own part), with the default poll "
+        "interval (10 ms). Measured on its own after the rest of the "
+        "suite's last run (`scripts/bench` now runs it too).\n")
+    add("| store | raw events/s | exactly-once events/s | ratio | "
+        "at-least-once events/s | ratio |")
+    add("|---|---:|---:|---:|---:|---:|")
+    for r in projections:
+        add(f"| {r['store']} | {fmt(r['raw_read_per_s'], 0)} | "
+            f"{fmt(r['exactly_once_per_s'], 0)} | "
+            f"{r['exactly_once_vs_raw'] * 100:.0f}% | "
+            f"{fmt(r['at_least_once_per_s'], 0)} | "
+            f"{r['at_least_once_vs_raw'] * 100:.0f}% |")
+    add("")
+    add("| store | written events/s | stored events/s | lag p50 / p99 / max "
+        "ms | from the ack p50 / p99 ms |")
+    add("|---|---:|---:|---:|---:|")
+    for r in projection_lags:
+        add(f"| {r['store']} | {fmt(r['written_per_s'], 0)} | "
+            f"{fmt(r.get('stored_per_s', 0), 0)} | "
+            f"{fmt(r['lag_p50_ms'], 1)} / {fmt(r['lag_p99_ms'], 1)} / "
+            f"{fmt(r['lag_max_ms'], 1)} | "
+            f"{fmt(r.get('ack_lag_p50_ms', 0), 1)} / "
+            f"{fmt(r.get('ack_lag_p99_ms', 0), 1)} |")
     add("")
 
 # -- nact ---------------------------------------------------------------------
