@@ -162,6 +162,8 @@ json::value to_json(const actor_snapshot& s) {
   o.emplace("timestamp", format_rfc3339(s.time));
   if (s.store_position != 0)
     o.emplace("storePosition", s.store_position);
+  if (s.schema_version != 1)
+    o.emplace("schemaVersion", s.schema_version);
   return o;
 }
 
@@ -191,6 +193,11 @@ caf::expected<actor_snapshot> snapshot_from_json(const json::value& v) {
       s.store_position = static_cast<uint64_t>(pos->get_int64());
     else
       return missing("storePosition", "a non-negative integer");
+  }
+  if (o->if_contains("schemaVersion")) {
+    if (!get_int64(*o, "schemaVersion", s.schema_version)
+        || s.schema_version < 1)
+      return missing("schemaVersion", "a positive integer");
   }
   return s;
 }

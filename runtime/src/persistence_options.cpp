@@ -81,6 +81,10 @@ caf::error persistence_options::validate() const {
     return err;
   if (restart_max_backoff < restart_backoff)
     return bad("restart_max_backoff", "must be at least restart_backoff");
+  if (state_schema_version < 1)
+    return bad("state_schema_version", "must be at least 1 (is "
+                                         + std::to_string(state_schema_version)
+                                         + ")");
   return caf::none;
 }
 

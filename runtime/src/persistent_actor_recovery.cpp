@@ -27,6 +27,35 @@ struct snapshot_step {
   uint64_t snapshot_bytes = 0;
 };
 
+/// Points `state` at the JSON to decode for snapshot `s`: its own when its
+/// schema version is the state's, else `upcast(from, state)` stored in
+/// `storage`. A newer version, an older one without an upcaster and an
+/// upcaster that throws are errors: the snapshot is skipped.
+caf::error snapshot_state_for(
+  const actor_snapshot& s, int64_t schema,
+  const std::function<boost::json::value(int64_t, const boost::json::value&)>&
+    upcast,
+  boost::json::value& storage, const boost::json::value*& state) {
+  if (s.schema_version == schema)
+    return caf::none;
+  auto what = "schema version " + std::to_string(s.schema_version)
+              + ", the state's is " + std::to_string(schema);
+  if (s.schema_version > schema)
+    return make_persistence_error(persistence_error::corrupt_data,
+                                  what + " (written by newer code)");
+  if (!upcast)
+    return make_persistence_error(persistence_error::corrupt_data,
+                                  what + " and no snapshot_upcaster is set");
+  try {
+    storage = upcast(s.schema_version, s.state);
+  } catch (...) {
+    return make_user_code_error("snapshot_upcaster from " + what,
+                                std::current_exception());
+  }
+  state = &storage;
+  return caf::none;
+}
+
 } // namespace
 
 using namespace detail;
@@ -66,7 +95,9 @@ void persistent_actor_base::begin_recovery() {
   auto decode = codec().decode;
   auto store = ctx_.store;
   auto id = persistence_id_;
-  auto job = make_io_job([store, id, box, make_box, decode] {
+  auto schema = opts_.state_schema_version;
+  auto upcast = opts_.snapshot_upcaster;
+  auto job = make_io_job([store, id, box, make_box, decode, schema, upcast] {
     snapshot_step step;
     auto bytes = &step.snapshot_bytes;
     step.latest = store->get_latest_version(id);
@@ -79,8 +110,14 @@ void persistent_actor_base::begin_recovery() {
       *store, id, std::numeric_limits<int64_t>::max(),
       [&](const actor_snapshot& s) -> caf::error {
         auto fresh = make_box();
+        // A snapshot of another schema version is upcast or skipped.
+        const boost::json::value* state = &s.state;
+        boost::json::value upcast_state;
+        if (auto err = snapshot_state_for(s, schema, upcast, upcast_state,
+                                          state))
+          return err;
         try {
-          if (auto err = decode(*fresh, s.state))
+          if (auto err = decode(*fresh, *state))
             return err;
         } catch (...) {
           return make_user_code_error("from_snapshot",

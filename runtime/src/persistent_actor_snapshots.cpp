@@ -55,6 +55,7 @@ void persistent_actor_base::take_snapshot(std::function<void()> done) {
   update_state_bytes();
   snap.time = last_snapshot_time_;
   snap.store_position = position_;
+  snap.schema_version = opts_.state_schema_version;
   auto store = ctx_.store;
   auto keep = opts_.snapshots.retention();
   auto delete_events = opts_.snapshots.deletes_events();

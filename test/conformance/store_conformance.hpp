@@ -590,6 +590,24 @@ AETHER_CONFORMANCE_CASE("an undecodable snapshot names its version") {
   CHECK((*fallback)->version == 2);
 }
 
+AETHER_CONFORMANCE_CASE("a snapshot keeps its state's schema version") {
+  TestType f;
+  auto x = snap(actor, 3);
+  x.schema_version = 4;
+  REQUIRE_FALSE(f.store().save_snapshot(x));
+  REQUIRE_FALSE(f.store().save_snapshot(snap(actor, 5)));
+  snapshot_criteria at3;
+  at3.max_version = 3;
+  auto old = f.other_store().get_latest_snapshot(actor, at3);
+  REQUIRE(old);
+  REQUIRE(*old);
+  CHECK((*old)->schema_version == 4);
+  auto latest = f.other_store().get_latest_snapshot(actor);
+  REQUIRE(latest);
+  REQUIRE(*latest);
+  CHECK((*latest)->schema_version == 1);
+}
+
 AETHER_CONFORMANCE_CASE("events and snapshots of different actors never mix") {
   TestType f;
   auto& s = f.store();

@@ -2,6 +2,7 @@
 // in the current shape during recovery and capture; persisted events carry
 // their schema version.
 #include "aether/core/error.hpp"
+#include "aether/persistence/json_codec.hpp"
 #include "aether/persistence/memory_store.hpp"
 #include "aether/runtime/event_sourced.hpp"
 #include "aether/snapshot/capture.hpp"
@@ -165,4 +166,105 @@ TEST_CASE("upcasting: an event newer than the code fails recovery clearly") {
   CHECK(is(*kit.stopped(), persistence_error::corrupt_data));
   CHECK(describe(*kit.stopped()).find("schema version 3 is newer")
         != std::string::npos);
+}
+
+namespace {
+
+// A snapshot of version 1 of the ledger's state, which named the field
+// `sum`. Its total (100) is not the fold of the events before it (10 + 5),
+// so the tests see whether recovery used it.
+std::shared_ptr<memory_store> history_with_old_snapshot() {
+  auto store = std::make_shared<memory_store>();
+  for (int64_t v = 1; v <= 4; ++v) {
+    auto e = make_event("paid_in", "l-3", v,
+                        boost::json::object{{"amount", v * 5}});
+    e.set_metadata(metadata_keys::schema_version, "2");
+    REQUIRE(store->save_event(e));
+  }
+  actor_snapshot old;
+  old.actor_id = "l-3";
+  old.version = 2;
+  old.state = boost::json::object{{"sum", 100}};
+  old.time = now();
+  REQUIRE_FALSE(store->save_snapshot(old)); // schema_version 1
+  return store;
+}
+
+} // namespace
+
+TEST_CASE("upcasting: snapshots carry the state's schema version; an older "
+          "one is upcast or skipped by choice, a newer one skipped") {
+  testkit_options o;
+  auto store = history_with_old_snapshot();
+  o.store = store;
+  o.persistence.upcasters = ledger_upcasters();
+  o.persistence.state_schema_version = 2;
+  SECTION("without an upcaster the old snapshot is skipped: a full replay") {
+    behavior_testkit<ledger_actor> kit{"l-3", o};
+    auto back = kit.restart();
+    CHECK(back.from_snapshot == 0);
+    CHECK(back.state.total == 5 + 10 + 15 + 20);
+  }
+  SECTION("with one it is upcast and recovery starts from it") {
+    o.persistence.snapshot_upcaster = [](int64_t from,
+                                         const boost::json::value& state) {
+      REQUIRE(from == 1);
+      return boost::json::value{{"total", state.at("sum")}};
+    };
+    behavior_testkit<ledger_actor> kit{"l-3", o};
+    auto back = kit.restart();
+    CHECK(back.from_snapshot == 2);
+    CHECK(back.state.total == 100 + 15 + 20);
+  }
+  SECTION("an upcaster that throws skips the snapshot") {
+    o.persistence.snapshot_upcaster
+      = [](int64_t, const boost::json::value&) -> boost::json::value {
+      throw std::runtime_error("no");
+    };
+    behavior_testkit<ledger_actor> kit{"l-3", o};
+    auto back = kit.restart();
+    CHECK(back.from_snapshot == 0);
+    CHECK(back.state.total == 50);
+  }
+  SECTION("a snapshot newer than the code is skipped") {
+    actor_snapshot newer;
+    newer.actor_id = "l-3";
+    newer.version = 3;
+    newer.state = boost::json::object{{"total", 999}};
+    newer.time = now();
+    newer.schema_version = 3;
+    REQUIRE_FALSE(store->save_snapshot(newer));
+    o.persistence.snapshot_upcaster = [](int64_t,
+                                         const boost::json::value& state) {
+      return boost::json::value{{"total", state.at("sum")}};
+    };
+    behavior_testkit<ledger_actor> kit{"l-3", o};
+    auto back = kit.restart();
+    CHECK(back.from_snapshot == 2);
+    CHECK(back.state.total == 135);
+  }
+  SECTION("snapshots the actor takes carry its version, through the codec") {
+    o.persistence.snapshots.every_events(1);
+    behavior_testkit<ledger_actor> kit{"l-3", o};
+    auto paid = kit.run<int64_t>(pay_in_atom::value, int64_t{1});
+    REQUIRE(paid.reply);
+    auto back = kit.restart();
+    CHECK(back.from_snapshot == 5);
+    auto snap = store->get_latest_snapshot("l-3");
+    REQUIRE(snap);
+    REQUIRE(*snap);
+    CHECK((*snap)->version == 5);
+    CHECK((*snap)->schema_version == 2);
+    auto text = json_codec::encode(**snap);
+    CHECK(text.find("\"schemaVersion\":2") != std::string::npos);
+    auto decoded = json_codec::decode_snapshot(text);
+    REQUIRE(decoded);
+    CHECK(decoded->schema_version == 2);
+    CHECK(*decoded == **snap);
+    CHECK(json_codec::decode_snapshot(
+            R"({"actorId":"a","version":1,"state":{},)"
+            R"("timestamp":"2026-01-01T00:00:00Z","schemaVersion":0})")
+            .error()
+          != caf::none);
+  }
 }

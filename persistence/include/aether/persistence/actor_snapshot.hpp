@@ -22,6 +22,10 @@ struct actor_snapshot {
   /// Store-private position of the event at `version` (e.g. a JetStream
   /// stream sequence), 0 if unknown. Stores fill it in; users never need to.
   uint64_t store_position = 0;
+  /// The version of the state's schema when the snapshot was taken
+  /// (`persistence_options::state_schema_version`); 1 when absent. Encoded
+  /// as `schemaVersion` only when it is not 1.
+  int64_t schema_version = 1;
 };
 
 bool operator==(const actor_snapshot& x, const actor_snapshot& y);

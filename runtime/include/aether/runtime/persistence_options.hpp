@@ -102,6 +102,23 @@ struct persistence_options {
   /// tags but those set by hand.
   std::function<std::vector<std::string>(const event&)> tagger;
 
+  /// The version of the state's schema: stamped on every snapshot the
+  /// actor takes. Raise it when the state's JSON changes shape. At
+  /// recovery a snapshot of another version is not decoded as it is: a
+  /// newer one (written by newer code) is skipped; an older one is upcast
+  /// by `snapshot_upcaster` when set, and skipped otherwise. A skipped
+  /// snapshot falls back to an older snapshot or a full replay, counted in
+  /// `snapshot_fallbacks` and logged with the reason.
+  int64_t state_schema_version = 1;
+
+  /// Turns the JSON of a snapshot of schema version `from` (older than
+  /// `state_schema_version`) into the current shape; it runs on the
+  /// runtime's I/O worker. Empty: older snapshots are skipped (a replay
+  /// rebuilds the state). One that throws skips the snapshot.
+  std::function<boost::json::value(int64_t from,
+                                   const boost::json::value& state)>
+    snapshot_upcaster;
+
   /// Reads the options from CAF's config: `aether.snapshot.*` (see
   /// `snapshot_policy::from_config`) and `aether.recovery.batch-size`,
   /// `aether.recovery.timeout`, `aether.persist.timeout`,
