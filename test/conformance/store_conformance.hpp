@@ -947,12 +947,15 @@ AETHER_CONFORMANCE_CASE("query: two concurrent writers, a reader sees each "
                         "event once in position order") {
   TestType f;
   constexpr int per_writer = 150;
-  auto write = [](event_store& s, std::string id) {
+  // No Catch assertion off the main thread (Catch is not thread-safe).
+  std::atomic<int> write_failures{0};
+  auto write = [&write_failures](event_store& s, std::string id) {
     for (int64_t v = 1; v <= per_writer; v += 3) {
       std::vector<event> batch;
       for (int64_t k = v; k < v + 3 && k <= per_writer; ++k)
         batch.push_back(tagged(id, k, {k % 2 == 0 ? "even" : "odd"}));
-      REQUIRE(s.save_events(std::move(batch)));
+      if (!s.save_events(std::move(batch)))
+        ++write_failures;
     }
   };
   std::thread w1{[&] {
@@ -963,20 +966,27 @@ AETHER_CONFORMANCE_CASE("query: two concurrent writers, a reader sees each "
   }};
   std::vector<positioned_event> seen;
   int64_t after = 0;
+  bool read_failed = false;
+  bool out_of_order = false;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{30};
   while (seen.size() < 2 * per_writer
          && std::chrono::steady_clock::now() < deadline) {
     auto page = f.store().events_by_namespace(after, 7);
-    REQUIRE(page);
-    REQUIRE_FALSE(page->error);
+    if (!page || page->error) {
+      read_failed = true;
+      break;
+    }
     for (auto& x : page->events) {
-      REQUIRE(x.position > after);
+      out_of_order = out_of_order || x.position <= after;
       seen.push_back(x);
     }
     after = page->next_after;
   }
   w1.join();
   w2.join();
+  REQUIRE(write_failures == 0);
+  REQUIRE_FALSE(read_failed);
+  CHECK_FALSE(out_of_order);
   REQUIRE(seen.size() == 2 * per_writer);
   std::map<std::string, int64_t> last;
   for (size_t i = 0; i < seen.size(); ++i) {
@@ -1047,15 +1057,18 @@ AETHER_CONFORMANCE_CASE("query: live, from catching up to new events without "
     return q2.caught_up() && xs.size() == 3;
   }));
   constexpr int n = 30;
-  auto write = [](event_store& s, std::string id) {
+  std::atomic<int> write_failures{0};
+  auto write = [&write_failures](event_store& s, std::string id) {
     for (int64_t v = 1; v <= n; ++v)
-      REQUIRE(s.save_event(tagged(id, v, {v % 3 == 0 ? "x" : "other"})));
+      if (!s.save_event(tagged(id, v, {v % 3 == 0 ? "x" : "other"})))
+        ++write_failures;
   };
   std::thread w1{[&] {
     write(f.other_store(), "c");
   }};
   write(f.store(), "d");
   w1.join();
+  REQUIRE(write_failures == 0);
   REQUIRE(wait_for([&] {
     return all.size() >= 5 + 2 * n;
   }));
