@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <future>
+#include <system_error>
 
 namespace aether {
 
@@ -49,16 +50,18 @@ void live_query::stop() {
     stop_ = true;
   }
   cv_.notify_all();
+  std::lock_guard<std::mutex> guard{join_mtx_};
   if (thread_.joinable())
     thread_.join();
 }
 
-bool live_query::wait(std::chrono::milliseconds d) {
+bool live_query::wait(std::chrono::milliseconds d, bool wakeable) {
   std::unique_lock<std::mutex> lock{mtx_};
-  cv_.wait_for(lock, d, [this] {
-    return stop_ || woken_;
+  cv_.wait_for(lock, d, [this, wakeable] {
+    return stop_ || (wakeable && woken_);
   });
-  woken_ = false;
+  if (wakeable)
+    woken_ = false;
   return !stop_;
 }
 
@@ -88,7 +91,7 @@ void live_query::run() {
     }
     if (!page) {
       read_failures_ += 1;
-      if (!wait(backoff))
+      if (!wait(backoff, false))
         return;
       backoff = std::min(backoff * 2, opts_.max_backoff);
       continue;
@@ -98,22 +101,26 @@ void live_query::run() {
       backoff = opts_.poll_interval;
       if (page->at_end) {
         caught_up_ = true;
-        if (!wait(opts_.poll_interval))
+        if (!wait(opts_.poll_interval, true))
           return;
       }
       continue;
     }
     caught_up_ = false;
     if (opts_.read_ahead && !page->at_end && !page->error) {
-      ahead_after = page->next_after;
-      ahead = std::async(std::launch::async, [this, from = ahead_after] {
-        return query_.read(*store_, from, opts_.batch_size);
-      });
+      try {
+        ahead = std::async(std::launch::async, [this, from = page->next_after] {
+          return query_.read(*store_, from, opts_.batch_size);
+        });
+        ahead_after = page->next_after;
+      } catch (const std::system_error&) {
+        // No thread for it: read the next page after the handler instead.
+      }
     }
     auto next = f_(*page, after);
     position_ = next.after;
     if (next.later) {
-      if (!wait(backoff))
+      if (!wait(backoff, false))
         break;
       backoff = std::min(backoff * 2, opts_.max_backoff);
       continue;

@@ -222,6 +222,10 @@ prepare_events(std::vector<event>& batch, const store_limits& limits) {
       ev.time = now();
     if (auto err = validate_event(ev))
       return err;
+    // Tags are stored sorted and without duplicates, whoever set them, so
+    // every store indexes and matches them alike.
+    if (ev.metadata.count(metadata_keys::tags) > 0)
+      ev.set_tags(ev.tags());
     if (i > 0) {
       if (ev.actor_id != batch[0].actor_id)
         return invalid("actor_id: all events of a batch must belong to one "

@@ -38,6 +38,8 @@ projection_sink::outcome offset_sink::handle(const stored_offset& from,
       break;
   }
   if (out.err) {
+    out.handler_failed = true;
+    out.failed_at = out.handled;
     if (out.handled > 0) {
       auto last = groups[out.handled - 1].position;
       if (!stored(last))

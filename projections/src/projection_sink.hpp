@@ -25,8 +25,15 @@ public:
   struct outcome {
     /// Groups handled and stored with their offset.
     size_t handled = 0;
-    /// Why group `handled` failed (none: all handled, offset `end` stored).
+    /// With `handler_failed`: the group whose handler failed.
+    size_t failed_at = 0;
+    /// Why it stopped (none: all handled, offset `end` stored).
     caf::error err;
+    /// True when the handler failed at group `handled`; false when the
+    /// sink itself failed (a transaction or an offset that could not be
+    /// stored): that is no fault of the event, which must not count toward
+    /// its dead letter.
+    bool handler_failed = false;
     /// The offset stored now (unchanged when nothing was stored).
     int64_t offset = 0;
   };

@@ -122,16 +122,18 @@ live_query::next_read projection_worker::on_page(const query_page& page,
           groups[out.handled - 1].events.back()->ev.time.time_since_epoch())
           .count();
   if (out.err) {
-    if (out.handled < groups.size()) {
-      auto& g = groups[out.handled];
+    if (out.handler_failed && out.failed_at < groups.size()) {
+      auto& g = groups[out.failed_at];
       auto* src = &page.events.front();
       for (auto& x : page.events)
         if (x.position == g.position)
           src = &x;
       return failed(g.position, out.err, &src->ev, {});
     }
-    // The events were handled but their offset not stored: read on from
-    // the stored offset after a backoff.
+    // The sink failed (a transaction, an offset not stored), not the
+    // event: read on from the stored offset after a backoff, without
+    // counting an attempt at the event (it never goes to the dead letters
+    // for that).
     failures_ += 1;
     return {out.offset, true};
   }

@@ -39,13 +39,15 @@ projection_sink::outcome sqlite_sink::handle(const stored_offset& from,
   // groups 0 .. i-1 again in a new one, so that they commit with the offset
   // just before group i and nothing of group i stays.
   auto first = run(from, groups, groups.size(), end);
-  if (!first.err || first.handled == 0)
+  if (!first.err || !first.handler_failed || first.failed_at == 0)
     return first;
-  auto failed_at = first.handled;
+  auto failed_at = first.failed_at;
   auto again = run(from, groups, failed_at, groups[failed_at - 1].position);
-  if (again.err) // the handler failed differently the second time
+  if (again.err) // failed differently the second time
     return again;
   again.err = std::move(first.err);
+  again.handler_failed = true;
+  again.failed_at = failed_at;
   return again;
 }
 
@@ -54,6 +56,9 @@ projection_sink::outcome sqlite_sink::run(const stored_offset& from,
                                           size_t count, int64_t end) {
   outcome out;
   out.offset = from.position;
+  // A rollback that failed earlier may have left a transaction open.
+  if (sqlite3_get_autocommit(db_) == 0)
+    exec_sql(db_, "ROLLBACK", "cannot roll back");
   if (auto err = exec_sql(db_, "BEGIN IMMEDIATE", "cannot begin")) {
     out.err = std::move(err);
     return out;
@@ -64,26 +69,26 @@ projection_sink::outcome sqlite_sink::run(const stored_offset& from,
       out.err = std::move(err);
     return std::move(out);
   };
-  for (; out.handled < count; ++out.handled) {
-    auto& g = groups[out.handled];
-    for (auto* x : g.events) {
+  // Nothing is stored before the commit: `handled` stays 0 until then.
+  for (size_t i = 0; i < count; ++i) {
+    for (auto* x : groups[i].events) {
       if (auto err = contained_call("the projection's handler", [&] {
             return f_(db_, *x);
-          }))
+          })) {
+        out.handler_failed = true;
+        out.failed_at = i;
         return abort(std::move(err));
+      }
     }
   }
   auto x = from;
   x.position = end;
   if (end != from.position)
-    if (auto err = save_offset(db_, name_, x)) {
-      out.handled = 0;
+    if (auto err = save_offset(db_, name_, x))
       return abort(std::move(err));
-    }
-  if (auto err = exec_sql(db_, "COMMIT", "cannot commit")) {
-    out.handled = 0;
+  if (auto err = exec_sql(db_, "COMMIT", "cannot commit"))
     return abort(std::move(err));
-  }
+  out.handled = count;
   out.offset = end;
   return out;
 }

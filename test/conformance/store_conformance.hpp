@@ -890,6 +890,22 @@ AETHER_CONFORMANCE_CASE("query: events by tag") {
   }
 }
 
+AETHER_CONFORMANCE_CASE("query: tags set by hand are stored sorted, once") {
+  TestType f;
+  auto& s = f.store();
+  auto e = ev("t", 1);
+  e.metadata[metadata_keys::tags] = "zeta,alpha,zeta";
+  REQUIRE(s.save_event(e));
+  auto stored = s.get_events("t", 1);
+  REQUIRE(stored);
+  CHECK(stored->front().get_metadata(metadata_keys::tags) == "alpha,zeta");
+  for (std::string tag : {"alpha", "zeta"}) {
+    auto page = s.events_by_tag(tag, 0, 10);
+    REQUIRE(page);
+    CHECK(names(page->events) == ss{"t:1"});
+  }
+}
+
 AETHER_CONFORMANCE_CASE(
   "query: deleted events are gone, positions not reused") {
   order_fixture<TestType> f;

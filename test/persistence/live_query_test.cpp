@@ -154,3 +154,28 @@ TEST_CASE("live query: wake reads at once; stop ends a long wait") {
   q.stop();
   CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds{5});
 }
+
+TEST_CASE("live query: wake does not cut a backoff short") {
+  auto store = std::make_shared<memory_store>();
+  REQUIRE(store->save_event(make_event("e", "a", 1)));
+  std::atomic<int> calls{0};
+  live_query::options o;
+  o.poll_interval = std::chrono::milliseconds{100};
+  o.max_backoff = std::chrono::milliseconds{100};
+  live_query q{store, event_query::all(), 0, o,
+               [&](const query_page&, int64_t after) {
+                 ++calls; // always fails
+                 return live_query::next_read{after, true};
+               }};
+  // A writer waking it all the time (as after every persist).
+  auto until = std::chrono::steady_clock::now()
+               + std::chrono::milliseconds{450};
+  while (std::chrono::steady_clock::now() < until) {
+    q.wake();
+    std::this_thread::sleep_for(std::chrono::milliseconds{1});
+  }
+  q.stop();
+  // One attempt per backoff of 100 ms (and the first), not one per wake.
+  CHECK(calls >= 1);
+  CHECK(calls <= 6);
+}

@@ -445,3 +445,64 @@ TEST_CASE("projection: bad options are refused naming the field; metrics "
   INFO(out);
   CHECK(rc == 0);
 }
+
+TEST_CASE("projection: a read model that cannot commit is retried, and its "
+          "events never go to the dead letters for it") {
+  test::temp_dir dir;
+  auto events = sqlite_store::open(dir.file("events.db"));
+  REQUIRE(events);
+  std::shared_ptr<event_store> store = std::move(*events);
+  for (int64_t v = 1; v <= 5; ++v)
+    REQUIRE(store->save_event(deposit("a", v, 1)));
+  auto model = dir.file("model.db");
+  // Offsets cannot be stored while `blocked` has a row: every commit of
+  // the projection fails, whatever its handler does.
+  {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(model.c_str(), &db) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(
+              db,
+              "CREATE TABLE aether_projection_offsets (projection TEXT NOT "
+              "NULL, worker INTEGER NOT NULL, workers INTEGER NOT NULL, "
+              "position INTEGER NOT NULL, PRIMARY KEY (projection, worker)) "
+              "WITHOUT ROWID; CREATE TABLE blocked (x INTEGER);"
+              "INSERT INTO blocked VALUES (1);"
+              "CREATE TRIGGER no_insert BEFORE INSERT ON "
+              "aether_projection_offsets WHEN (SELECT COUNT(*) FROM blocked) "
+              "> 0 BEGIN SELECT RAISE(ABORT, 'blocked'); END;",
+              nullptr, nullptr, nullptr)
+            == SQLITE_OK);
+    sqlite3_close(db);
+  }
+  std::atomic<int> letters{0};
+  auto o = fast("blocked");
+  o.dead_letter_after = 2;
+  o.dead_letter = [&](const dead_letter&) {
+    ++letters;
+  };
+  auto p = projection::exactly_once(store, o, model, add_to_balance);
+  REQUIRE(p);
+  REQUIRE(eventually([&] {
+    return (*p)->stats()[0].failures >= 5;
+  }));
+  CHECK(letters == 0);
+  CHECK((*p)->stats()[0].offset == 0);
+  CHECK((*p)->stats()[0].handled == 0);
+  CHECK(balances(model).empty());
+  {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(model.c_str(), &db) == SQLITE_OK);
+    sqlite3_busy_timeout(db, 10000);
+    REQUIRE(sqlite3_exec(db, "DELETE FROM blocked", nullptr, nullptr, nullptr)
+            == SQLITE_OK);
+    sqlite3_close(db);
+  }
+  REQUIRE(eventually([&] {
+    return (*p)->stats()[0].offset == 5;
+  }));
+  (*p)->stop();
+  CHECK(letters == 0);
+  CHECK((*p)->stats()[0].dead_letters == 0);
+  CHECK((*p)->stats()[0].handled == 5);
+  CHECK(balances(model) == std::map<std::string, int64_t>{{"a", 5}});
+}

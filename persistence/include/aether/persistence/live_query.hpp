@@ -87,7 +87,8 @@ public:
   live_query& operator=(const live_query&) = delete;
 
   /// Asks the query to read now instead of at its next poll (for instance
-  /// from a writer that just stored an event). Any thread.
+  /// from a writer that just stored an event); it does not cut a backoff
+  /// short. Any thread.
   void wake();
 
   /// Stops reading; returns after the handler ran for the last time.
@@ -110,8 +111,9 @@ public:
 
 private:
   void run();
-  /// Waits up to `d` or until woken or stopped; false when stopped.
-  bool wait(std::chrono::milliseconds d);
+  /// Waits up to `d` or until stopped (or woken, when `wakeable`: a poll,
+  /// not a backoff); false when stopped.
+  bool wait(std::chrono::milliseconds d, bool wakeable);
 
   std::shared_ptr<event_store> store_;
   event_query query_;
@@ -122,6 +124,7 @@ private:
   std::atomic<bool> caught_up_{false};
   std::mutex mtx_;
   std::condition_variable cv_;
+  std::mutex join_mtx_; // stop() from several threads joins once
   bool stop_ = false;
   bool woken_ = false;
   std::thread thread_;

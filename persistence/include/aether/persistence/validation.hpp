@@ -48,10 +48,10 @@ caf::error validate_event(const event& ev);
 caf::error validate_snapshot(const actor_snapshot& s);
 
 /// What a store does before a batch append: fills in missing ids and
-/// timestamps, validates every event, checks that the batch is non-empty,
-/// belongs to one actor and has contiguous versions, and encodes each event
-/// with the JSON codec while checking the size limit. Returns the encodings
-/// in batch order.
+/// timestamps, validates every event, sorts and deduplicates its tags, checks
+/// that the batch is non-empty, belongs to one actor and has contiguous
+/// versions, and encodes each event with the JSON codec while checking the size
+/// limit. Returns the encodings in batch order.
 caf::expected<std::vector<std::string>>
 prepare_events(std::vector<event>& batch, const store_limits& limits);
 
