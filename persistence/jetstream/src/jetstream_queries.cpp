@@ -1,6 +1,6 @@
 #include "aether/core/error.hpp"
 #include "aether/jetstream/jetstream_store.hpp"
-#include "aether/persistence/json_codec.hpp"
+#include "batch_body.hpp"
 #include "message_headers.hpp"
 #include "stream_layout.hpp"
 
@@ -87,28 +87,7 @@ caf::expected<query_page> jetstream_store::read_query(const std::string* tag,
       }
       auto body = m.data();
       std::vector<event> events;
-      std::string reason;
-      if (!body.empty() && body.front() == '[') {
-        auto v = json_codec::parse(body);
-        if (!v || !v->is_array()) {
-          reason = v ? "batch is not a JSON array" : describe(v.error());
-        } else {
-          for (auto& x : v->get_array()) {
-            auto e = json_codec::event_from_json(x);
-            if (!e) {
-              reason = describe(e.error());
-              break;
-            }
-            events.push_back(std::move(*e));
-          }
-        }
-      } else {
-        auto e = json_codec::decode_event(body);
-        if (e)
-          events.push_back(std::move(*e));
-        else
-          reason = describe(e.error());
-      }
+      auto reason = detail::decode_batch(body, events);
       if (!reason.empty()) {
         page.error = replay_error{
           static_cast<uint64_t>(jetstream_position(seq, whole_message)),

@@ -1,7 +1,7 @@
 #include "aether/core/error.hpp"
 #include "aether/core/uuid.hpp"
 #include "aether/jetstream/jetstream_store.hpp"
-#include "aether/persistence/json_codec.hpp"
+#include "batch_body.hpp"
 #include "message_headers.hpp"
 #include "stream_layout.hpp"
 #include "version_cache.hpp"
@@ -67,27 +67,12 @@ jetstream_store::get_events_with_errors(const std::string& actor_id,
         auto fail = [&](const std::string& reason) {
           result.errors.push_back(replay_error{seq, std::string{body}, reason});
         };
-        if (!body.empty() && body.front() == '[') {
-          auto v = json_codec::parse(body);
-          if (!v || !v->is_array()) {
-            fail(v ? "batch is not a JSON array" : describe(v.error()));
-          } else {
-            for (auto& x : v->get_array()) {
-              auto e = json_codec::event_from_json(x);
-              if (!e) {
-                fail(describe(e.error()));
-                break;
-              }
-              add(std::move(*e));
-            }
-          }
-        } else {
-          auto e = json_codec::decode_event(body);
-          if (e)
-            add(std::move(*e));
-          else
-            fail(describe(e.error()));
-        }
+        std::vector<event> decoded;
+        auto reason = detail::decode_batch(body, decoded);
+        for (auto& e : decoded)
+          add(std::move(e));
+        if (!reason.empty())
+          fail(reason);
         if (!cut)
           whole = seq;
         result.last_position = whole;
