@@ -3,7 +3,7 @@
 // happens in plain words; the exit code is 0 only if every check held.
 //
 //   cluster_driver <nats-urls> <step> [args...]
-//   steps: ready | sharded | broadcast | failover <server-pid>
+//   steps: ready | sharded | broadcast | failover <pid,pid,pid>
 //          | node-failover <node> <node-pid> | load <account>
 //          | recovered <node> <account>
 #include <boost/json.hpp>
@@ -251,13 +251,44 @@ void verify(const std::string& account, const std::set<int64_t>& acked) {
         "exactly once");
 }
 
-void failover(pid_t server) {
+// The name of the NATS server that leads `stream` (s1, s2 or s3), or "".
+std::string leader_of(const char* stream) {
+  jsCtx* js = nullptr;
+  if (natsConnection_JetStream(&js, nc, nullptr) != NATS_OK)
+    return "";
+  jsStreamInfo* si = nullptr;
+  std::string leader;
+  if (js_GetStreamInfo(&si, js, stream, nullptr, nullptr) == NATS_OK) {
+    if (si->Cluster != nullptr && si->Cluster->Leader != nullptr)
+      leader = si->Cluster->Leader;
+    jsStreamInfo_Destroy(si);
+  }
+  jsCtx_Destroy(js);
+  return leader;
+}
+
+// Kills (kill -9) the NATS server that leads the cluster's membership bucket
+// midway through 60 deposits: the leases, the routing and the event stream
+// all have to carry on over the two servers left.
+void failover(const std::string& server_pids) {
+  std::vector<pid_t> pids;
+  std::stringstream in{server_pids};
+  for (std::string p; std::getline(in, p, ',');)
+    pids.push_back(static_cast<pid_t>(std::stoi(p)));
+  auto leader = leader_of("KV_aether_members_bank");
+  size_t victim = 1;
+  if (leader.size() == 2 && leader[0] == 's' && leader[1] >= '1'
+      && static_cast<size_t>(leader[1] - '1') < pids.size())
+    victim = static_cast<size_t>(leader[1] - '1');
+  check(!leader.empty(), "the membership bucket has a leader (" + leader + ")");
   say("writing to acc-3 through all nodes; one NATS server is killed midway");
   bool killed = false;
   auto acked = load("acc-3", 60, [&](int n) {
     if (n == 20 && !killed) {
-      say("kill -9 of NATS server (pid " + std::to_string(server) + ")");
-      ::kill(server, SIGKILL);
+      say("kill -9 of NATS server s" + std::to_string(victim + 1) + " (pid "
+          + std::to_string(pids[victim])
+          + "), the leader of the cluster's membership bucket");
+      ::kill(pids[victim], SIGKILL);
       killed = true;
     }
   });
@@ -396,7 +427,7 @@ int main(int argc, char** argv) {
   else if (step == "node-failover" && argc > 4)
     node_failover(argv[3], static_cast<pid_t>(std::stoi(argv[4])));
   else if (step == "failover" && argc > 3)
-    failover(static_cast<pid_t>(std::stoi(argv[3])));
+    failover(argv[3]);
   else if (step == "load" && argc > 4)
     verify(argv[3], load(argv[3], std::stoi(argv[4])));
   else if (step == "recovered" && argc > 4)

@@ -236,6 +236,9 @@ int main(int argc, char** argv) {
   copts.name = ns;
   copts.node_id = id;
   copts.shard_count = 64;
+  // The leases, like the events, must outlive a NATS server: with one copy,
+  // losing the server that holds a bucket stops every node.
+  copts.replicas = 3;
   copts.lease_ttl = 4s;
   copts.renew_interval = 1s;
   copts.poll_interval = 200ms;
