@@ -35,14 +35,11 @@ using namespace std::chrono_literals;
 namespace {
 
 nats_server& server() {
-  static nats_server instance;
-  return instance;
+  return shared_nats_server();
 }
 
 nats_options nats_opts() {
-  nats_options o;
-  o.servers = {server().url()};
-  return o;
+  return shared_nats_options();
 }
 
 std::string fresh_name() {

@@ -7,6 +7,7 @@
 #include "aether/projections/sqlite_offset_store.hpp"
 #include "aether/sqlite/sqlite_store.hpp"
 #include "catch.hpp"
+#include "offset_store_conformance.hpp"
 #include "shell.hpp"
 #include "temp_dir.hpp"
 
@@ -505,4 +506,13 @@ TEST_CASE("projection: a read model that cannot commit is retried, and its "
   CHECK((*p)->stats()[0].dead_letters == 0);
   CHECK((*p)->stats()[0].handled == 5);
   CHECK(balances(model) == std::map<std::string, int64_t>{{"a", 5}});
+}
+
+TEST_CASE("offset stores keep the contract: memory and SQLite") {
+  memory_offset_store memory;
+  aether::test::check_offset_store(memory, "m-");
+  aether::test::temp_dir dir;
+  auto sqlite = sqlite_offset_store::open((dir.path() / "offsets.db").string());
+  REQUIRE(sqlite);
+  aether::test::check_offset_store(**sqlite, "s-");
 }
