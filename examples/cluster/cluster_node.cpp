@@ -11,9 +11,12 @@
 #include "../demo_account.hpp"
 #include "aether/cluster/cluster.hpp"
 #include "aether/cluster/placement.hpp"
+#include "aether/cluster_projections/cluster_projections.hpp"
+#include "aether/cluster_projections/kv_offset_store.hpp"
 #include "aether/http/http_endpoints.hpp"
 #include "aether/http/readiness.hpp"
 #include "aether/jetstream/jetstream_store.hpp"
+#include "aether/nats/kv_bucket.hpp"
 #include "aether/nats/nats_subscription.hpp"
 #include "aether/nats_bridge/nats_bridge.hpp"
 #include "aether/runtime/config.hpp"
@@ -37,6 +40,34 @@ struct read_model {
   std::map<std::string, std::pair<int64_t, int64_t>> accounts; // version, sum
 };
 
+// The bank's totals: a read model in a NATS KV bucket (`bank_totals`, key
+// the account, value "<version> <balance>"), fed by the projection
+// "totals" that runs on one node of the cluster at a time. At-least-once:
+// an event at or below the stored version was handled before and is
+// skipped, so handling it again changes nothing.
+caf::error add_to_totals(aether::kv_bucket& totals,
+                         const aether::positioned_event& x) {
+  auto cur = totals.get(x.ev.actor_id);
+  if (!cur)
+    return cur.error();
+  int64_t version = 0;
+  int64_t balance = 0;
+  if (*cur)
+    std::istringstream{(*cur)->value} >> version >> balance;
+  if (x.ev.version <= version)
+    return caf::none; // handled before this projection's last offset
+  if (x.ev.version != version + 1)
+    return aether::invalid_field("version", "the totals of " + x.ev.actor_id
+                                              + " are at version "
+                                              + std::to_string(version));
+  auto amount = x.ev.data.at("amount").as_int64();
+  balance += x.ev.type == "deposited" ? amount : -amount;
+  auto value = std::to_string(x.ev.version) + " " + std::to_string(balance);
+  auto r = *cur ? totals.update(x.ev.actor_id, value, (*cur)->revision)
+                : totals.create(x.ev.actor_id, value);
+  return r ? caf::none : r.error();
+}
+
 struct node {
   node(caf::actor_system& sys, aether::store_context ctx)
     : sys(sys), ctx(std::move(ctx)) {}
@@ -46,6 +77,7 @@ struct node {
   aether::persistence_options opts;
   read_model view;
   std::shared_ptr<aether::cluster> members;
+  std::shared_ptr<aether::kv_bucket> totals;
 
   /// Sends `msg` to the account wherever it lives.
   template <class... Ts>
@@ -117,6 +149,19 @@ struct node {
             out["balance"] = i[3];
           },
           fail);
+    } else if (op == "totals") {
+      auto cur = totals->get(name);
+      if (!cur) {
+        fail(cur.error());
+      } else {
+        int64_t version = 0;
+        int64_t balance = 0;
+        if (*cur)
+          std::istringstream{(*cur)->value} >> version >> balance;
+        out["ok"] = true;
+        out["version"] = version;
+        out["balance"] = balance;
+      }
     } else if (op == "view") {
       std::lock_guard<std::mutex> guard{view.m};
       auto& entry = view.accounts[name];
@@ -246,12 +291,38 @@ int main(int argc, char** argv) {
   types["account"] = [&n](caf::actor_system& sys, const std::string& name) {
     return sys.spawn<demo_account>(name, n.ctx, n.opts);
   };
+  // The totals projection: on whichever node owns its shard, its offsets in
+  // a bucket every node reads.
+  aether::kv_offset_store::options oopts;
+  oopts.bucket = "bank_offsets";
+  oopts.replicas = 3;
+  auto offsets = retry("open the offsets", [&] {
+    return aether::kv_offset_store::open(*conn, oopts);
+  });
+  auto totals = retry("open the totals", [&] {
+    return aether::kv_bucket::open(*conn, {"bank_totals", 0ms, 3});
+  });
+  if (!offsets || !totals)
+    return 1;
+  n.totals = std::move(*totals);
+  std::shared_ptr<aether::offset_store> kept = std::move(*offsets);
+  aether::cluster_projections::add_to(
+    types, {{"totals", [store, kept, t = n.totals] {
+               aether::projection_options o;
+               o.name = "totals";
+               return aether::projection::at_least_once(
+                 store, o, kept, [t](const aether::positioned_event& x) {
+                   return add_to_totals(*t, x);
+                 });
+             }}});
   auto joined = retry("join the cluster", [&] {
     return aether::cluster::join(sys, *conn, copts, types);
   });
   if (!joined)
     return 1;
   n.members = *joined;
+  auto keeper = aether::cluster_projections::keep_running(*n.members,
+                                                          {"totals"}, 500ms);
   auto control = aether::nats_subscription::subscribe(
     *conn, "demo.node." + id, "", [&n, c = *conn](aether::nats_message&& msg) {
       on_command(&n, c, std::move(msg));
@@ -294,6 +365,7 @@ int main(int argc, char** argv) {
   for (int i = 0; i < 600 && in_flight > 0; ++i)
     std::this_thread::sleep_for(50ms); // commands still running
   std::cout << "[" << id << "] leaving the cluster" << std::endl;
+  keeper.reset();
   if (auto err = n.members->leave())
     std::cout << "[" << id << "] leave: " << aether::describe(err) << std::endl;
   n.members.reset();
