@@ -323,6 +323,8 @@ int main(int argc, char** argv) {
   n.members = *joined;
   auto keeper = aether::cluster_projections::keep_running(*n.members,
                                                           {"totals"}, 500ms);
+  if (!keeper)
+    return 1;
   auto control = aether::nats_subscription::subscribe(
     *conn, "demo.node." + id, "", [&n, c = *conn](aether::nats_message&& msg) {
       on_command(&n, c, std::move(msg));
@@ -365,7 +367,7 @@ int main(int argc, char** argv) {
   for (int i = 0; i < 600 && in_flight > 0; ++i)
     std::this_thread::sleep_for(50ms); // commands still running
   std::cout << "[" << id << "] leaving the cluster" << std::endl;
-  keeper.reset();
+  keeper->reset();
   if (auto err = n.members->leave())
     std::cout << "[" << id << "] leave: " << aether::describe(err) << std::endl;
   n.members.reset();

@@ -129,7 +129,22 @@ caf::expected<uint64_t> kv_bucket::write(const std::string& key,
 caf::expected<uint64_t> kv_bucket::create(const std::string& key,
                                           const std::string& value) {
   uint64_t none = 0;
-  return write(key, value, &none);
+  auto r = write(key, value, &none);
+  if (r || !is(r.error(), persistence_error::version_conflict))
+    return r;
+  // A deleted key has no value either (as nats.c's kvStore_Create): write
+  // over its delete marker, if that is still the key's last message.
+  auto m = js_.last_message("KV_" + opts_.name,
+                            "$KV." + opts_.name + "." + key);
+  if (!m)
+    return m.error();
+  if (!*m)
+    return r;
+  auto op = m->header("KV-Operation");
+  if (!op || (*op != "DEL" && *op != "PURGE"))
+    return r;
+  auto last = m->sequence();
+  return write(key, value, &last);
 }
 
 caf::expected<uint64_t> kv_bucket::update(const std::string& key,

@@ -69,6 +69,9 @@ struct projection_cluster {
   std::shared_ptr<journal> seen = std::make_shared<journal>();
   std::shared_ptr<std::atomic<size_t>> started
     = std::make_shared<std::atomic<size_t>>(0);
+  /// Starts of the projection that throw before one succeeds.
+  std::shared_ptr<std::atomic<int>> failing_starts
+    = std::make_shared<std::atomic<int>>(0);
   std::unique_ptr<local_cluster> nodes;
   std::map<size_t, std::unique_ptr<cluster_projections>> keepers;
   std::shared_ptr<jetstream_store> writer;
@@ -81,7 +84,8 @@ struct projection_cluster {
     auto ns = name;
     auto log = seen;
     auto count = started;
-    s.make_types = [ns, log, count](caf::actor_system&) {
+    auto failing = failing_starts;
+    s.make_types = [ns, log, count, failing](caf::actor_system&) {
       // local_cluster builds node i's types when it starts node i.
       auto node = count->fetch_add(1);
       auto conn = connect();
@@ -97,7 +101,9 @@ struct projection_cluster {
       std::shared_ptr<offset_store> kept = std::move(*offsets);
       entity_types types;
       cluster_projections::add_to(
-        types, {{"balances", [events, kept, log, node] {
+        types, {{"balances", [events, kept, log, node, failing] {
+                   if (failing->fetch_sub(1) > 0)
+                     throw std::runtime_error("a start that fails on purpose");
                    projection_options o;
                    o.name = "balances";
                    o.batch_size = 8;
@@ -129,9 +135,12 @@ struct projection_cluster {
     for (size_t i = 0; i < n; ++i)
       REQUIRE(nodes->add_node());
     REQUIRE(nodes->wait_balanced(20s));
-    for (size_t i = 0; i < n; ++i)
-      keepers[i] = cluster_projections::keep_running(nodes->node(i),
-                                                     {"balances"}, 100ms);
+    for (size_t i = 0; i < n; ++i) {
+      auto keeper = cluster_projections::keep_running(nodes->node(i),
+                                                      {"balances"}, 100ms);
+      REQUIRE(keeper);
+      keepers[i] = std::move(*keeper);
+    }
   }
 
   /// Deposits into acc-0 .. acc-4, `n` events in all; their positions.
@@ -204,7 +213,27 @@ TEST_CASE("offset stores keep the contract: NATS KV, shared by nodes") {
   CHECK(got->front().position == 77);
 }
 
-TEST_CASE("a KV offset store refuses bad values and bad offsets clearly") {
+TEST_CASE("kv_bucket: create writes over a deleted key, never over a value") {
+  auto bucket = kv_bucket::open(connect(), {fresh_name() + "_kv", 0ms, 1});
+  REQUIRE(bucket);
+  auto& b = **bucket;
+  REQUIRE(b.create("k", "1"));
+  auto twice = b.create("k", "2");
+  REQUIRE(!twice);
+  CHECK(twice.error() == persistence_error::version_conflict);
+  REQUIRE(!b.remove("k"));
+  REQUIRE(b.create("k", "3")); // before the fix: a conflict for ever
+  auto got = b.get("k");
+  REQUIRE(got);
+  REQUIRE(*got);
+  CHECK((*got)->value == "3");
+  auto again = b.create("k", "4");
+  REQUIRE(!again);
+  CHECK(again.error() == persistence_error::version_conflict);
+}
+
+TEST_CASE("a KV offset store refuses bad values, names and offsets clearly; "
+          "its offsets only move forward") {
   auto conn = connect();
   kv_offset_store::options o;
   o.bucket = fresh_name() + "_bad";
@@ -223,6 +252,36 @@ TEST_CASE("a KV offset store refuses bad values and bad offsets clearly") {
   auto nothing = (*store)->load("p");
   REQUIRE(nothing);
   CHECK(nothing->empty());
+  // Names that are no KV key are refused, naming the projection.
+  auto dotted = (*store)->save(".p", {0, 1, 5});
+  REQUIRE(dotted);
+  CHECK(describe(dotted).find("projection") != std::string::npos);
+  REQUIRE(!(*store)->load("p."));
+  // A worker count that does not fit is corrupt, not a mismatch.
+  REQUIRE((*raw)->put("huge.0", "99999999999999999999 5"));
+  auto huge = (*store)->load("huge");
+  REQUIRE(!huge);
+  CHECK(huge.error() == persistence_error::corrupt_data);
+  // Offsets only move forward: a late, lower save keeps the higher one;
+  // another worker count replaces it; a drop starts over.
+  REQUIRE(!(*store)->save("m", {0, 1, 10}));
+  REQUIRE(!(*store)->save("m", {0, 1, 4}));
+  auto kept = (*store)->load("m");
+  REQUIRE(kept);
+  REQUIRE(kept->size() == 1);
+  CHECK(kept->front().position == 10);
+  REQUIRE(!(*store)->save("m", {0, 2, 3}));
+  kept = (*store)->load("m");
+  REQUIRE(kept);
+  REQUIRE(kept->size() == 1);
+  CHECK(kept->front().workers == 2);
+  CHECK(kept->front().position == 3);
+  REQUIRE(!(*store)->drop("m"));
+  REQUIRE(!(*store)->save("m", {0, 2, 1}));
+  kept = (*store)->load("m");
+  REQUIRE(kept);
+  REQUIRE(kept->size() == 1);
+  CHECK(kept->front().position == 1);
   // A bucket made with other settings is refused, naming the setting.
   kv_offset_store::options r3;
   r3.bucket = o.bucket;
@@ -250,10 +309,18 @@ TEST_CASE("a cluster projection runs on one node; when that node dies it "
     }
     return true;
   }));
-  // The owner dies: no leave, no hand-over; its lease expires.
+  // The owner dies: no leave, no hand-over; its lease expires. Events
+  // written meanwhile wait for the next node (the dying one may still
+  // handle some in its last read).
   c.keepers.erase(owner);
   c.nodes->crash(owner);
-  auto second = c.write(50, version);
+  auto during = c.write(25, version);
+  REQUIRE(eventually(
+    [&] {
+      return c.runners() == std::vector<size_t>{other};
+    },
+    30s));
+  auto second = c.write(25, version);
   REQUIRE(eventually(
     [&] {
       return c.seen->covers(second);
@@ -261,13 +328,13 @@ TEST_CASE("a cluster projection runs on one node; when that node dies it "
     30s));
   CHECK(c.runners() == std::vector<size_t>{other});
   auto seen = c.seen->get();
-  std::set<int64_t> after_crash;
+  std::set<int64_t> after_move;
   for (auto p : second)
-    if (first.count(p) == 0)
-      after_crash.insert(p);
-  REQUIRE(after_crash.size() == 50);
-  for (auto p : after_crash)
-    CHECK(seen[p].back() == other);
+    if (during.count(p) == 0)
+      after_move.insert(p);
+  REQUIRE(after_move.size() == 25);
+  for (auto p : after_move)
+    CHECK(seen[p] == std::vector<size_t>{other});
   REQUIRE(eventually([&] {
     auto h = c.keepers.at(other)->health();
     return h.size() == 1 && !h.begin()->second;
@@ -294,4 +361,34 @@ TEST_CASE("a cluster projection moves when its node leaves: the next node "
     CHECK(kv.second.size() == 1); // a hand-over stores its offset first
     CHECK(kv.second.back() == (first.count(kv.first) ? owner : other));
   }
+}
+
+TEST_CASE("a cluster projection whose start fails is asked again; the error "
+          "shows in health() meanwhile; a zero interval is refused") {
+  projection_cluster c;
+  *c.failing_starts = 3;
+  c.start(1);
+  std::string seen_error;
+  REQUIRE(eventually([&] {
+    auto h = c.keepers.at(0)->health();
+    if (h.size() == 1 && h.begin()->second)
+      seen_error = describe(h.begin()->second);
+    return seen_error.find("on purpose") != std::string::npos;
+  }));
+  int64_t version = 0;
+  auto written = c.write(10, version);
+  REQUIRE(eventually(
+    [&] {
+      return c.seen->covers(written);
+    },
+    30s));
+  CHECK(*c.failing_starts <= 0);
+  REQUIRE(eventually([&] {
+    auto h = c.keepers.at(0)->health();
+    return h.size() == 1 && !h.begin()->second;
+  }));
+  auto refused = cluster_projections::keep_running(c.nodes->node(0),
+                                                   {"balances"}, 0ms);
+  REQUIRE(!refused);
+  CHECK(describe(refused.error()).find("interval") != std::string::npos);
 }

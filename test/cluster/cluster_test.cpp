@@ -34,10 +34,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-nats_server& server() {
-  return shared_nats_server();
-}
-
 nats_options nats_opts() {
   return shared_nats_options();
 }

@@ -3,18 +3,11 @@
 #include "aether/core/error.hpp"
 #include "projection_entity.hpp"
 
+#include <algorithm>
 #include <caf/actor_system.hpp>
 #include <caf/scoped_actor.hpp>
 
 namespace aether {
-
-namespace {
-
-/// How long one ask may take: the router itself gives up on a shard
-/// without an owner or an owner that does not answer well before.
-constexpr auto ask_timeout = std::chrono::seconds{30};
-
-} // namespace
 
 void cluster_projections::add_to(
   entity_types& types, std::map<std::string, projection_starter> starters) {
@@ -30,9 +23,13 @@ void cluster_projections::add_to(
   };
 }
 
-std::unique_ptr<cluster_projections>
+caf::expected<std::unique_ptr<cluster_projections>>
 cluster_projections::keep_running(cluster& node, std::vector<std::string> names,
                                   std::chrono::milliseconds interval) {
+  if (interval.count() <= 0)
+    return invalid_field("interval", "must be positive (is "
+                                       + std::to_string(interval.count())
+                                       + " ms)");
   std::unique_ptr<cluster_projections> out{
     new cluster_projections(node.router(), std::move(names), interval)};
   out->thread_ = std::thread{[p = out.get()] {
@@ -67,20 +64,27 @@ std::map<std::string, caf::error> cluster_projections::health() const {
 }
 
 void cluster_projections::loop() {
-  caf::scoped_actor self{router_.home_system()};
+  // An ask waits for a shard without an owner only this long, so that
+  // stopping never waits longer.
+  auto timeout = std::max<std::chrono::milliseconds>(interval_,
+                                                     std::chrono::seconds{5});
   std::unique_lock<std::mutex> lock{mtx_};
   while (!stopping_) {
     for (auto& name : names_) {
       lock.unlock();
       caf::error answer;
-      self
-        ->request(router_, ask_timeout, route_atom::value,
-                  std::string{entity_type}, name,
-                  caf::make_message(projection_ping_atom::value))
-        .receive([](uint64_t) {},
-                 [&answer](caf::error& err) {
-                   answer = std::move(err);
-                 });
+      {
+        // Hidden: it never holds up the actor system's shutdown.
+        caf::scoped_actor self{router_.home_system(), true};
+        self
+          ->request(router_, timeout, route_atom::value,
+                    std::string{entity_type}, name,
+                    caf::make_message(projection_ping_atom::value))
+          .receive([](uint64_t) {},
+                   [&answer](caf::error& err) {
+                     answer = std::move(err);
+                   });
+      }
       lock.lock();
       health_[name] = std::move(answer);
       if (stopping_)

@@ -18,8 +18,8 @@ bool all_digits(const std::string& s, size_t from) {
                         });
 }
 
-/// `<workers> <position>`, both decimal; anything else is corrupt data
-/// naming the key.
+/// `<workers> <position>`, both decimal (at most 9 and 18 digits); anything
+/// else is corrupt data naming the key.
 caf::expected<stored_offset> decode_offset(const kv_entry& e, size_t worker) {
   auto bad = [&] {
     return make_persistence_error(persistence_error::corrupt_data,
@@ -29,7 +29,7 @@ caf::expected<stored_offset> decode_offset(const kv_entry& e, size_t worker) {
                                     + e.value + "\")");
   };
   auto space = e.value.find(' ');
-  if (space == std::string::npos || space == 0
+  if (space == std::string::npos || space == 0 || space > 9
       || !all_digits(e.value.substr(0, space), 0)
       || !all_digits(e.value, space + 1) || e.value.size() - space > 19)
     return bad();
@@ -40,6 +40,17 @@ caf::expected<stored_offset> decode_offset(const kv_entry& e, size_t worker) {
   if (out.workers == 0 || worker >= out.workers)
     return bad();
   return out;
+}
+
+/// A projection's name as KV key tokens: not empty, no empty token.
+caf::error check_name(const std::string& name) {
+  if (name.empty() || name.front() == '.' || name.back() == '.'
+      || name.find("..") != std::string::npos)
+    return invalid_field("projection", "a name in a KV offset store must not "
+                                       "start or end with '.' or hold "
+                                       "\"..\" (\""
+                                         + name + "\")");
+  return caf::none;
 }
 
 } // namespace
@@ -70,14 +81,16 @@ kv_offset_store::keys_of(const std::string& name) {
   std::vector<std::string> out;
   auto prefix = name + ".";
   for (auto& k : *keys)
-    if (k.compare(0, prefix.size(), prefix) == 0
-        && all_digits(k, prefix.size()))
+    if (k.compare(0, prefix.size(), prefix) == 0 && all_digits(k, prefix.size())
+        && k.size() - prefix.size() <= 9)
       out.push_back(k);
   return out;
 }
 
 caf::expected<std::vector<stored_offset>>
 kv_offset_store::load(const std::string& projection) {
+  if (auto err = check_name(projection))
+    return err;
   auto keys = keys_of(projection);
   if (!keys)
     return keys.error();
@@ -102,19 +115,42 @@ kv_offset_store::load(const std::string& projection) {
 
 caf::error kv_offset_store::save(const std::string& projection,
                                  const stored_offset& offset) {
+  if (auto err = check_name(projection))
+    return err;
   if (offset.position < 0 || offset.workers == 0
       || offset.worker >= offset.workers)
     return invalid_field("offset", "needs worker < workers and a position "
                                    ">= 0");
-  auto r = bucket_->put(projection + "." + std::to_string(offset.worker),
-                        std::to_string(offset.workers) + " "
-                          + std::to_string(offset.position));
-  if (!r)
-    return r.error();
-  return caf::none;
+  auto key = projection + "." + std::to_string(offset.worker);
+  auto value = std::to_string(offset.workers) + " "
+               + std::to_string(offset.position);
+  // Offsets only move forward: a late save of a node that no longer runs
+  // the projection cannot move them back (compare-and-swap on the key's
+  // revision; another save in between makes it read again).
+  for (int attempt = 1;; ++attempt) {
+    auto cur = bucket_->get(key);
+    if (!cur)
+      return cur.error();
+    caf::expected<uint64_t> r{0};
+    if (!*cur) {
+      r = bucket_->create(key, value);
+    } else {
+      auto stored = decode_offset(**cur, offset.worker);
+      if (stored && stored->workers == offset.workers
+          && stored->position >= offset.position)
+        return caf::none;
+      r = bucket_->update(key, value, (*cur)->revision);
+    }
+    if (r)
+      return caf::none;
+    if (!is(r.error(), persistence_error::version_conflict) || attempt == 100)
+      return r.error();
+  }
 }
 
 caf::error kv_offset_store::drop(const std::string& projection) {
+  if (auto err = check_name(projection))
+    return err;
   auto keys = keys_of(projection);
   if (!keys)
     return keys.error();

@@ -54,8 +54,8 @@ public:
   /// expired, deleted).
   caf::expected<std::optional<kv_entry>> get(const std::string& key);
 
-  /// Writes `value` only if `key` has no value at all: `version_conflict`
-  /// otherwise. Returns the new revision.
+  /// Writes `value` only if `key` has no value (never written, or deleted):
+  /// `version_conflict` otherwise. Returns the new revision.
   caf::expected<uint64_t> create(const std::string& key,
                                  const std::string& value);
 

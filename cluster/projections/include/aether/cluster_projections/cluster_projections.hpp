@@ -57,12 +57,16 @@ public:
                      std::map<std::string, projection_starter> starters);
 
   /// Asks each of `names` through `node` every `interval` (at once first),
-  /// so each runs somewhere. Stop it (destructor) before the node leaves.
-  static std::unique_ptr<cluster_projections>
+  /// so each runs somewhere; an ask that gets no answer within
+  /// max(`interval`, 5 s) counts as failed. Fails with `invalid_argument`
+  /// for an interval of 0 or less. Stop it (destructor) before the node
+  /// leaves and before its actor system is destroyed.
+  static caf::expected<std::unique_ptr<cluster_projections>>
   keep_running(cluster& node, std::vector<std::string> names,
                std::chrono::milliseconds interval = std::chrono::seconds{1});
 
-  /// Stops asking; the projections go on where they run.
+  /// Stops asking (waits for an ask in flight, at most its timeout); the
+  /// projections go on where they run.
   ~cluster_projections();
 
   cluster_projections(const cluster_projections&) = delete;

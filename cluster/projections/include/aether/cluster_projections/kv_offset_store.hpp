@@ -12,8 +12,13 @@ namespace aether {
 /// Offsets in a NATS JetStream key-value bucket, shared by every node: a
 /// projection that moves to another node resumes from the offset its last
 /// node stored. Key `<projection>.<worker>`, value `<workers> <position>`.
-/// Each call is one round trip to the server (it blocks: projections call
-/// it from their workers' threads). Thread-safe.
+/// Offsets only move forward: `save` keeps the stored offset when it is
+/// higher (for the same number of workers), so a late save of a node that
+/// no longer runs the projection cannot move it back; `drop` starts over.
+/// Use one bucket per cluster (`options::bucket`): projections of the same
+/// name share their offsets within a bucket. Every call blocks for round
+/// trips to the server (projections call it from their workers' threads).
+/// Thread-safe.
 class kv_offset_store : public offset_store {
 public:
   struct options {
