@@ -24,12 +24,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-nats_options nats_opts() {
-  return shared_nats_options();
-}
-
 std::shared_ptr<nats_connection> connect() {
-  auto conn = nats_connection::connect(nats_opts());
+  auto conn = nats_connection::connect(shared_nats_options());
   REQUIRE(conn);
   return *conn;
 }
@@ -78,7 +74,7 @@ struct projection_cluster {
 
   projection_cluster() {
     local_cluster::setup s;
-    s.nats = nats_opts();
+    s.nats = shared_nats_options();
     s.options = testkit::cluster_testkit_options::test_defaults();
     s.options.name = name;
     auto ns = name;
