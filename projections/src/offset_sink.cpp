@@ -7,7 +7,8 @@ namespace aether::detail {
 offset_sink::offset_sink(std::string name,
                          std::shared_ptr<offset_store> offsets,
                          projection::handler f)
-  : name_(std::move(name)), offsets_(std::move(offsets)), f_(std::move(f)) {
+  : name_(name), offsets_(offsets), f_(std::move(f)),
+    committer_(std::move(name), std::move(offsets)) {
   // nop
 }
 
@@ -20,10 +21,23 @@ projection_sink::outcome offset_sink::handle(const stored_offset& from,
                                              int64_t end) {
   outcome out;
   out.offset = from.position;
-  auto stored = [&](int64_t position) {
+  // An offset that could not be stored holds the worker back: nothing new
+  // is handled until it is (the worker reads this page again after a
+  // backoff), so a failing offset store never lets it run ahead unsaved.
+  if (auto err = committer_.retry()) {
+    out.err = std::move(err);
+    return out;
+  }
+  // The offset of this read is stored while the next one is handled: wait
+  // for the save of the read before, then start this one's. When the one
+  // before failed, this newer offset covers it, stored right here.
+  auto keep = [&](int64_t position) -> caf::error {
     auto x = from;
     x.position = position;
-    return offsets_->save(name_, x);
+    if (committer_.wait())
+      return committer_.save(x);
+    committer_.start(x);
+    return caf::none;
   };
   for (; out.handled < groups.size(); ++out.handled) {
     auto& g = groups[out.handled];
@@ -41,22 +55,30 @@ projection_sink::outcome offset_sink::handle(const stored_offset& from,
     out.handler_failed = true;
     out.failed_at = out.handled;
     if (out.handled > 0) {
-      auto last = groups[out.handled - 1].position;
-      if (!stored(last))
-        out.offset = last;
+      // Not stored: tried again before the next read is handled.
+      out.offset = groups[out.handled - 1].position;
+      keep(out.offset);
     }
     return out;
   }
-  if (auto err = stored(end)) {
-    out.err = std::move(err);
-    return out;
-  }
   out.offset = end;
+  if (end != from.position)
+    if (auto err = keep(end))
+      out.err = std::move(err); // handled; its offset tried again first
   return out;
 }
 
 caf::error offset_sink::save(const stored_offset& offset) {
-  return offsets_->save(name_, offset);
+  return committer_.save(offset);
+}
+
+caf::error offset_sink::flush() {
+  committer_.wait();
+  return committer_.retry();
+}
+
+int64_t offset_sink::stored() const {
+  return committer_.stored();
 }
 
 } // namespace aether::detail

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "aether/projections/projection.hpp"
+#include "offset_committer.hpp"
 #include "projection_sink.hpp"
 
 #include <memory>
@@ -8,7 +9,8 @@
 
 namespace aether::detail {
 
-/// At-least-once: the handler, then the offset in an `offset_store`.
+/// At-least-once: the handler, then the offset in an `offset_store`, stored
+/// in the background while the next read is handled (`offset_committer`).
 class offset_sink : public projection_sink {
 public:
   offset_sink(std::string name, std::shared_ptr<offset_store> offsets,
@@ -18,11 +20,14 @@ public:
   outcome handle(const stored_offset& from, const std::vector<group>& groups,
                  int64_t end) override;
   caf::error save(const stored_offset& offset) override;
+  caf::error flush() override;
+  int64_t stored() const override;
 
 private:
   std::string name_;
   std::shared_ptr<offset_store> offsets_;
   projection::handler f_;
+  offset_committer committer_;
 };
 
 } // namespace aether::detail

@@ -34,7 +34,9 @@ public:
     /// stored): that is no fault of the event, which must not count toward
     /// its dead letter.
     bool handler_failed = false;
-    /// The offset stored now (unchanged when nothing was stored).
+    /// The position handled up to: stored with the events (exactly-once)
+    /// or being stored (at-least-once, see `stored`); unchanged when
+    /// nothing was handled.
     int64_t offset = 0;
   };
 
@@ -52,8 +54,15 @@ public:
     = 0;
 
   /// Stores an offset without handling anything (moving past a dead
-  /// letter).
+  /// letter), durably before it returns.
   virtual caf::error save(const stored_offset& offset) = 0;
+
+  /// Waits until the offsets of what was handled are stored (when the
+  /// worker stops).
+  virtual caf::error flush() = 0;
+
+  /// The newest position this sink stored, -1 before the first.
+  virtual int64_t stored() const = 0;
 };
 
 } // namespace aether::detail

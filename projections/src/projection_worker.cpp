@@ -22,7 +22,8 @@ projection_worker::projection_worker(std::shared_ptr<event_store> store,
                                      size_t index,
                                      std::unique_ptr<projection_sink> sink,
                                      int64_t offset)
-  : opts_(opts), index_(index), sink_(std::move(sink)), offset_(offset) {
+  : opts_(opts), index_(index), sink_(std::move(sink)), start_(offset),
+    offset_(offset) {
   live_query::options qo;
   qo.batch_size = opts.batch_size;
   qo.poll_interval = opts.poll_interval;
@@ -40,6 +41,10 @@ projection_worker::~projection_worker() {
 
 void projection_worker::stop() {
   query_->stop();
+  // What was handled last has its offset stored before the worker is done
+  // (at-least-once stores it in the background).
+  if (sink_->flush())
+    failures_ += 1;
 }
 
 void projection_worker::wake() {
@@ -57,7 +62,8 @@ projection_stats projection_worker::stats() const {
   s.failures = failures_.load();
   s.dead_letters = dead_letters_.load();
   s.read_failures = query_->read_failures();
-  s.offset = offset_.load();
+  auto stored = sink_->stored();
+  s.offset = stored < 0 ? start_ : stored;
   s.caught_up = query_->caught_up();
   auto last = last_event_ns_.load();
   if (!s.caught_up && last > 0) {

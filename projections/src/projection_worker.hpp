@@ -44,6 +44,9 @@ private:
   // Only the live query's thread touches these after the start.
   int64_t failing_position_ = -1;
   size_t attempts_ = 0;
+  /// The offset loaded at the start (stored before this run).
+  const int64_t start_;
+  /// The position handled up to (its offset stored, or being stored).
   std::atomic<int64_t> offset_;
   std::atomic<uint64_t> handled_{0};
   std::atomic<uint64_t> failures_{0};

@@ -90,11 +90,23 @@ projection_sink::outcome sqlite_sink::run(const stored_offset& from,
     return abort(std::move(err));
   out.handled = count;
   out.offset = end;
+  stored_ = end;
   return out;
 }
 
 caf::error sqlite_sink::save(const stored_offset& offset) {
-  return save_offset(db_, name_, offset);
+  if (auto err = save_offset(db_, name_, offset))
+    return err;
+  stored_ = offset.position;
+  return caf::none;
+}
+
+caf::error sqlite_sink::flush() {
+  return caf::none; // every commit is stored before `handle` returns
+}
+
+int64_t sqlite_sink::stored() const {
+  return stored_.load();
 }
 
 } // namespace aether::detail

@@ -3,6 +3,7 @@
 #include "aether/projections/projection.hpp"
 #include "projection_sink.hpp"
 
+#include <atomic>
 #include <string>
 
 namespace aether::detail {
@@ -22,6 +23,8 @@ public:
   outcome handle(const stored_offset& from, const std::vector<group>& groups,
                  int64_t end) override;
   caf::error save(const stored_offset& offset) override;
+  caf::error flush() override;
+  int64_t stored() const override;
 
 private:
   sqlite_sink(std::string name, sqlite3* db, projection::sqlite_handler f);
@@ -35,6 +38,7 @@ private:
   std::string name_;
   sqlite3* db_;
   projection::sqlite_handler f_;
+  std::atomic<int64_t> stored_{-1};
 };
 
 } // namespace aether::detail

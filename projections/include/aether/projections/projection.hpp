@@ -33,8 +33,9 @@ class projection_worker;
 ///   handler fails, the transaction is rolled back and the events before
 ///   the failing one are committed again without it.
 /// - `at_least_once`: any handler (it should be idempotent); the offset is
-///   stored after the handler, so a crash may hand over again the events
-///   handled since the last stored offset, never skip one.
+///   stored after the handler, in the background while the next read is
+///   handled, so a crash may hand over again the events handled since the
+///   last stored offset (at most two reads), never skip one.
 ///
 /// A handler that fails (returns an error or throws) is retried with
 /// backoff, counted, and never skipped silently: only with

@@ -8,7 +8,8 @@ namespace aether {
 /// What one worker of a projection did so far.
 struct projection_stats {
   size_t worker = 0;
-  /// Events handled (and committed with their offset).
+  /// Events handled: committed with their offset (exactly-once), or with
+  /// their offset stored or being stored (at-least-once).
   uint64_t handled = 0;
   /// Failed attempts: a handler error or exception, an upcast that failed,
   /// a record that does not decode, an offset that could not be stored.
