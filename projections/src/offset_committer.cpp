@@ -1,6 +1,6 @@
 #include "offset_committer.hpp"
 
-#include "aether/core/error.hpp"
+#include "contained_call.hpp"
 
 namespace aether::detail {
 
@@ -35,17 +35,9 @@ void offset_committer::run() {
     lock.unlock();
     // The store is user code as far as this thread is concerned: an
     // exception must not end the process.
-    caf::error err;
-    try {
-      err = offsets_->save(name_, x);
-    } catch (const std::exception& e) {
-      err = make_persistence_error(persistence_error::store_failure,
-                                   std::string{"the offset store threw: "}
-                                     + e.what());
-    } catch (...) {
-      err = make_persistence_error(persistence_error::store_failure,
-                                   "the offset store threw");
-    }
+    auto err = contained_call("the offset store", [&] {
+      return offsets_->save(name_, x);
+    });
     if (!err)
       stored_ = x.position;
     lock.lock();

@@ -166,46 +166,58 @@ void check_once_in_order(const std::vector<positioned_event>& all, size_t n) {
     CHECK(all[i].position == static_cast<int64_t>(i + 1));
 }
 
+/// 12 events of one actor, an at-least-once projection over them in reads
+/// of 4 with its offsets in a `gated_offsets`, and what its handler saw.
+struct gated_run {
+  std::shared_ptr<memory_store> store = std::make_shared<memory_store>();
+  std::shared_ptr<gated_offsets> offsets = std::make_shared<gated_offsets>();
+  journal seen;
+  std::unique_ptr<projection> p;
+
+  explicit gated_run(const std::string& name, bool held, bool failing) {
+    for (int64_t v = 1; v <= 12; ++v)
+      REQUIRE(store->save_event(deposit("a", v, 1)));
+    offsets->hold(held);
+    offsets->fail(failing);
+    auto o = fast(name);
+    o.batch_size = 4;
+    auto started = projection::at_least_once(store, o, offsets,
+                                             [this](const positioned_event& x) {
+                                               seen.add(x);
+                                               return caf::error{};
+                                             });
+    REQUIRE(started);
+    p = std::move(*started);
+  }
+
+  /// Released before the projection stops, even when a check fails.
+  ~gated_run() {
+    offsets->hold(false);
+    if (p)
+      p->stop();
+  }
+};
+
 } // namespace
 
 TEST_CASE("projection: at-least-once handles the next read while the offset "
           "of the one before is stored, never further ahead") {
-  auto store = std::make_shared<memory_store>();
-  for (int64_t v = 1; v <= 12; ++v)
-    REQUIRE(store->save_event(deposit("a", v, 1)));
-  auto offsets = std::make_shared<gated_offsets>();
-  offsets->hold(true);
-  journal seen;
-  auto o = fast("gated");
-  o.batch_size = 4;
-  auto p = projection::at_least_once(store, o, offsets,
-                                     [&](const positioned_event& x) {
-                                       seen.add(x);
-                                       return caf::error{};
-                                     });
-  REQUIRE(p);
-  // Released before the projection stops, even when a check fails.
-  struct release_at_exit {
-    gated_offsets& x;
-    ~release_at_exit() {
-      x.hold(false);
-    }
-  } release{*offsets};
+  gated_run run{"gated", true, false};
   // The save of the first read's offset hangs; the second read is handled
   // meanwhile, the third waits for that save.
   REQUIRE(eventually([&] {
-    return seen.size() == 8;
+    return run.seen.size() == 8;
   }));
   std::this_thread::sleep_for(std::chrono::milliseconds{50});
-  CHECK(seen.size() == 8);
-  CHECK((*p)->stats()[0].offset == 0);
-  offsets->hold(false);
+  CHECK(run.seen.size() == 8);
+  CHECK(run.p->stats()[0].offset == 0);
+  run.offsets->hold(false);
   REQUIRE(eventually([&] {
-    return (*p)->stats()[0].offset == 12;
+    return run.p->stats()[0].offset == 12;
   }));
-  (*p)->stop();
-  check_once_in_order(seen.get(), 12);
-  auto stored = offsets->load("gated");
+  run.p->stop();
+  check_once_in_order(run.seen.get(), 12);
+  auto stored = run.offsets->load("gated");
   REQUIRE(stored);
   REQUIRE(stored->size() == 1);
   CHECK(stored->front().position == 12);
@@ -213,38 +225,25 @@ TEST_CASE("projection: at-least-once handles the next read while the offset "
 
 TEST_CASE("projection: a failing offset store holds at-least-once back, "
           "counted, without handling an event twice") {
-  auto store = std::make_shared<memory_store>();
-  for (int64_t v = 1; v <= 12; ++v)
-    REQUIRE(store->save_event(deposit("a", v, 1)));
-  auto offsets = std::make_shared<gated_offsets>();
-  offsets->fail(true);
-  journal seen;
-  auto o = fast("failing");
-  o.batch_size = 4;
-  auto p = projection::at_least_once(store, o, offsets,
-                                     [&](const positioned_event& x) {
-                                       seen.add(x);
-                                       return caf::error{};
-                                     });
-  REQUIRE(p);
+  gated_run run{"failing", false, true};
   REQUIRE(eventually([&] {
-    return (*p)->stats()[0].failures >= 3 && offsets->failed >= 3;
+    return run.p->stats()[0].failures >= 3 && run.offsets->failed >= 3;
   }));
   // The first read was handled, and perhaps the second while the first
   // one's offset was being stored (when that save had not failed yet).
   // Nothing more is handled, and nothing again.
-  auto ahead = seen.size();
+  auto ahead = run.seen.size();
   CHECK((ahead == 4 || ahead == 8));
-  CHECK((*p)->stats()[0].offset == 0);
-  CHECK((*p)->stats()[0].handled == ahead);
-  offsets->fail(false);
+  CHECK(run.p->stats()[0].offset == 0);
+  CHECK(run.p->stats()[0].handled == ahead);
+  run.offsets->fail(false);
   REQUIRE(eventually([&] {
-    return (*p)->stats()[0].offset == 12;
+    return run.p->stats()[0].offset == 12;
   }));
-  (*p)->stop();
-  check_once_in_order(seen.get(), 12);
-  CHECK((*p)->stats()[0].handled == 12);
-  CHECK((*p)->stats()[0].dead_letters == 0);
+  run.p->stop();
+  check_once_in_order(run.seen.get(), 12);
+  CHECK(run.p->stats()[0].handled == 12);
+  CHECK(run.p->stats()[0].dead_letters == 0);
 }
 
 TEST_CASE("projection: at-least-once hands over every event in order and "
