@@ -1,8 +1,8 @@
 #include "aether/persistence/live_query.hpp"
 
+#include "page_reader.hpp"
+
 #include <algorithm>
-#include <future>
-#include <system_error>
 
 namespace aether {
 
@@ -72,21 +72,19 @@ void live_query::run() {
     return stop_;
   };
   // While the handler works on a page, the next one is read (when the page
-  // was full): the read after `ahead_after`, used only when the handler
+  // was full): the read after `ahead.after()`, used only when the handler
   // reads on right there.
-  std::future<caf::expected<query_page>> ahead;
-  int64_t ahead_after = -1;
+  detail::page_reader ahead{*store_, query_, opts_.batch_size};
+  // The page handled last, freed by the next read ahead.
+  query_page spent;
   while (!stopped()) {
     auto after = position_.load();
     caf::expected<query_page> page{query_page{}};
-    if (ahead.valid()) {
-      auto got = ahead.get();
-      if (ahead_after == after)
-        page = std::move(got);
-      else
-        page = query_.read(*store_, after, opts_.batch_size);
-      ahead_after = -1;
-    } else {
+    if (ahead.pending() && ahead.after() == after)
+      page = ahead.take();
+    else {
+      if (ahead.pending())
+        ahead.take(); // read for a position the handler did not go on from
       page = query_.read(*store_, after, opts_.batch_size);
     }
     if (!page) {
@@ -107,18 +105,12 @@ void live_query::run() {
       continue;
     }
     caught_up_ = false;
-    if (opts_.read_ahead && !page->at_end && !page->error) {
-      try {
-        ahead = std::async(std::launch::async, [this, from = page->next_after] {
-          return query_.read(*store_, from, opts_.batch_size);
-        });
-        ahead_after = page->next_after;
-      } catch (const std::system_error&) {
-        // No thread for it: read the next page after the handler instead.
-      }
-    }
+    // Without a thread for it, the next page is read after the handler.
+    if (opts_.read_ahead && !page->at_end && !page->error)
+      ahead.start(page->next_after, std::move(spent));
     auto next = f_(*page, after);
     position_ = next.after;
+    spent = std::move(*page);
     if (next.later) {
       if (!wait(backoff, false))
         break;
@@ -127,7 +119,5 @@ void live_query::run() {
     }
     backoff = opts_.poll_interval;
   }
-  if (ahead.valid())
-    ahead.wait();
 }
 } // namespace aether

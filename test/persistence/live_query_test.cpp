@@ -7,9 +7,13 @@
 #include "aether/persistence/memory_store.hpp"
 #include "catch.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
+#include <set>
+#include <sys/syscall.h>
 #include <thread>
+#include <unistd.h>
 
 using namespace aether;
 
@@ -60,7 +64,71 @@ private:
   std::atomic<int> failures_left_;
 };
 
+/// The kernel's id of the calling thread (never reused while the test runs,
+/// unlike `std::thread::id`).
+long thread_number() {
+  return static_cast<long>(syscall(SYS_gettid));
+}
+
+/// Records the thread of every query read.
+class read_threads : public forwarding_store {
+public:
+  using forwarding_store::forwarding_store;
+  caf::expected<query_page> events_by_namespace(int64_t after,
+                                                size_t max_count) override {
+    {
+      std::lock_guard<std::mutex> guard{mtx};
+      threads.push_back(thread_number());
+    }
+    return forwarding_store::events_by_namespace(after, max_count);
+  }
+  std::mutex mtx;
+  std::vector<long> threads;
+};
+
 } // namespace
+
+TEST_CASE("live query: reads ahead on one thread of its own; a page read "
+          "ahead for a position the handler did not go on from is dropped") {
+  auto inner = std::make_shared<memory_store>();
+  for (int64_t v = 1; v <= 100; ++v)
+    REQUIRE(inner->save_event(make_event("e", "a", v)));
+  auto store = std::make_shared<read_threads>(inner);
+  seen_versions seen;
+  std::atomic<int> calls{0};
+  std::atomic<long> handler_thread{0};
+  auto o = fast();
+  o.batch_size = 10;
+  live_query q{store, event_query::all(), 0, o,
+               [&](const query_page& page, int64_t after) {
+                 handler_thread = thread_number();
+                 // The third page fails twice: its next page, read ahead,
+                 // is not used.
+                 auto n = ++calls;
+                 if (n == 3 || n == 4)
+                   return live_query::next_read{after, true};
+                 seen.add(page);
+                 return live_query::next_read{page.next_after};
+               }};
+  REQUIRE(eventually([&] {
+    return q.caught_up() && seen.get().size() == 100;
+  }));
+  q.stop();
+  std::vector<int64_t> expected;
+  for (int64_t v = 1; v <= 100; ++v)
+    expected.push_back(v);
+  CHECK(seen.get() == expected);
+  std::lock_guard<std::mutex> guard{store->mtx};
+  std::set<long> readers;
+  for (auto t : store->threads)
+    if (t != handler_thread.load())
+      readers.insert(t);
+  // Pages 2 to 10 (and page 4 twice) were read ahead, all on one thread.
+  CHECK(readers.size() == 1);
+  CHECK(
+    std::count(store->threads.begin(), store->threads.end(), *readers.begin())
+    >= 9);
+}
 
 TEST_CASE("live query: a handler that fails gets the same page again, "
           "after a backoff") {

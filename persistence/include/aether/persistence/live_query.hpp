@@ -59,9 +59,10 @@ public:
     /// The longest wait between retries of a failing read or a page read
     /// again; the wait doubles from `poll_interval` up to it.
     std::chrono::milliseconds max_backoff{2000};
-    /// Read the next page while the handler works on a full one (a second
-    /// thread for the read; the page is dropped when the handler reads on
-    /// from elsewhere).
+    /// Read the next page while the handler works on a full one (on a
+    /// second thread, for the query's life, which also frees the page
+    /// handled last; the page is dropped when the handler reads on from
+    /// elsewhere).
     bool read_ahead = true;
   };
 
