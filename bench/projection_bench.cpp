@@ -9,6 +9,7 @@
 #include <atomic>
 #include <mutex>
 #include <sqlite3.h>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 
@@ -24,6 +25,7 @@ struct projection_bench_options {
   int64_t batch = 1000;
   int64_t rate = 10000;
   int64_t seconds = 5;
+  int64_t repeat = 3;
 };
 
 /// Writes `n` events over `actors` actors in appends of 10, all queued at
@@ -64,7 +66,10 @@ double wait_for_offset(projection& p, int64_t offset,
   }
 }
 
-caf::error count_into(sqlite3* db, const positioned_event& x) {
+/// Adds `n` to the count of `actor` (a statement prepared once per
+/// connection: the handlers run on a worker's thread; a null `db` forgets
+/// it).
+caf::error add_count(sqlite3* db, std::string_view actor, int64_t n) {
   static thread_local sqlite3_stmt* q = nullptr;
   static thread_local sqlite3* prepared_for = nullptr;
   if (prepared_for != db) {
@@ -74,12 +79,13 @@ caf::error count_into(sqlite3* db, const positioned_event& x) {
     if (db == nullptr)
       return caf::none;
     sqlite3_prepare_v2(db,
-                       "INSERT INTO counts VALUES (?1, 1) ON CONFLICT (actor) "
-                       "DO UPDATE SET n = n + 1",
+                       "INSERT INTO counts VALUES (?1, ?2) ON CONFLICT (actor) "
+                       "DO UPDATE SET n = n + excluded.n",
                        -1, &q, nullptr);
   }
-  sqlite3_bind_text(q, 1, x.ev.actor_id.data(),
-                    static_cast<int>(x.ev.actor_id.size()), SQLITE_STATIC);
+  sqlite3_bind_text(q, 1, actor.data(), static_cast<int>(actor.size()),
+                    SQLITE_STATIC);
+  sqlite3_bind_int64(q, 2, n);
   auto rc = sqlite3_step(q);
   sqlite3_reset(q);
   if (rc != SQLITE_DONE)
@@ -88,20 +94,55 @@ caf::error count_into(sqlite3* db, const positioned_event& x) {
   return caf::none;
 }
 
-int run_projection(caf::actor_system&, const projection_bench_options& o) {
-  temp_folder tmp;
-  auto store = make_store(o.store, tmp, "projection", o.sync == "full");
-  write_history(*store, o.events, o.actors);
-  auto head = store->highest_position();
-  if (!head)
-    throw std::runtime_error(describe(head.error()));
-  boost::json::object r{{"scenario", "projection"},
-                        {"store", o.store},
-                        {"events", o.events},
-                        {"batch", o.batch}};
+/// The read model's handler per event: one upsert per event.
+caf::error count_into(sqlite3* db, const positioned_event& x) {
+  return add_count(db, x.ev.actor_id, 1);
+}
+
+/// Its batch form: a read's events added up per actor, each actor written
+/// once.
+caf::error count_batch_into(sqlite3* db, const event_batch& xs) {
+  std::unordered_map<std::string_view, int64_t> sums;
+  for (auto& x : xs)
+    sums[x.ev.actor_id] += 1;
+  for (auto& [actor, n] : sums)
+    if (auto err = add_count(db, actor, n))
+      return err;
+  return caf::none;
+}
+
+/// Creates an empty read model (a count per actor) at `path`.
+void create_counts(const std::string& path) {
+  sqlite3* db = nullptr;
+  sqlite3_open(path.c_str(), &db);
+  sqlite3_exec(db, "CREATE TABLE counts (actor TEXT PRIMARY KEY, n INTEGER)",
+               nullptr, nullptr, nullptr);
+  sqlite3_close(db);
+}
+
+/// One round of the throughput figures, in events/s.
+struct rates {
+  double raw = 0;
+  double by_hand = 0;
+  double exactly_once = 0;
+  double exactly_once_batched = 0;
+  double at_least_once = 0;
+};
+
+/// Reads the history of `events` up to `head` every way once; `round`
+/// names the round's read models and offsets.
+rates measure_round(const std::shared_ptr<event_store>& store,
+                    const temp_folder& tmp, const projection_bench_options& o,
+                    int64_t head, int round) {
+  rates out;
+  auto file = [&](const std::string& name) {
+    return (tmp.path / (name + "-" + std::to_string(round) + ".db")).string();
+  };
+  auto per_s = [&](double secs) {
+    return static_cast<double>(o.events) / secs;
+  };
   // The raw limit: the query alone, page by page (warmed up once).
-  double raw_per_s = 0;
-  for (int round = 0; round < 2; ++round) {
+  for (int pass = 0; pass < 2; ++pass) {
     auto t0 = clock_type::now();
     int64_t seen = 0;
     for (int64_t after = 0;;) {
@@ -114,14 +155,13 @@ int run_projection(caf::actor_system&, const projection_bench_options& o) {
       if (page->at_end)
         break;
     }
-    raw_per_s = static_cast<double>(seen) / (ms_since(t0) / 1000.0);
+    out.raw = static_cast<double>(seen) / (ms_since(t0) / 1000.0);
   }
-  r["raw_read_per_s"] = raw_per_s;
   // The exactly-once work by hand, as a second raw limit: each page read,
   // then its upserts and an offset in one transaction of the same SQLite
   // settings (no worker, no overlap).
   {
-    auto model = (tmp.path / "by-hand.db").string();
+    auto model = file("by-hand");
     sqlite3* db = nullptr;
     sqlite3_open(model.c_str(), &db);
     sqlite3_exec(db,
@@ -147,33 +187,39 @@ int run_projection(caf::actor_system&, const projection_bench_options& o) {
       if (page->at_end)
         break;
     }
-    r["raw_read_and_upsert_per_s"] = static_cast<double>(o.events)
-                                     / (ms_since(t0) / 1000.0);
-    count_into(nullptr, positioned_event{}); // forget the statement
+    out.by_hand = per_s(ms_since(t0) / 1000.0);
+    add_count(nullptr, {}, 0); // forget the statement
     sqlite3_close(db);
   }
   projection_options po;
   po.batch_size = static_cast<size_t>(o.batch);
   // Exactly-once into a SQLite read model (a count per actor).
   {
-    auto model = (tmp.path / "model.db").string();
-    sqlite3* db = nullptr;
-    sqlite3_open(model.c_str(), &db);
-    sqlite3_exec(db, "CREATE TABLE counts (actor TEXT PRIMARY KEY, n INTEGER)",
-                 nullptr, nullptr, nullptr);
-    sqlite3_close(db);
+    auto model = file("model");
+    create_counts(model);
     po.name = "exactly";
     auto t0 = clock_type::now();
     auto p = projection::exactly_once(store, po, model, count_into);
     if (!p)
       throw std::runtime_error(describe(p.error()));
-    auto secs = wait_for_offset(**p, *head, t0);
-    r["exactly_once_per_s"] = static_cast<double>(o.events) / secs;
+    out.exactly_once = per_s(wait_for_offset(**p, head, t0));
+  }
+  // The same read model with a batch handler: a read's counts added up per
+  // actor, each actor written once per read.
+  {
+    auto model = file("model-batched");
+    create_counts(model);
+    po.name = "batched";
+    auto t0 = clock_type::now();
+    auto p = projection::exactly_once_batched(store, po, model,
+                                              count_batch_into);
+    if (!p)
+      throw std::runtime_error(describe(p.error()));
+    out.exactly_once_batched = per_s(wait_for_offset(**p, head, t0));
   }
   // At-least-once with offsets in a SQLite file.
   {
-    auto offsets
-      = sqlite_offset_store::open((tmp.path / "offsets.db").string());
+    auto offsets = sqlite_offset_store::open(file("offsets"));
     if (!offsets)
       throw std::runtime_error(describe(offsets.error()));
     std::atomic<int64_t> handled{0};
@@ -187,14 +233,66 @@ int run_projection(caf::actor_system&, const projection_bench_options& o) {
       });
     if (!p)
       throw std::runtime_error(describe(p.error()));
-    auto secs = wait_for_offset(**p, *head, t0);
-    r["at_least_once_per_s"] = static_cast<double>(o.events) / secs;
+    out.at_least_once = per_s(wait_for_offset(**p, head, t0));
   }
-  r["exactly_once_vs_raw"] = r["exactly_once_per_s"].as_double() / raw_per_s;
-  r["exactly_once_vs_by_hand"] = r["exactly_once_per_s"].as_double()
-                                 / r["raw_read_and_upsert_per_s"].as_double();
-  r["at_least_once_vs_raw"] = r["at_least_once_per_s"].as_double() / raw_per_s;
+  return out;
+}
+
+int run_projection(caf::actor_system&, const projection_bench_options& o) {
+  temp_folder tmp;
+  auto store = make_store(o.store, tmp, "projection", o.sync == "full");
+  write_history(*store, o.events, o.actors);
+  auto head = store->highest_position();
+  if (!head)
+    throw std::runtime_error(describe(head.error()));
+  auto repeat = std::max<int64_t>(o.repeat, 1);
+  boost::json::object r{{"scenario", "projection"},
+                        {"store", o.store},
+                        {"events", o.events},
+                        {"batch", o.batch},
+                        {"repeat", repeat}};
+  // Every figure is the median of the rounds, each ratio the median of the
+  // rounds' ratios (against the raw read of the same round).
+  std::vector<rates> rounds;
+  for (int i = 0; i < repeat; ++i)
+    rounds.push_back(measure_round(store, tmp, o, *head, i));
+  auto report = [&](const std::string& key, auto field) {
+    std::vector<double> xs;
+    for (auto& x : rounds)
+      xs.push_back(field(x));
+    r[key] = median(xs);
+    r[key + "_spread"] = spread(xs);
+  };
+  report("raw_read_per_s", [](const rates& x) {
+    return x.raw;
+  });
+  report("raw_read_and_upsert_per_s", [](const rates& x) {
+    return x.by_hand;
+  });
+  report("exactly_once_per_s", [](const rates& x) {
+    return x.exactly_once;
+  });
+  report("exactly_once_batched_per_s", [](const rates& x) {
+    return x.exactly_once_batched;
+  });
+  report("at_least_once_per_s", [](const rates& x) {
+    return x.at_least_once;
+  });
+  report("exactly_once_vs_raw", [](const rates& x) {
+    return x.exactly_once / x.raw;
+  });
+  report("exactly_once_vs_by_hand", [](const rates& x) {
+    return x.exactly_once / x.by_hand;
+  });
+  report("exactly_once_batched_vs_raw", [](const rates& x) {
+    return x.exactly_once_batched / x.raw;
+  });
+  report("at_least_once_vs_raw", [](const rates& x) {
+    return x.at_least_once / x.raw;
+  });
   emit(r);
+  projection_options po;
+  po.batch_size = static_cast<size_t>(o.batch);
   // Live lag: a steady write load, the projection following it.
   std::mutex mtx;
   std::vector<double> lag_ms;
@@ -315,6 +413,8 @@ void add_projection(CLI::App& app, runner& chosen) {
   add_number(*sub, "--batch", o->batch, "events per read");
   add_number(*sub, "--rate", o->rate, "events/s written in the live run");
   add_number(*sub, "--seconds", o->seconds, "seconds of the live run");
+  add_number(*sub, "--repeat", o->repeat,
+             "rounds of the throughput runs (medians are reported)");
 }
 
 } // namespace aether::bench

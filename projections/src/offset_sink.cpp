@@ -1,12 +1,9 @@
 #include "offset_sink.hpp"
 
-#include "contained_call.hpp"
-
 namespace aether::detail {
 
 offset_sink::offset_sink(std::string name,
-                         std::shared_ptr<offset_store> offsets,
-                         projection::handler f)
+                         std::shared_ptr<offset_store> offsets, handler_calls f)
   : name_(name), offsets_(offsets), f_(std::move(f)),
     committer_(std::move(name), std::move(offsets)) {
   // nop
@@ -39,19 +36,16 @@ projection_sink::outcome offset_sink::handle(const stored_offset& from,
     committer_.start(x);
     return caf::none;
   };
-  for (; out.handled < groups.size(); ++out.handled) {
-    auto& g = groups[out.handled];
-    for (auto* x : g.events) {
-      out.err = contained_call("the projection's handler", [&] {
-        return f_(*x);
-      });
-      if (out.err)
-        break;
-    }
-    if (out.err)
-      break;
+  auto failed = f_.run(nullptr, groups, groups.size(), f_.batched());
+  if (failed.err && f_.batched() && groups.size() > 1) {
+    // Which event fails? One call per stored event finds it (the failed
+    // batch counts as a failure of its own).
+    out.failures += 1;
+    failed = f_.run(nullptr, groups, groups.size(), false);
   }
-  if (out.err) {
+  out.handled = failed.err ? failed.at : groups.size();
+  if (failed.err) {
+    out.err = std::move(failed.err);
     out.handler_failed = true;
     out.failed_at = out.handled;
     if (out.handled > 0) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "aether/projections/projection.hpp"
+#include "handler_calls.hpp"
 #include "offset_committer.hpp"
 #include "projection_sink.hpp"
 
@@ -11,10 +12,12 @@ namespace aether::detail {
 
 /// At-least-once: the handler, then the offset in an `offset_store`, stored
 /// in the background while the next read is handled (`offset_committer`).
+/// A batch handler's failing batch is handed over again one stored event
+/// per call, to find the event that fails.
 class offset_sink : public projection_sink {
 public:
   offset_sink(std::string name, std::shared_ptr<offset_store> offsets,
-              projection::handler f);
+              handler_calls f);
 
   caf::expected<std::vector<stored_offset>> load() override;
   outcome handle(const stored_offset& from, const std::vector<group>& groups,
@@ -26,7 +29,7 @@ public:
 private:
   std::string name_;
   std::shared_ptr<offset_store> offsets_;
-  projection::handler f_;
+  handler_calls f_;
   offset_committer committer_;
 };
 

@@ -1,6 +1,7 @@
 #include "aether/projections/projection.hpp"
 
 #include "aether/core/error.hpp"
+#include "handler_calls.hpp"
 #include "offset_sink.hpp"
 #include "projection_worker.hpp"
 #include "sqlite_sink.hpp"
@@ -80,9 +81,60 @@ caf::expected<std::unique_ptr<projection>>
 projection::at_least_once(std::shared_ptr<event_store> store,
                           projection_options opts,
                           std::shared_ptr<offset_store> offsets, handler f) {
+  if (!f)
+    return invalid_field("projection", "needs a store, offsets and a handler");
+  return start_at_least_once(std::move(store), std::move(opts),
+                             std::move(offsets),
+                             detail::handler_calls{sqlite_handler{
+                               [f](sqlite3*, const positioned_event& x) {
+                                 return f(x);
+                               }}});
+}
+
+caf::expected<std::unique_ptr<projection>>
+projection::at_least_once_batched(std::shared_ptr<event_store> store,
+                                  projection_options opts,
+                                  std::shared_ptr<offset_store> offsets,
+                                  batch_handler f) {
+  if (!f)
+    return invalid_field("projection", "needs a store, offsets and a handler");
+  return start_at_least_once(std::move(store), std::move(opts),
+                             std::move(offsets),
+                             detail::handler_calls{sqlite_batch_handler{
+                               [f](sqlite3*, const event_batch& xs) {
+                                 return f(xs);
+                               }}});
+}
+
+caf::expected<std::unique_ptr<projection>>
+projection::exactly_once(std::shared_ptr<event_store> store,
+                         projection_options opts, std::string read_model_path,
+                         sqlite_handler f) {
+  if (!f)
+    return invalid_field("projection", "needs a store and a handler");
+  return start_exactly_once(std::move(store), std::move(opts), read_model_path,
+                            detail::handler_calls{f});
+}
+
+caf::expected<std::unique_ptr<projection>>
+projection::exactly_once_batched(std::shared_ptr<event_store> store,
+                                 projection_options opts,
+                                 std::string read_model_path,
+                                 sqlite_batch_handler f) {
+  if (!f)
+    return invalid_field("projection", "needs a store and a handler");
+  return start_exactly_once(std::move(store), std::move(opts), read_model_path,
+                            detail::handler_calls{f});
+}
+
+caf::expected<std::unique_ptr<projection>>
+projection::start_at_least_once(std::shared_ptr<event_store> store,
+                                projection_options opts,
+                                std::shared_ptr<offset_store> offsets,
+                                const detail::handler_calls& f) {
   if (auto err = opts.validate())
     return err;
-  if (!store || !offsets || !f)
+  if (!store || !offsets)
     return invalid_field("projection", "needs a store, offsets and a handler");
   std::unique_ptr<projection> p{new projection(store, std::move(opts))};
   auto& o = p->opts_;
@@ -96,12 +148,13 @@ projection::at_least_once(std::shared_ptr<event_store> store,
 }
 
 caf::expected<std::unique_ptr<projection>>
-projection::exactly_once(std::shared_ptr<event_store> store,
-                         projection_options opts, std::string read_model_path,
-                         sqlite_handler f) {
+projection::start_exactly_once(std::shared_ptr<event_store> store,
+                               projection_options opts,
+                               const std::string& read_model_path,
+                               const detail::handler_calls& f) {
   if (auto err = opts.validate())
     return err;
-  if (!store || !f)
+  if (!store)
     return invalid_field("projection", "needs a store and a handler");
   std::unique_ptr<projection> p{new projection(store, std::move(opts))};
   auto& o = p->opts_;

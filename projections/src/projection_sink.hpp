@@ -34,6 +34,9 @@ public:
     /// stored): that is no fault of the event, which must not count toward
     /// its dead letter.
     bool handler_failed = false;
+    /// Failed handler calls that did not stop the read (a batch that
+    /// failed, handed over again event by event).
+    size_t failures = 0;
     /// The position handled up to: stored with the events (exactly-once)
     /// or being stored (at-least-once, see `stored`); unchanged when
     /// nothing was handled.

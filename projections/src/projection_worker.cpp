@@ -116,6 +116,7 @@ live_query::next_read projection_worker::on_page(const query_page& page,
   if (!groups.empty() || end > from.position)
     out = sink_->handle(from, groups, end);
   offset_ = out.offset;
+  failures_ += out.failures;
   handled_ += [&] {
     uint64_t n = 0;
     for (size_t i = 0; i < out.handled; ++i)

@@ -1,6 +1,5 @@
 #include "sqlite_sink.hpp"
 
-#include "contained_call.hpp"
 #include "offset_table.hpp"
 
 #include <sqlite3.h>
@@ -8,8 +7,7 @@
 namespace aether::detail {
 
 caf::expected<std::unique_ptr<sqlite_sink>>
-sqlite_sink::open(std::string name, const std::string& path,
-                  projection::sqlite_handler f) {
+sqlite_sink::open(std::string name, const std::string& path, handler_calls f) {
   auto db = open_offset_database(path, std::chrono::seconds{5});
   if (!db)
     return db.error();
@@ -17,8 +15,7 @@ sqlite_sink::open(std::string name, const std::string& path,
     new sqlite_sink(std::move(name), *db, std::move(f))};
 }
 
-sqlite_sink::sqlite_sink(std::string name, sqlite3* db,
-                         projection::sqlite_handler f)
+sqlite_sink::sqlite_sink(std::string name, sqlite3* db, handler_calls f)
   : name_(std::move(name)), db_(db), f_(std::move(f)) {
   // nop
 }
@@ -34,15 +31,32 @@ caf::expected<std::vector<stored_offset>> sqlite_sink::load() {
 projection_sink::outcome sqlite_sink::handle(const stored_offset& from,
                                              const std::vector<group>& groups,
                                              int64_t end) {
+  if (!f_.batched() || groups.size() < 2)
+    return handle_each(from, groups, end);
+  auto whole = run(from, groups, groups.size(), end, true);
+  if (!whole.err || !whole.handler_failed)
+    return whole;
+  // The batch failed and was rolled back: find the event that fails by
+  // handing them over one stored event per call (the failed batch counts
+  // as a failure of its own).
+  auto each = handle_each(from, groups, end);
+  each.failures += 1;
+  return each;
+}
+
+projection_sink::outcome
+sqlite_sink::handle_each(const stored_offset& from,
+                         const std::vector<group>& groups, int64_t end) {
   // Optimistic: every group in one transaction without savepoints. When a
   // handler fails at group i, roll the whole transaction back and run
   // groups 0 .. i-1 again in a new one, so that they commit with the offset
   // just before group i and nothing of group i stays.
-  auto first = run(from, groups, groups.size(), end);
+  auto first = run(from, groups, groups.size(), end, false);
   if (!first.err || !first.handler_failed || first.failed_at == 0)
     return first;
   auto failed_at = first.failed_at;
-  auto again = run(from, groups, failed_at, groups[failed_at - 1].position);
+  auto again = run(from, groups, failed_at, groups[failed_at - 1].position,
+                   false);
   if (again.err) // failed differently the second time
     return again;
   again.err = std::move(first.err);
@@ -51,9 +65,9 @@ projection_sink::outcome sqlite_sink::handle(const stored_offset& from,
   return again;
 }
 
-projection_sink::outcome sqlite_sink::run(const stored_offset& from,
-                                          const std::vector<group>& groups,
-                                          size_t count, int64_t end) {
+projection_sink::outcome
+sqlite_sink::run(const stored_offset& from, const std::vector<group>& groups,
+                 size_t count, int64_t end, bool whole) {
   outcome out;
   out.offset = from.position;
   // A rollback that failed earlier may have left a transaction open.
@@ -70,16 +84,10 @@ projection_sink::outcome sqlite_sink::run(const stored_offset& from,
     return std::move(out);
   };
   // Nothing is stored before the commit: `handled` stays 0 until then.
-  for (size_t i = 0; i < count; ++i) {
-    for (auto* x : groups[i].events) {
-      if (auto err = contained_call("the projection's handler", [&] {
-            return f_(db_, *x);
-          })) {
-        out.handler_failed = true;
-        out.failed_at = i;
-        return abort(std::move(err));
-      }
-    }
+  if (auto failed = f_.run(db_, groups, count, whole); failed.err) {
+    out.handler_failed = true;
+    out.failed_at = failed.at;
+    return abort(std::move(failed.err));
   }
   auto x = from;
   x.position = end;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "aether/projections/projection.hpp"
+#include "handler_calls.hpp"
 #include "projection_sink.hpp"
 
 #include <atomic>
@@ -10,12 +11,13 @@ namespace aether::detail {
 
 /// Exactly-once: the handler and the offset in one transaction of the read
 /// model's SQLite database; after a failure, the events before the failing
-/// one are committed again without it.
+/// one are committed again without it (a batch handler's failing batch is
+/// first rolled back and handed over again one stored event per call).
 class sqlite_sink : public projection_sink {
 public:
   /// Opens its own connection to `path`.
   static caf::expected<std::unique_ptr<sqlite_sink>>
-  open(std::string name, const std::string& path, projection::sqlite_handler f);
+  open(std::string name, const std::string& path, handler_calls f);
 
   ~sqlite_sink() override;
 
@@ -27,17 +29,21 @@ public:
   int64_t stored() const override;
 
 private:
-  sqlite_sink(std::string name, sqlite3* db, projection::sqlite_handler f);
+  sqlite_sink(std::string name, sqlite3* db, handler_calls f);
 
-  /// Runs the first `count` groups in one transaction and commits them with
-  /// offset `end`; on a failure rolls everything back (`handled` says
-  /// where it failed).
+  /// Handles the groups group by group (a batch handler: one call per
+  /// group); after a failure at group i, commits groups 0 .. i-1 again.
+  outcome handle_each(const stored_offset& from,
+                      const std::vector<group>& groups, int64_t end);
+  /// Runs the first `count` groups in one transaction (a batch handler: in
+  /// one call when `whole`) and commits them with offset `end`; on a
+  /// failure rolls everything back (`failed_at` says where it failed).
   outcome run(const stored_offset& from, const std::vector<group>& groups,
-              size_t count, int64_t end);
+              size_t count, int64_t end, bool whole);
 
   std::string name_;
   sqlite3* db_;
-  projection::sqlite_handler f_;
+  handler_calls f_;
   std::atomic<int64_t> stored_{-1};
 };
 

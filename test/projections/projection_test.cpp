@@ -11,12 +11,14 @@
 #include "shell.hpp"
 #include "temp_dir.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <set>
 #include <sqlite3.h>
 #include <thread>
 
@@ -429,6 +431,166 @@ TEST_CASE("projection: a failing event is retried, counted, and never "
     CHECK(letters[1].position == 4);
     CHECK(seen.size() == 3); // 1, 2, 5
   }
+}
+
+namespace {
+
+/// 40 deposits over accounts a, b and c (account of event i: i % 3; amount
+/// i); the 10th (of "a", version 4) is the poison event when `poison`.
+struct batched_run {
+  std::shared_ptr<memory_store> store = std::make_shared<memory_store>();
+  std::mutex mtx;
+  /// The positions of each call's events, in call order.
+  std::vector<std::vector<int64_t>> calls;
+  std::vector<dead_letter> letters;
+  bool poison = false;
+
+  batched_run() {
+    std::map<std::string, int64_t> next;
+    for (int64_t i = 1; i <= 40; ++i) {
+      std::string id(1, static_cast<char>('a' + i % 3));
+      REQUIRE(store->save_event(deposit(id, ++next[id], i)));
+    }
+  }
+
+  projection_options options() {
+    auto o = fast("batched");
+    o.dead_letter_after = 2;
+    o.dead_letter = [this](const dead_letter& d) {
+      std::lock_guard<std::mutex> guard{mtx};
+      letters.push_back(d);
+    };
+    return o;
+  }
+
+  /// Records the call; throws when the batch holds the poison event.
+  void seen(const event_batch& xs) {
+    std::vector<int64_t> positions;
+    for (auto& x : xs)
+      positions.push_back(x.position);
+    std::lock_guard<std::mutex> guard{mtx};
+    calls.push_back(positions);
+    for (auto& x : xs)
+      if (poison && x.position == 10)
+        throw std::runtime_error("cannot handle 10");
+  }
+
+  /// The expected balances: every deposit but the poison one.
+  std::map<std::string, int64_t> expected() const {
+    std::map<std::string, int64_t> out;
+    for (int64_t i = 1; i <= 40; ++i)
+      if (!poison || i != 10)
+        out[std::string(1, static_cast<char>('a' + i % 3))] += i;
+    return out;
+  }
+};
+
+/// Adds up a batch's amounts per account and writes each account once.
+caf::error add_batch_to_balances(sqlite3* db, const event_batch& xs) {
+  std::map<std::string, int64_t> sums;
+  for (auto& x : xs)
+    sums[x.ev.actor_id] += x.ev.data.at("amount").as_int64();
+  for (auto& [account, sum] : sums) {
+    positioned_event one;
+    one.ev = deposit(account, 1, sum);
+    if (auto err = add_to_balance(db, one))
+      return err;
+  }
+  return caf::none;
+}
+
+} // namespace
+
+TEST_CASE("projection: exactly-once with a batch handler, one call per read; "
+          "a failing batch is rolled back and narrowed to its event") {
+  test::temp_dir dir;
+  batched_run r;
+  auto model = dir.file("model.db");
+  SECTION("every read in one call") {
+    auto p = projection::exactly_once_batched(
+      r.store, r.options(), model, [&](sqlite3* db, const event_batch& xs) {
+        r.seen(xs);
+        return add_batch_to_balances(db, xs);
+      });
+    REQUIRE(p);
+    REQUIRE(eventually([&] {
+      return (*p)->stats()[0].offset == 40;
+    }));
+    (*p)->stop();
+    CHECK(balances(model) == r.expected());
+    std::lock_guard<std::mutex> guard{r.mtx};
+    REQUIRE(r.calls.size() == 3); // reads of 16, 16 and 8
+    CHECK(r.calls[0].size() == 16);
+    CHECK(r.calls[1].front() == 17);
+    CHECK(r.calls[2].back() == 40);
+    CHECK((*p)->stats()[0].handled == 40);
+    CHECK((*p)->stats()[0].failures == 0);
+  }
+  SECTION("a poison event") {
+    r.poison = true;
+    auto p = projection::exactly_once_batched(
+      r.store, r.options(), model, [&](sqlite3* db, const event_batch& xs) {
+        // Writes first: what a failing batch wrote must be rolled back.
+        if (auto err = add_batch_to_balances(db, xs))
+          return err;
+        r.seen(xs);
+        return caf::error{};
+      });
+    REQUIRE(p);
+    REQUIRE(eventually([&] {
+      return (*p)->stats()[0].offset == 40;
+    }));
+    (*p)->stop();
+    // Nothing twice, nothing of the poison event.
+    CHECK(balances(model) == r.expected());
+    auto s = (*p)->stats()[0];
+    CHECK(s.handled == 39);
+    CHECK(s.dead_letters == 1);
+    // Per attempt: the batch, then the poison event alone; two attempts.
+    CHECK(s.failures == 4);
+    std::lock_guard<std::mutex> guard{r.mtx};
+    REQUIRE(r.letters.size() == 1);
+    CHECK(r.letters[0].position == 10);
+    CHECK(r.letters[0].attempts == 2);
+    CHECK(r.letters[0].reason.find("cannot handle 10") != std::string::npos);
+    // The first read failed whole, then went one event per call.
+    REQUIRE(r.calls.size() > 10);
+    CHECK(r.calls[0].size() == 16);
+    CHECK(r.calls[1] == std::vector<int64_t>{1});
+  }
+}
+
+TEST_CASE("projection: at-least-once with a batch handler; a failing batch "
+          "is handed over again event by event") {
+  batched_run r;
+  r.poison = true;
+  auto offsets = std::make_shared<memory_offset_store>();
+  auto p = projection::at_least_once_batched(r.store, r.options(), offsets,
+                                             [&](const event_batch& xs) {
+                                               r.seen(xs);
+                                               return caf::error{};
+                                             });
+  REQUIRE(p);
+  REQUIRE(eventually([&] {
+    return (*p)->stats()[0].offset == 40;
+  }));
+  (*p)->stop();
+  auto s = (*p)->stats()[0];
+  CHECK(s.handled == 39);
+  CHECK(s.dead_letters == 1);
+  CHECK(s.failures == 4);
+  std::lock_guard<std::mutex> guard{r.mtx};
+  REQUIRE(r.letters.size() == 1);
+  CHECK(r.letters[0].position == 10);
+  // Every event but the poison one at least once, in order per call.
+  std::set<int64_t> handled;
+  for (auto& c : r.calls) {
+    CHECK(std::is_sorted(c.begin(), c.end()));
+    handled.insert(c.begin(), c.end());
+  }
+  CHECK(handled.size() == 40); // the poison event was offered, and failed
+  CHECK(r.calls[0].size() == 16);
+  CHECK(r.calls.back().back() == 40);
 }
 
 TEST_CASE("projection: N workers split the actors, each in order, each "

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "aether/persistence/event_store.hpp"
+#include "aether/projections/event_batch.hpp"
 #include "aether/projections/offset_store.hpp"
 #include "aether/projections/projection_options.hpp"
 #include "aether/projections/projection_stats.hpp"
@@ -17,6 +18,7 @@ struct sqlite3;
 namespace aether {
 
 namespace detail {
+class handler_calls;
 class projection_worker;
 } // namespace detail
 
@@ -57,6 +59,17 @@ public:
   using sqlite_handler
     = std::function<caf::error(sqlite3* db, const positioned_event&)>;
 
+  /// Handles the events of one read in one call (at-least-once); an error
+  /// or an exception is a failure of the batch.
+  using batch_handler = std::function<caf::error(const event_batch&)>;
+
+  /// Handles the events of one read in one call inside the read model's
+  /// transaction (exactly-once), for instance to add up a page's amounts
+  /// per key and write each key once; an error or an exception rolls back
+  /// what the batch wrote. Do not commit or roll back yourself.
+  using sqlite_batch_handler
+    = std::function<caf::error(sqlite3* db, const event_batch&)>;
+
   /// Starts an at-least-once projection with its offsets in `offsets`.
   /// Fails with `invalid_argument` for bad options, or with the offset
   /// store's error; offsets stored for another number of workers refuse to
@@ -71,6 +84,27 @@ public:
   static caf::expected<std::unique_ptr<projection>>
   exactly_once(std::shared_ptr<event_store> store, projection_options opts,
                std::string read_model_path, sqlite_handler f);
+
+  /// `at_least_once` with a handler per read instead of per event. When a
+  /// batch fails, its events are handed over again one stored event per
+  /// call, to find the one that fails (retried, counted, dead-lettered as
+  /// with a handler per event): the events before it are then handled a
+  /// second time, so the handler must be idempotent.
+  static caf::expected<std::unique_ptr<projection>>
+  at_least_once_batched(std::shared_ptr<event_store> store,
+                        projection_options opts,
+                        std::shared_ptr<offset_store> offsets, batch_handler f);
+
+  /// `exactly_once` with a handler per read instead of per event: the
+  /// read's events, their writes and the offset commit in one transaction.
+  /// When a batch fails, it is rolled back and its events are handed over
+  /// again one stored event per call, to find the one that fails (retried,
+  /// counted, dead-lettered as with a handler per event); nothing is
+  /// stored twice.
+  static caf::expected<std::unique_ptr<projection>>
+  exactly_once_batched(std::shared_ptr<event_store> store,
+                       projection_options opts, std::string read_model_path,
+                       sqlite_batch_handler f);
 
   /// Stops every worker and waits for them.
   ~projection();
@@ -110,6 +144,18 @@ public:
 
 private:
   projection(std::shared_ptr<event_store> store, projection_options opts);
+
+  static caf::expected<std::unique_ptr<projection>>
+  start_at_least_once(std::shared_ptr<event_store> store,
+                      projection_options opts,
+                      std::shared_ptr<offset_store> offsets,
+                      const detail::handler_calls& f);
+
+  static caf::expected<std::unique_ptr<projection>>
+  start_exactly_once(std::shared_ptr<event_store> store,
+                     projection_options opts,
+                     const std::string& read_model_path,
+                     const detail::handler_calls& f);
 
   std::shared_ptr<event_store> store_;
   projection_options opts_;
