@@ -218,12 +218,9 @@ caf::error jetstream::delete_message(const std::string& stream,
   return caf::none;
 }
 
-caf::error
-jetstream::read(const std::string& stream, const std::string& subject,
-                uint64_t start_seq, uint64_t last_seq, bool headers_only,
-                const std::function<bool(const jetstream_message&)>& f) const {
-  if (last_seq == 0 || start_seq > last_seq)
-    return caf::none;
+caf::expected<std::unique_ptr<jetstream_reader>>
+jetstream::open_reader(const std::string& stream, const std::string& subject,
+                       uint64_t start_seq, bool headers_only) const {
   auto jo = js_options(timeout_);
   jsSubOptions so;
   jsSubOptions_Init(&so);
@@ -238,27 +235,24 @@ jetstream::read(const std::string& stream, const std::string& subject,
                             subject.c_str(), &jo, &so, &jerr);
   if (s != NATS_OK)
     return make_nats_error(s, jerr, "cannot read \"" + subject + "\"");
-  std::unique_ptr<natsSubscription, void (*)(natsSubscription*)> guard{
-    sub, [](natsSubscription* x) {
-      natsSubscription_Unsubscribe(x);
-      natsSubscription_Destroy(x);
-    }};
+  return std::unique_ptr<jetstream_reader>{
+    new jetstream_reader(sub, subject, timeout_)};
+}
+
+caf::error
+jetstream::read(const std::string& stream, const std::string& subject,
+                uint64_t start_seq, uint64_t last_seq, bool headers_only,
+                const std::function<bool(const jetstream_message&)>& f) const {
+  if (last_seq == 0 || start_seq > last_seq)
+    return caf::none;
+  auto reader = open_reader(stream, subject, start_seq, headers_only);
+  if (!reader)
+    return reader.error();
   for (;;) {
-    natsMsg* raw = nullptr;
-    s = natsSubscription_NextMsg(&raw, sub, timeout_.count());
-    if (s != NATS_OK) {
-      auto err = make_nats_error(s, 0, "reading \"" + subject + "\" stalled");
-      return make_persistence_error(persistence_error::unavailable,
-                                    describe(err));
-    }
-    uint64_t seq = 0;
-    jsMsgMetaData* meta = nullptr;
-    if (natsMsg_GetMetaData(&meta, raw) == NATS_OK) {
-      seq = meta->Sequence.Stream;
-      jsMsgMetaData_Destroy(meta);
-    }
-    jetstream_message m{raw, seq};
-    if (!f(m) || seq >= last_seq)
+    auto m = (*reader)->next();
+    if (!m)
+      return m.error();
+    if (!f(*m) || m->sequence() >= last_seq)
       return caf::none;
   }
 }

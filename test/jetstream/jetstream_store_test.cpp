@@ -9,6 +9,7 @@
 #include "nats_server.hpp"
 #include "tally.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <future>
 #include <nats/nats.h>
@@ -307,6 +308,54 @@ TEST_CASE("jetstream: a replay from a snapshot position reads only the tail") {
   CHECK(res->events.size() == 10);
   CHECK(res->events.front().version == 41);
   CHECK(s->messages_read() - before == 10);
+}
+
+TEST_CASE("jetstream: a query read that goes on where the last one stopped "
+          "reuses its consumer") {
+  auto s = open_store(connect(), fresh_namespace());
+  // 30 messages of 10 events, two actors.
+  for (int64_t v = 1; v <= 150; v += 10)
+    for (auto id : {"a", "b"}) {
+      std::vector<event> batch;
+      for (int64_t k = v; k < v + 10; ++k)
+        batch.push_back(ev(id, k));
+      REQUIRE(s->save_events(batch));
+    }
+  auto before = s->query_readers_opened();
+  // Pages of 7 cut messages: a message not handed out whole is kept for
+  // the next read. A second reader in between has a consumer of its own.
+  std::vector<int64_t> positions;
+  int64_t after = 0;
+  int64_t other = 0;
+  for (;;) {
+    auto page = s->events_by_namespace(after, 7);
+    REQUIRE(page);
+    for (auto& x : page->events)
+      positions.push_back(x.position);
+    after = page->next_after;
+    auto o = s->events_by_namespace(other, 50);
+    REQUIRE(o);
+    other = o->next_after;
+    if (page->at_end)
+      break;
+  }
+  REQUIRE(positions.size() == 300);
+  CHECK(std::is_sorted(positions.begin(), positions.end()));
+  CHECK(std::adjacent_find(positions.begin(), positions.end())
+        == positions.end());
+  CHECK(s->query_readers_opened() - before == 2);
+  // New events: the next read goes on with the same consumer.
+  REQUIRE(s->save_event(ev("a", 151)));
+  auto next = s->events_by_namespace(after, 7);
+  REQUIRE(next);
+  REQUIRE(next->events.size() == 1);
+  CHECK(next->events.front().ev.version == 151);
+  CHECK(next->at_end);
+  // Reading from elsewhere opens one more.
+  auto again = s->events_by_namespace(0, 5);
+  REQUIRE(again);
+  CHECK(again->events.size() == 5);
+  CHECK(s->query_readers_opened() - before == 3);
 }
 
 TEST_CASE("jetstream: the store survives a server restart") {

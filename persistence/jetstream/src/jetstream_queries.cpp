@@ -2,6 +2,7 @@
 #include "aether/jetstream/jetstream_store.hpp"
 #include "batch_body.hpp"
 #include "message_headers.hpp"
+#include "query_cursors.hpp"
 #include "stream_layout.hpp"
 
 #include <algorithm>
@@ -64,52 +65,88 @@ caf::expected<query_page> jetstream_store::read_query(const std::string* tag,
   if (max_count == 0)
     return page;
   auto last_seq = info->last_seq;
-  auto err = js_.read(
-    layout_->event_stream(), layout_->event_filter(), start, last_seq, false,
-    [&](const jetstream_message& m) {
-      auto seq = m.sequence();
-      ++messages_read_;
-      auto passed = [&] {
-        page.next_after = std::max(page.next_after,
-                                   jetstream_position(seq, whole_message));
-        if (seq >= last_seq)
-          page.at_end = true;
-        return !page.at_end;
-      };
-      int64_t marker = 0;
-      if (m.header_int(hdr::deleted_to, marker))
+  // Go on with the reader of the read that stopped at `after_position`, or
+  // open one at `start`.
+  auto key = tag != nullptr ? *tag : std::string{};
+  auto c = cursors_->take(key, after_position);
+  if (!c) {
+    auto reader = js_.open_reader(layout_->event_stream(),
+                                  layout_->event_filter(), start);
+    if (!reader)
+      return reader.error();
+    cursors_->count_opened();
+    c = std::make_unique<detail::query_cursors::cursor>();
+    c->reader = std::move(*reader);
+    c->tag = key;
+  }
+  // What a message read means for the page: read on, stop after it, stop
+  // before handing all of it out (keep it for the next read), or stop at a
+  // record that does not decode.
+  enum class step { next, stop, hold, fail };
+  auto handle = [&](const jetstream_message& m) {
+    auto seq = m.sequence();
+    ++messages_read_;
+    auto passed = [&] {
+      page.next_after = std::max(page.next_after,
+                                 jetstream_position(seq, whole_message));
+      if (seq >= last_seq)
+        page.at_end = true;
+      return page.at_end ? step::stop : step::next;
+    };
+    int64_t marker = 0;
+    if (m.header_int(hdr::deleted_to, marker))
+      return passed();
+    if (tag != nullptr) {
+      // Messages written before tags had a header have none: decoded.
+      auto tags = m.header(hdr::tags);
+      if (tags && !names_tag(*tags, *tag))
         return passed();
-      if (tag != nullptr) {
-        // Messages written before tags had a header have none: decoded.
-        auto tags = m.header(hdr::tags);
-        if (tags && !names_tag(*tags, *tag))
-          return passed();
-      }
-      auto body = m.data();
-      std::vector<event> events;
-      auto reason = detail::decode_batch(body, events);
-      if (!reason.empty()) {
-        page.error = replay_error{
-          static_cast<uint64_t>(jetstream_position(seq, whole_message)),
-          std::string{body}, std::move(reason)};
-        return false;
-      }
-      for (size_t i = 0; i < events.size(); ++i) {
-        auto position = jetstream_position(seq, i);
-        if (position <= after_position)
-          continue;
-        if (tag != nullptr && !has_tag(events[i], *tag))
-          continue;
-        if (page.events.size() == max_count)
-          return false;
-        page.next_after = position;
-        page.events.push_back(positioned_event{position, std::move(events[i])});
-      }
-      return passed() && page.events.size() < max_count;
-    });
-  if (err)
-    return err;
-  return page;
+    }
+    auto body = m.data();
+    std::vector<event> events;
+    auto reason = detail::decode_batch(body, events);
+    if (!reason.empty()) {
+      page.error = replay_error{
+        static_cast<uint64_t>(jetstream_position(seq, whole_message)),
+        std::string{body}, std::move(reason)};
+      return step::fail;
+    }
+    for (size_t i = 0; i < events.size(); ++i) {
+      auto position = jetstream_position(seq, i);
+      if (position <= after_position)
+        continue;
+      if (tag != nullptr && !has_tag(events[i], *tag))
+        continue;
+      if (page.events.size() == max_count)
+        return step::hold;
+      page.next_after = position;
+      page.events.push_back(positioned_event{position, std::move(events[i])});
+    }
+    auto next = passed();
+    return next == step::next && page.events.size() == max_count ? step::stop
+                                                                 : next;
+  };
+  for (;;) {
+    jetstream_message m;
+    if (c->held) {
+      m = std::move(c->held);
+    } else {
+      auto got = c->reader->next();
+      if (!got)
+        return got.error(); // the reader is closed with `c`
+      m = std::move(*got);
+    }
+    auto next = handle(m);
+    if (next == step::next)
+      continue;
+    if (next == step::fail)
+      return page; // a reader past a bad record is not kept
+    if (next == step::hold)
+      c->held = std::move(m);
+    c->after = page.next_after;
+    cursors_->give(std::move(c));
+    return page;
+  }
 }
 
 caf::expected<query_page>
@@ -123,6 +160,10 @@ caf::expected<query_page> jetstream_store::events_by_tag(const std::string& tag,
   if (auto err = validate_tag(tag))
     return err;
   return read_query(&tag, after_position, max_count);
+}
+
+uint64_t jetstream_store::query_readers_opened() const {
+  return cursors_->opened();
 }
 
 caf::expected<int64_t> jetstream_store::highest_position() {

@@ -3,6 +3,7 @@
 #include "aether/core/error.hpp"
 #include "append_pipeline.hpp"
 #include "message_headers.hpp"
+#include "query_cursors.hpp"
 #include "stream_layout.hpp"
 #include "stream_provisioning.hpp"
 #include "version_cache.hpp"
@@ -26,7 +27,9 @@ jetstream_store::jetstream_store(std::shared_ptr<nats_connection> conn,
   : conn_(conn), opts_(std::move(opts)), js_(conn, opts_.timeout),
     layout_(std::make_unique<detail::stream_layout>(opts_.ns, opts_.stream,
                                                     opts_.snapshot_stream)),
-    cache_(std::make_unique<detail::version_cache>(opts_.max_cached_actors)) {
+    cache_(std::make_unique<detail::version_cache>(opts_.max_cached_actors)),
+    cursors_(
+      std::make_unique<detail::query_cursors>(32, std::chrono::seconds{5})) {
   auto& l = opts_.event_limits;
   heads_ = l.max_age.count() > 0 || l.max_msgs > 0 || l.max_bytes > 0;
   detail::append_pipeline::limits lim;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "aether/nats/jetstream_message.hpp"
+#include "aether/nats/jetstream_reader.hpp"
 #include "aether/nats/nats_connection.hpp"
 
 #include <caf/error.hpp>
@@ -125,6 +126,13 @@ public:
 
   /// Deletes message `seq` of `stream` (one already gone is no error).
   caf::error delete_message(const std::string& stream, uint64_t seq) const;
+
+  /// Opens an ordered consumer of the messages of `subject` in `stream`
+  /// from `start_seq` on, kept open for reads one after another (a
+  /// `jetstream_reader`); with `headers_only`, without payloads.
+  caf::expected<std::unique_ptr<jetstream_reader>>
+  open_reader(const std::string& stream, const std::string& subject,
+              uint64_t start_seq, bool headers_only = false) const;
 
   /// Reads the messages of `subject` in `stream` from `start_seq` in order
   /// (an ordered consumer), until `f` returns false or the message at

@@ -62,6 +62,7 @@ public:
 
 private:
   friend class jetstream;
+  friend class jetstream_reader;
 
   jetstream_message(__natsMsg* msg, uint64_t seq) : msg_(msg), seq_(seq) {
     // nop

@@ -17,6 +17,7 @@ namespace aether {
 
 namespace detail {
 class append_pipeline;
+class query_cursors;
 class stream_layout;
 class version_cache;
 struct version_entry;
@@ -168,6 +169,11 @@ public:
     return messages_read_.load();
   }
 
+  /// Consumers opened for queries (`events_by_namespace`, `events_by_tag`)
+  /// since construction: a read that goes on where the last one stopped
+  /// reuses its consumer (tests assert on it).
+  uint64_t query_readers_opened() const;
+
   /// Appends (messages) published asynchronously, without a read first.
   uint64_t async_appends() const {
     return async_appends_.load();
@@ -243,6 +249,8 @@ private:
   std::atomic<uint64_t> messages_read_{0};
   std::atomic<uint64_t> async_appends_{0};
   std::atomic<uint64_t> duplicates_refused_{0};
+  // Readers kept open between query reads (closed before the connection).
+  std::unique_ptr<detail::query_cursors> cursors_;
   // Last member: destroyed first, after every append completed.
   std::unique_ptr<detail::append_pipeline> pipeline_;
 };
