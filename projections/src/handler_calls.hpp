@@ -13,7 +13,7 @@ namespace aether::detail {
 /// batch. An at-least-once handler gets a null database.
 class handler_calls {
 public:
-  using group = projection_sink::group;
+  using read = projection_sink::read;
 
   /// Where a call failed: the handler's error (an exception contained) and
   /// the group it failed at (0 for a batch of several groups).
@@ -34,8 +34,7 @@ public:
   /// Hands groups [0, count) over in order: a handler per event gets them
   /// one by one; a batch handler gets them in one call when `whole`, else
   /// one call per group (to find the group that fails).
-  failure run(sqlite3* db, const std::vector<group>& groups, size_t count,
-              bool whole) const;
+  failure run(sqlite3* db, const read& r, size_t count, bool whole) const;
 
 private:
   projection::sqlite_handler each_;

@@ -14,8 +14,7 @@ caf::expected<std::vector<stored_offset>> offset_sink::load() {
 }
 
 projection_sink::outcome offset_sink::handle(const stored_offset& from,
-                                             const std::vector<group>& groups,
-                                             int64_t end) {
+                                             const read& r, int64_t end) {
   outcome out;
   out.offset = from.position;
   // An offset that could not be stored holds the worker back: nothing new
@@ -36,21 +35,21 @@ projection_sink::outcome offset_sink::handle(const stored_offset& from,
     committer_.start(x);
     return caf::none;
   };
-  auto failed = f_.run(nullptr, groups, groups.size(), f_.batched());
-  if (failed.err && f_.batched() && groups.size() > 1) {
+  auto failed = f_.run(nullptr, r, r.groups.size(), f_.batched());
+  if (failed.err && f_.batched() && r.groups.size() > 1) {
     // Which event fails? One call per stored event finds it (the failed
     // batch counts as a failure of its own).
     out.failures += 1;
-    failed = f_.run(nullptr, groups, groups.size(), false);
+    failed = f_.run(nullptr, r, r.groups.size(), false);
   }
-  out.handled = failed.err ? failed.at : groups.size();
+  out.handled = failed.err ? failed.at : r.groups.size();
   if (failed.err) {
     out.err = std::move(failed.err);
     out.handler_failed = true;
     out.failed_at = out.handled;
     if (out.handled > 0) {
       // Not stored: tried again before the next read is handled.
-      out.offset = groups[out.handled - 1].position;
+      out.offset = r.groups[out.handled - 1].position;
       keep(out.offset);
     }
     return out;

@@ -20,7 +20,7 @@ public:
               handler_calls f);
 
   caf::expected<std::vector<stored_offset>> load() override;
-  outcome handle(const stored_offset& from, const std::vector<group>& groups,
+  outcome handle(const stored_offset& from, const read& r,
                  int64_t end) override;
   caf::error save(const stored_offset& offset) override;
   caf::error flush() override;

@@ -14,12 +14,20 @@ namespace aether::detail {
 /// (at-least-once), or a SQLite transaction (exactly-once).
 class projection_sink {
 public:
-  /// The events that came of one stored event (upcasting may split one),
-  /// each with the stored event's position; they point into the page read
-  /// or, when upcast, into the worker's storage for the page.
+  /// One stored event's part of a read: its position and the events that
+  /// came of it (upcasting may split one), `events[begin, end)` of the read.
   struct group {
     int64_t position = 0;
+    size_t begin = 0;
+    size_t end = 0;
+  };
+
+  /// What a worker hands to its sink: the events in order, pointing into the
+  /// page read or, when upcast, into the worker's storage for the page, and
+  /// the groups of stored events they came of.
+  struct read {
     std::vector<const positioned_event*> events;
+    std::vector<group> groups;
   };
 
   struct outcome {
@@ -52,8 +60,7 @@ public:
   /// offset of `worker`. On a failure at group i, the groups before it are
   /// kept with the offset of group i - 1 (exactly-once: in one
   /// transaction; what group i wrote is rolled back).
-  virtual outcome handle(const stored_offset& from,
-                         const std::vector<group>& groups, int64_t end)
+  virtual outcome handle(const stored_offset& from, const read& r, int64_t end)
     = 0;
 
   /// Stores an offset without handling anything (moving past a dead

@@ -78,7 +78,9 @@ projection_stats projection_worker::stats() const {
 
 live_query::next_read projection_worker::on_page(const query_page& page,
                                                  int64_t after) {
-  std::vector<projection_sink::group> groups;
+  projection_sink::read r;
+  r.events.reserve(page.events.size());
+  r.groups.reserve(page.events.size());
   // Upcast events live here while the page is handled (a deque: pointers
   // into it stay valid); events as stored are handed over in place.
   std::deque<positioned_event> upcast;
@@ -87,21 +89,23 @@ live_query::next_read projection_worker::on_page(const query_page& page,
   for (auto& x : page.events) {
     if (!mine(x.ev.actor_id))
       continue;
-    projection_sink::group g{x.position, {}};
+    projection_sink::group g{x.position, r.events.size(), 0};
     upcast_err = event_upcasters::each_current(
       opts_.upcasters, x.ev, [&](const event& e) {
         if (&e == &x.ev) {
-          g.events.push_back(&x);
+          r.events.push_back(&x);
         } else {
           upcast.push_back(positioned_event{x.position, e});
-          g.events.push_back(&upcast.back());
+          r.events.push_back(&upcast.back());
         }
       });
     if (upcast_err) {
       bad_upcast = &x;
+      r.events.resize(g.begin);
       break;
     }
-    groups.push_back(std::move(g));
+    g.end = r.events.size();
+    r.groups.push_back(g);
   }
   // Where the events handed over end: the page's end, unless a failing
   // upcast or an undecodable record stops it first.
@@ -113,24 +117,22 @@ live_query::next_read projection_worker::on_page(const query_page& page,
   end = std::max(end, from.position);
   projection_sink::outcome out;
   out.offset = from.position;
-  if (!groups.empty() || end > from.position)
-    out = sink_->handle(from, groups, end);
+  if (!r.groups.empty() || end > from.position)
+    out = sink_->handle(from, r, end);
   offset_ = out.offset;
   failures_ += out.failures;
-  handled_ += [&] {
-    uint64_t n = 0;
-    for (size_t i = 0; i < out.handled; ++i)
-      n += groups[i].events.size();
-    return n;
-  }();
-  if (out.handled > 0 && !groups[out.handled - 1].events.empty())
-    last_event_ns_
-      = std::chrono::duration_cast<std::chrono::nanoseconds>(
-          groups[out.handled - 1].events.back()->ev.time.time_since_epoch())
-          .count();
+  if (out.handled > 0) {
+    // The groups' events are contiguous from the first on.
+    auto n = r.groups[out.handled - 1].end;
+    handled_ += n;
+    if (n > 0)
+      last_event_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                         r.events[n - 1]->ev.time.time_since_epoch())
+                         .count();
+  }
   if (out.err) {
-    if (out.handler_failed && out.failed_at < groups.size()) {
-      auto& g = groups[out.failed_at];
+    if (out.handler_failed && out.failed_at < r.groups.size()) {
+      auto& g = r.groups[out.failed_at];
       auto* src = &page.events.front();
       for (auto& x : page.events)
         if (x.position == g.position)

@@ -29,34 +29,31 @@ caf::expected<std::vector<stored_offset>> sqlite_sink::load() {
 }
 
 projection_sink::outcome sqlite_sink::handle(const stored_offset& from,
-                                             const std::vector<group>& groups,
-                                             int64_t end) {
-  if (!f_.batched() || groups.size() < 2)
-    return handle_each(from, groups, end);
-  auto whole = run(from, groups, groups.size(), end, true);
+                                             const read& r, int64_t end) {
+  if (!f_.batched() || r.groups.size() < 2)
+    return handle_each(from, r, end);
+  auto whole = run(from, r, r.groups.size(), end, true);
   if (!whole.err || !whole.handler_failed)
     return whole;
   // The batch failed and was rolled back: find the event that fails by
   // handing them over one stored event per call (the failed batch counts
   // as a failure of its own).
-  auto each = handle_each(from, groups, end);
+  auto each = handle_each(from, r, end);
   each.failures += 1;
   return each;
 }
 
-projection_sink::outcome
-sqlite_sink::handle_each(const stored_offset& from,
-                         const std::vector<group>& groups, int64_t end) {
+projection_sink::outcome sqlite_sink::handle_each(const stored_offset& from,
+                                                  const read& r, int64_t end) {
   // Optimistic: every group in one transaction without savepoints. When a
   // handler fails at group i, roll the whole transaction back and run
   // groups 0 .. i-1 again in a new one, so that they commit with the offset
   // just before group i and nothing of group i stays.
-  auto first = run(from, groups, groups.size(), end, false);
+  auto first = run(from, r, r.groups.size(), end, false);
   if (!first.err || !first.handler_failed || first.failed_at == 0)
     return first;
   auto failed_at = first.failed_at;
-  auto again = run(from, groups, failed_at, groups[failed_at - 1].position,
-                   false);
+  auto again = run(from, r, failed_at, r.groups[failed_at - 1].position, false);
   if (again.err) // failed differently the second time
     return again;
   again.err = std::move(first.err);
@@ -65,9 +62,9 @@ sqlite_sink::handle_each(const stored_offset& from,
   return again;
 }
 
-projection_sink::outcome
-sqlite_sink::run(const stored_offset& from, const std::vector<group>& groups,
-                 size_t count, int64_t end, bool whole) {
+projection_sink::outcome sqlite_sink::run(const stored_offset& from,
+                                          const read& r, size_t count,
+                                          int64_t end, bool whole) {
   outcome out;
   out.offset = from.position;
   // A rollback that failed earlier may have left a transaction open.
@@ -84,7 +81,7 @@ sqlite_sink::run(const stored_offset& from, const std::vector<group>& groups,
     return std::move(out);
   };
   // Nothing is stored before the commit: `handled` stays 0 until then.
-  if (auto failed = f_.run(db_, groups, count, whole); failed.err) {
+  if (auto failed = f_.run(db_, r, count, whole); failed.err) {
     out.handler_failed = true;
     out.failed_at = failed.at;
     return abort(std::move(failed.err));

@@ -22,7 +22,7 @@ public:
   ~sqlite_sink() override;
 
   caf::expected<std::vector<stored_offset>> load() override;
-  outcome handle(const stored_offset& from, const std::vector<group>& groups,
+  outcome handle(const stored_offset& from, const read& r,
                  int64_t end) override;
   caf::error save(const stored_offset& offset) override;
   caf::error flush() override;
@@ -33,13 +33,12 @@ private:
 
   /// Handles the groups group by group (a batch handler: one call per
   /// group); after a failure at group i, commits groups 0 .. i-1 again.
-  outcome handle_each(const stored_offset& from,
-                      const std::vector<group>& groups, int64_t end);
+  outcome handle_each(const stored_offset& from, const read& r, int64_t end);
   /// Runs the first `count` groups in one transaction (a batch handler: in
   /// one call when `whole`) and commits them with offset `end`; on a
   /// failure rolls everything back (`failed_at` says where it failed).
-  outcome run(const stored_offset& from, const std::vector<group>& groups,
-              size_t count, int64_t end, bool whole);
+  outcome run(const stored_offset& from, const read& r, size_t count,
+              int64_t end, bool whole);
 
   std::string name_;
   sqlite3* db_;

@@ -14,46 +14,54 @@ namespace aether {
 /// again event by event. A view: the events live until the handler returns.
 class event_batch {
 public:
-  using const_iterator = boost::indirect_iterator<
-    std::vector<const positioned_event*>::const_iterator>;
+  using const_iterator
+    = boost::indirect_iterator<const positioned_event* const*>;
 
   event_batch() = default;
 
-  explicit event_batch(std::vector<const positioned_event*> events)
-    : events_(std::move(events)) {
+  /// The `n` events at `first`.
+  event_batch(const positioned_event* const* first, size_t n)
+    : first_(first), size_(n) {
+    // nop
+  }
+
+  /// The events of `xs` (which must outlive the batch).
+  explicit event_batch(const std::vector<const positioned_event*>& xs)
+    : first_(xs.data()), size_(xs.size()) {
     // nop
   }
 
   size_t size() const {
-    return events_.size();
+    return size_;
   }
 
   bool empty() const {
-    return events_.empty();
+    return size_ == 0;
   }
 
   const positioned_event& operator[](size_t i) const {
-    return *events_[i];
+    return *first_[i];
   }
 
   const positioned_event& front() const {
-    return *events_.front();
+    return *first_[0];
   }
 
   const positioned_event& back() const {
-    return *events_.back();
+    return *first_[size_ - 1];
   }
 
   const_iterator begin() const {
-    return const_iterator{events_.begin()};
+    return const_iterator{first_};
   }
 
   const_iterator end() const {
-    return const_iterator{events_.end()};
+    return const_iterator{first_ + size_};
   }
 
 private:
-  std::vector<const positioned_event*> events_;
+  const positioned_event* const* first_ = nullptr;
+  size_t size_ = 0;
 };
 
 } // namespace aether
