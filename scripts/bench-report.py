@@ -139,12 +139,19 @@ for r in clusters:
            f"{fmt(r['move_all_ms'], 0)} ms", r["move_all_ms"] < 1000)
 
 for r in projections:
-    for mode in ("exactly_once", "at_least_once"):
+    for mode, label in (("exactly_once", "exactly-once, a handler per event"),
+                        ("exactly_once_batched",
+                         "exactly-once, a handler per read"),
+                        ("at_least_once", "at-least-once")):
+        if f"{mode}_vs_raw" not in r:
+            continue
         ratio = r[f"{mode}_vs_raw"]
-        target(f"projection, {mode.replace('_', '-')}: >= 50% of the raw "
-               "query read rate", r["store"],
-               f"{ratio * 100:.0f}%, {fmt(r[f'{mode}_per_s'], 0)} events/s",
-               ratio >= 0.5)
+        measured = f"{ratio * 100:.0f}%, {fmt(r[f'{mode}_per_s'], 0)} events/s"
+        if mode == "exactly_once" and "exactly_once_vs_by_hand" in r:
+            measured += (f" ({r['exactly_once_vs_by_hand'] * 100:.0f}% of the "
+                         "same work by hand)")
+        target(f"projection, {label}: >= 50% of the raw query read rate",
+               r["store"], measured, ratio >= 0.5)
 for r in projection_lags:
     target(f"projection live lag p99 < 50 ms at "
            f"{fmt(r['target_rate_per_s'], 0)} events/s", r["store"],
@@ -421,16 +428,28 @@ if clusters:
 
 if projections:
     add("## Projections\n")
-    add("`aether-bench projection`: a history of 100,000 events (100 actors, "
-        "appends of 10) is read through a projection from the first event "
-        "until its offset reaches the newest position. **raw**: the query "
+    add("`aether-bench projection`: a history of "
+        f"{fmt(projections[0]['events'])} events (100 actors, appends of 10) "
+        "is read through a projection from the first event until its offset "
+        "reaches the newest position, in "
+        f"{fmt(projections[0].get('repeat', 1))} rounds (medians; each "
+        "ratio is the median of the rounds' ratios to the raw read of the "
+        "same round). **raw**: the query "
         "alone in the same run (`events_by_namespace`, pages of 1,000, "
         "nothing done with the events; the second of two passes). "
         "**exactly-once**: into a SQLite read model (an upsert per event, "
         "the offset in the same transaction, one commit per page of 1,000). "
+        "**per read**: the same read model with a batch handler "
+        "(`exactly_once_batched`: a page's events counted per actor, one "
+        "upsert per actor and page). "
         "**at-least-once**: a handler that counts, offsets in a "
-        "`sqlite_offset_store` (one durable save per page). A worker reads "
-        "the next page while its handler works on the current one. "
+        "`sqlite_offset_store` (one durable save per page, in the "
+        "background while the next page is handled). **by hand** "
+        "(`raw_read_and_upsert_per_s`): the exactly-once work with a "
+        "handler per event, without a projection, as a second raw limit: "
+        "each page read, then its upserts and an offset in one transaction "
+        "with the same SQLite settings. A worker reads the next page on a "
+        "thread of its own while its handler works on the current one. "
         "**Lag**: a projection at the head while the store takes 10,000 "
         "events/s (single-event appends, paced every 0.5 ms) for 5 s; lag "
         "runs from the event's timestamp (set when it is built, before the "
@@ -438,15 +457,21 @@ if projections:
         "the handler (the projection's own part), with the default poll "
         "interval (10 ms). Measured on its own after the rest of the "
         "suite's last run (`scripts/bench` now runs it too).\n")
-    add("| store | raw events/s | exactly-once events/s | ratio | "
-        "at-least-once events/s | ratio |")
-    add("|---|---:|---:|---:|---:|---:|")
+    add("| store | raw events/s | by hand events/s | exactly-once events/s "
+        "| ratio | per read events/s | ratio | at-least-once events/s | "
+        "ratio |")
+    add("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in projections:
+        def rate(mode):
+            if f"{mode}_per_s" not in r:
+                return "- | -"
+            return (f"{fmt(r[f'{mode}_per_s'], 0)} | "
+                    f"{r[f'{mode}_vs_raw'] * 100:.0f}%")
+        by_hand = r.get("raw_read_and_upsert_per_s")
         add(f"| {r['store']} | {fmt(r['raw_read_per_s'], 0)} | "
-            f"{fmt(r['exactly_once_per_s'], 0)} | "
-            f"{r['exactly_once_vs_raw'] * 100:.0f}% | "
-            f"{fmt(r['at_least_once_per_s'], 0)} | "
-            f"{r['at_least_once_vs_raw'] * 100:.0f}% |")
+            f"{fmt(by_hand, 0) if by_hand else '-'} | "
+            f"{rate('exactly_once')} | {rate('exactly_once_batched')} | "
+            f"{rate('at_least_once')} |")
     add("")
     add("| store | written events/s | stored events/s | lag p50 / p99 / max "
         "ms | from the ack p50 / p99 ms |")
