@@ -322,6 +322,7 @@ TEST_CASE("jetstream: a query read that goes on where the last one stopped "
       REQUIRE(s->save_events(batch));
     }
   auto before = s->query_readers_opened();
+  auto read_before = s->messages_read();
   // Pages of 7 cut messages: a message not handed out whole is kept for
   // the next read. A second reader in between has a consumer of its own.
   std::vector<int64_t> positions;
@@ -344,6 +345,8 @@ TEST_CASE("jetstream: a query read that goes on where the last one stopped "
   CHECK(std::adjacent_find(positions.begin(), positions.end())
         == positions.end());
   CHECK(s->query_readers_opened() - before == 2);
+  // Each of the 30 messages read once per reader, a held one not again.
+  CHECK(s->messages_read() - read_before == 60);
   // New events: the next read goes on with the same consumer.
   REQUIRE(s->save_event(ev("a", 151)));
   auto next = s->events_by_namespace(after, 7);
@@ -356,6 +359,29 @@ TEST_CASE("jetstream: a query read that goes on where the last one stopped "
   REQUIRE(again);
   CHECK(again->events.size() == 5);
   CHECK(s->query_readers_opened() - before == 3);
+}
+
+TEST_CASE("jetstream: a kept query reader does not hand out events deleted "
+          "since its last read") {
+  auto s = open_store(connect(), fresh_namespace());
+  for (int64_t v = 1; v <= 5; ++v)
+    REQUIRE(s->save_event(ev("a", v)));
+  REQUIRE(s->save_event(ev("b", 1)));
+  // The first read keeps its reader, which has the rest buffered by now.
+  auto first = s->events_by_namespace(0, 1);
+  REQUIRE(first);
+  REQUIRE(first->events.size() == 1);
+  auto before = s->query_readers_opened();
+  REQUIRE(!s->delete_events_to("a", 5));
+  auto rest = s->events_by_namespace(first->next_after, 100);
+  REQUIRE(rest);
+  std::vector<std::string> ids;
+  for (auto& x : rest->events)
+    ids.push_back(x.ev.actor_id + ":" + std::to_string(x.ev.version));
+  CHECK(ids == std::vector<std::string>{"b:1"});
+  CHECK(rest->at_end);
+  // The reader that may hold deleted events was not used.
+  CHECK(s->query_readers_opened() - before == 1);
 }
 
 TEST_CASE("jetstream: the store survives a server restart") {

@@ -123,7 +123,8 @@ TEST_CASE("live query: reads ahead on one thread of its own; a page read "
   for (auto t : store->threads)
     if (t != handler_thread.load())
       readers.insert(t);
-  // Pages 2 to 10 (and page 4 twice) were read ahead, all on one thread.
+  // Pages 2 to 10 were read ahead (page 4 again after each failure of page
+  // 3), all on one thread.
   CHECK(readers.size() == 1);
   CHECK(
     std::count(store->threads.begin(), store->threads.end(), *readers.begin())

@@ -69,6 +69,12 @@ caf::expected<query_page> jetstream_store::read_query(const std::string* tag,
   // open one at `start`.
   auto key = tag != nullptr ? *tag : std::string{};
   auto c = cursors_->take(key, after_position);
+  // A message deleted (delete_events_to, here or on another node) or
+  // expired (stream limits) since the cursor's last read may sit in its
+  // reader's buffer: such a cursor is not used. Unsigned-safe form of
+  // "messages grew by exactly the sequences added".
+  if (c && info->messages + c->last_seq != c->messages + info->last_seq)
+    c.reset();
   if (!c) {
     auto reader = js_.open_reader(layout_->event_stream(),
                                   layout_->event_filter(), start);
@@ -85,7 +91,6 @@ caf::expected<query_page> jetstream_store::read_query(const std::string* tag,
   enum class step { next, stop, hold, fail };
   auto handle = [&](const jetstream_message& m) {
     auto seq = m.sequence();
-    ++messages_read_;
     auto passed = [&] {
       page.next_after = std::max(page.next_after,
                                  jetstream_position(seq, whole_message));
@@ -135,6 +140,7 @@ caf::expected<query_page> jetstream_store::read_query(const std::string* tag,
       if (!got)
         return got.error(); // the reader is closed with `c`
       m = std::move(*got);
+      ++messages_read_;
     }
     auto next = handle(m);
     if (next == step::next)
@@ -144,6 +150,8 @@ caf::expected<query_page> jetstream_store::read_query(const std::string* tag,
     if (next == step::hold)
       c->held = std::move(m);
     c->after = page.next_after;
+    c->messages = info->messages;
+    c->last_seq = info->last_seq;
     cursors_->give(std::move(c));
     return page;
   }

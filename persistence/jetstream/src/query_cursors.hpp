@@ -14,8 +14,9 @@ namespace aether::detail {
 /// Open readers of the event stream kept between query reads: a read that
 /// goes on where an earlier one stopped (a live query's next page) takes
 /// its reader instead of creating and deleting a consumer, two requests
-/// that cost more the longer the stream. Readers unused for `idle` and the
-/// oldest beyond `max` are closed. Thread-safe.
+/// that cost more the longer the stream. Readers unused for `idle` are
+/// closed by the next take or give, the least recently used beyond `max`
+/// at once, the rest with the store. Thread-safe.
 class query_cursors {
 public:
   struct cursor {
@@ -27,6 +28,12 @@ public:
     /// A message taken from the reader and not wholly handed out yet
     /// (the page was full): the next read starts with it.
     jetstream_message held;
+    /// The stream's message count and last sequence when the read that
+    /// kept this cursor began: a later read drops the cursor unless the
+    /// count grew by exactly the sequences added, i.e. nothing the reader
+    /// may hold buffered was deleted or expired since.
+    uint64_t messages = 0;
+    uint64_t last_seq = 0;
     std::chrono::steady_clock::time_point used;
   };
 
