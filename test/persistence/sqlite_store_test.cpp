@@ -4,12 +4,14 @@
 #include "catch.hpp"
 #include "temp_dir.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <mutex>
+#include <optional>
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -448,6 +450,77 @@ TEST_CASE("sqlite store: the writer stores everything queued in one commit, "
     for (int i = 0; i < n; i += 37)
       CHECK(store.get_latest_version("q-" + std::to_string(i)) == int64_t{1});
   }
+}
+
+TEST_CASE("sqlite store: in one group commit, a batch that fails after its "
+          "first write and a conflicting batch fail alone") {
+  aether::test::temp_dir dir;
+  auto path = dir.file("torn.db");
+  auto s = open_store(path);
+  auto& store = *s;
+  REQUIRE(store.save_event(ev("c", 1)));
+  // A trigger fails the second event of "bad": its first is written by
+  // then. Another connection holds the write lock meanwhile: the writer
+  // waits for it with the first batch (or two) taken, and the batches from
+  // "bad" on meet in the next group.
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(db,
+                       "BEGIN IMMEDIATE; CREATE TRIGGER fail_bad BEFORE "
+                       "INSERT ON events WHEN NEW.actor_id = 'bad' AND "
+                       "NEW.version = 2 BEGIN SELECT RAISE(ABORT, 'no'); END",
+                       nullptr, nullptr, nullptr)
+          == SQLITE_OK);
+  std::vector<std::vector<aether::event>> batches{{ev("first", 1)},
+                                                  {ev("a", 1)},
+                                                  {ev("bad", 1), ev("bad", 2)},
+                                                  {ev("c", 1)},
+                                                  {ev("d", 1)}};
+  std::mutex mtx;
+  std::condition_variable cv;
+  std::vector<std::optional<caf::expected<aether::append_result>>> got(
+    batches.size());
+  for (size_t i = 0; i < batches.size(); ++i)
+    store.append(std::move(batches[i]),
+                 [&, i](caf::expected<aether::append_result> res) {
+                   std::lock_guard<std::mutex> guard{mtx};
+                   got[i] = std::move(res);
+                   cv.notify_all();
+                 });
+  auto before = store.stats();
+  REQUIRE(sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(db);
+  {
+    std::unique_lock<std::mutex> guard{mtx};
+    REQUIRE(cv.wait_for(guard, std::chrono::seconds{30}, [&] {
+      return std::all_of(got.begin(), got.end(), [](const auto& x) {
+        return x.has_value();
+      });
+    }));
+  }
+  CHECK(store.stats().commits - before.commits <= 2);
+  CHECK(store.stats().largest_group >= 3);
+  CHECK(*got[0]);
+  CHECK(*got[1]);
+  REQUIRE_FALSE(*got[2]);
+  CHECK(aether::is(got[2]->error(), aether::persistence_error::store_failure));
+  REQUIRE_FALSE(*got[3]);
+  CHECK(
+    aether::is(got[3]->error(), aether::persistence_error::version_conflict));
+  CHECK(*got[4]);
+  CHECK(store.get_latest_version("a") == int64_t{1});
+  CHECK(store.get_latest_version("bad") == int64_t{0});
+  CHECK(store.get_events("bad", 1)->empty());
+  CHECK(store.get_latest_version("d") == int64_t{1});
+  // Positions stay gapless in what is stored.
+  auto all = store.events_by_namespace(0, 10);
+  REQUIRE(all);
+  std::vector<std::string> ids;
+  for (size_t i = 0; i < all->events.size(); ++i) {
+    ids.push_back(all->events[i].ev.actor_id);
+    CHECK(all->events[i].position == static_cast<int64_t>(i + 1));
+  }
+  CHECK(ids == std::vector<std::string>{"c", "first", "a", "d"});
 }
 
 TEST_CASE("sqlite store: a bad batch queued asynchronously fails at once, "

@@ -175,6 +175,10 @@ caf::expected<std::unique_ptr<sqlite_store>> sqlite_store::open(options opts) {
       return err;
     if (auto err = tx.commit())
       return err;
+    // SQLite's cap is negative for KiB.
+    auto cache = "PRAGMA cache_size=-" + std::to_string(opts.writer_cache_kib);
+    if (auto err = w.exec(cache.c_str()))
+      return err;
   }
   auto reader = sqlite_connection::open(opts.path, opts.busy_timeout,
                                         opts.full_sync, how);
@@ -304,6 +308,22 @@ sqlite_store::append_one(detail::sqlite_connection& w,
 
 std::vector<caf::expected<append_result>>
 sqlite_store::commit_group(const std::vector<pending_ptr>& group) {
+  // A batch either stores whole or fails on a version conflict, found
+  // before its first write: that needs no savepoint, whose statements and
+  // page copies cost more than the insert itself. Any other failure (a
+  // full disk, a trigger; it may have come after a write, or have ended
+  // the transaction) makes the attempt store nothing: the transaction is
+  // rolled back and the group stored again with a savepoint per batch.
+  bool torn = false;
+  auto results = commit_group(group, false, torn);
+  if (torn)
+    results = commit_group(group, true, torn);
+  return results;
+}
+
+std::vector<caf::expected<append_result>>
+sqlite_store::commit_group(const std::vector<pending_ptr>& group,
+                           bool savepoints, bool& torn) {
   std::vector<caf::expected<append_result>> results;
   results.reserve(group.size());
   std::lock_guard<std::mutex> guard{writer_->mtx};
@@ -328,18 +348,26 @@ sqlite_store::commit_group(const std::vector<pending_ptr>& group) {
     return fail_all(head.error());
   auto first_head = *head;
   for (auto& p : group) {
-    if (auto err = w.exec("SAVEPOINT aether_append"))
-      return fail_all(err);
+    if (savepoints)
+      if (auto err = w.exec("SAVEPOINT aether_append"))
+        return fail_all(err);
     auto before = *head;
     auto res = p->snapshot ? upsert_snapshot(w, *p->snapshot, p->encoded[0])
                            : append_one(w, p->batch, p->encoded, *head);
     if (!res) {
       *head = before;
-      if (auto err = w.exec("ROLLBACK TO aether_append"))
-        return fail_all(err);
+      if (!savepoints
+          && !is(res.error(), persistence_error::version_conflict)) {
+        torn = true;
+        return fail_all(res.error()); // rolled back by `tx`, then redone
+      }
+      if (savepoints)
+        if (auto err = w.exec("ROLLBACK TO aether_append"))
+          return fail_all(err);
     }
-    if (auto err = w.exec("RELEASE aether_append"))
-      return fail_all(err);
+    if (savepoints)
+      if (auto err = w.exec("RELEASE aether_append"))
+        return fail_all(err);
     results.push_back(std::move(res));
   }
   if (*head != first_head)

@@ -58,6 +58,12 @@ public:
     /// Appends stored in one transaction (one fsync), at most. The writer
     /// takes everything queued up to this many batches.
     size_t max_group_size = 10000;
+    /// The writer connection's page cache, at most, in KiB (SQLite's own
+    /// default is 2,000). A group commit of thousands of batches from as
+    /// many actors touches pages all over the tables; with a small cache
+    /// they spill to the WAL and are read back before the commit. Memory is
+    /// taken as pages are used, not up front.
+    size_t writer_cache_kib = 65536;
   };
 
   /// Opens (or creates) the store. Fails with `store_failure` (the
@@ -146,7 +152,13 @@ private:
   void run_writer();
   std::vector<caf::expected<append_result>>
   commit_group(const std::vector<pending_ptr>& group);
-  /// Inserts the batch at the positions after `head` and advances it.
+  /// One attempt: with `savepoints` false, a batch that fails other than
+  /// by a version conflict sets `torn` and the attempt stores nothing.
+  std::vector<caf::expected<append_result>>
+  commit_group(const std::vector<pending_ptr>& group, bool savepoints,
+               bool& torn);
+  /// Inserts the batch at the positions after `head` and advances it. A
+  /// version conflict is found before anything is written.
   caf::expected<append_result>
   append_one(detail::sqlite_connection& w, const std::vector<event>& batch,
              const std::vector<std::string>& encoded, int64_t& head);
