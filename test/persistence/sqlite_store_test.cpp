@@ -199,6 +199,20 @@ TEST_CASE("sqlite store: clear errors for a bad file") {
       CHECK(aether::describe(s.error()).find("path") != std::string::npos);
     }
   }
+  SECTION("a page cache of no size or past SQLite's range is refused") {
+    for (size_t kib : {size_t{0}, size_t{1} << 40}) {
+      CAPTURE(kib);
+      aether::sqlite_store::options o;
+      o.path = dir.file("cache.db");
+      o.writer_cache_kib = kib;
+      auto s = aether::sqlite_store::open(o);
+      REQUIRE_FALSE(s);
+      CHECK(aether::is(s.error(), aether::persistence_error::invalid_argument));
+      CHECK(aether::describe(s.error()).find("writer_cache_kib")
+            != std::string::npos);
+      CHECK_FALSE(std::filesystem::exists(o.path)); // nothing written
+    }
+  }
   SECTION("a missing folder") {
     auto s = aether::sqlite_store::open(dir.file("no/such/dir/x.db"));
     REQUIRE_FALSE(s);

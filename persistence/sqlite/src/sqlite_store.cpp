@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <future>
+#include <limits>
 #include <optional>
 
 namespace aether {
@@ -133,6 +134,14 @@ caf::expected<std::unique_ptr<sqlite_store>> sqlite_store::open(options opts) {
         + "\" is an in-memory or temporary database, which each of the "
           "store's connections would see as a different, empty database; "
           "use memory_store for a store without a file)");
+  if (opts.writer_cache_kib == 0
+      || opts.writer_cache_kib
+           > static_cast<size_t>(std::numeric_limits<int>::max()))
+    return make_persistence_error(
+      persistence_error::invalid_argument,
+      "writer_cache_kib: must be between 1 and "
+        + std::to_string(std::numeric_limits<int>::max()) + " (KiB), not "
+        + std::to_string(opts.writer_cache_kib));
   using access = sqlite_connection::access;
   auto how = opts.read_only ? access::read_only
              : opts.create  ? access::create
@@ -192,8 +201,8 @@ caf::expected<std::unique_ptr<sqlite_store>> sqlite_store::open(options opts) {
 
 // Appends run as group commits: callers queue their batches; the writer
 // thread stores everything queued (up to `max_group_size` batches) in one
-// transaction, each batch under a savepoint of its own (so a conflict or a
-// bad batch fails alone), commits once and then completes each batch. SQLite
+// transaction (a conflict or a bad batch fails alone: see commit_group),
+// commits once and then completes each batch. SQLite
 // pays its fsync per commit, not per batch; the number of appends that meet
 // in one commit is bounded by the callers in flight, not by a thread pool.
 struct sqlite_store::pending_append {

@@ -62,7 +62,8 @@ public:
     /// default is 2,000). A group commit of thousands of batches from as
     /// many actors touches pages all over the tables; with a small cache
     /// they spill to the WAL and are read back before the commit. Memory is
-    /// taken as pages are used, not up front.
+    /// taken as pages are used, not up front. 1 to INT_MAX, else `open`
+    /// fails with `invalid_argument`.
     size_t writer_cache_kib = 65536;
   };
 
@@ -127,7 +128,8 @@ public:
 
   /// What the writer did so far.
   struct statistics {
-    /// Transactions of appends (committed or failed).
+    /// Group commits (committed or failed; a group stored again with a
+    /// savepoint per batch after a failure counts once).
     uint64_t commits = 0;
     /// Batches of events in them (snapshot saves share them too, not
     /// counted here).
