@@ -727,8 +727,11 @@ TEST_CASE("projection: bad options are refused naming the field; metrics "
   auto p2 = projection::at_least_once(store, two, offsets, nop);
   REQUIRE(p1);
   REQUIRE(p2);
+  // The offset is stored in the background and may show before the
+  // worker has counted the events it handled: wait for both.
   REQUIRE(eventually([&] {
-    return (*p1)->stats()[0].offset == 4;
+    auto s = (*p1)->stats()[0];
+    return s.offset == 4 && s.handled == 4;
   }));
   auto text = projection::prometheus({p1->get(), p2->get()});
   CHECK(text.find("aether_projection_events_handled_total{projection=\"one\","
