@@ -323,16 +323,14 @@ sqlite_store::commit_group(const std::vector<pending_ptr>& group) {
   // full disk, a trigger; it may have come after a write, or have ended
   // the transaction) makes the attempt store nothing: the transaction is
   // rolled back and the group stored again with a savepoint per batch.
-  bool torn = false;
-  auto results = commit_group(group, false, torn);
-  if (torn)
-    results = commit_group(group, true, torn);
-  return results;
+  if (auto results = commit_attempt(group, false))
+    return std::move(*results);
+  return std::move(*commit_attempt(group, true));
 }
 
-std::vector<caf::expected<append_result>>
-sqlite_store::commit_group(const std::vector<pending_ptr>& group,
-                           bool savepoints, bool& torn) {
+std::optional<std::vector<caf::expected<append_result>>>
+sqlite_store::commit_attempt(const std::vector<pending_ptr>& group,
+                             bool savepoints) {
   std::vector<caf::expected<append_result>> results;
   results.reserve(group.size());
   std::lock_guard<std::mutex> guard{writer_->mtx};
@@ -367,8 +365,7 @@ sqlite_store::commit_group(const std::vector<pending_ptr>& group,
       *head = before;
       if (!savepoints
           && !is(res.error(), persistence_error::version_conflict)) {
-        torn = true;
-        return fail_all(res.error()); // rolled back by `tx`, then redone
+        return std::nullopt; // rolled back by `tx`, then redone
       }
       if (savepoints)
         if (auto err = w.exec("ROLLBACK TO aether_append"))

@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -154,11 +155,11 @@ private:
   void run_writer();
   std::vector<caf::expected<append_result>>
   commit_group(const std::vector<pending_ptr>& group);
-  /// One attempt: with `savepoints` false, a batch that fails other than
-  /// by a version conflict sets `torn` and the attempt stores nothing.
-  std::vector<caf::expected<append_result>>
-  commit_group(const std::vector<pending_ptr>& group, bool savepoints,
-               bool& torn);
+  /// One attempt. Without `savepoints`, a batch that fails other than by
+  /// a version conflict makes the attempt store nothing and return none
+  /// (with them, it always returns the results).
+  std::optional<std::vector<caf::expected<append_result>>>
+  commit_attempt(const std::vector<pending_ptr>& group, bool savepoints);
   /// Inserts the batch at the positions after `head` and advances it. A
   /// version conflict is found before anything is written.
   caf::expected<append_result>
