@@ -30,6 +30,14 @@ stop_drivers() {
   return $rc
 }
 
+# most_frequent <n>: the n most frequent lines of stdin, with their counts.
+# Reads all of its input: `sort -rn | head -n` under `set -o pipefail`
+# fails the script with SIGPIPE (141) once sort's output outgrows the pipe
+# (many distinct lines), after a run that passed.
+most_frequent() {
+  sort | uniq -c | sort -rn | awk -v n="$1" 'NR <= n'
+}
+
 # healthy <monitoring port>: nats-server's /healthz says ok (for a JetStream
 # server: it is current with the cluster).
 healthy() {
