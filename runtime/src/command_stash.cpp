@@ -17,7 +17,7 @@ caf::mailbox_element_ptr command_stash::pop_front() {
   return x;
 }
 
-void command_stash::put_back(std::deque<caf::mailbox_element_ptr>& skipped) {
+void command_stash::put_back(std::vector<caf::mailbox_element_ptr>& skipped) {
   xs_.insert(xs_.begin(), std::make_move_iterator(skipped.begin()),
              std::make_move_iterator(skipped.end()));
   skipped.clear();

@@ -146,9 +146,11 @@ void persistent_actor_base::start_persist(const command_context& cmd,
     done(caf::none);
   };
   auto id = ++pending_persist_id_;
-  auto res = append_events(*events, id);
+  auto deadline = persist_deadline();
+  auto res = append_events(*events, id, deadline);
   if (!res) {
     pending_persist_ = finish;
+    pending_persist_deadline_ = deadline;
     return;
   }
   if (*res)
@@ -159,7 +161,8 @@ void persistent_actor_base::start_persist(const command_context& cmd,
 
 std::optional<persistent_actor_base::append_outcome>
 persistent_actor_base::append_events(const std::vector<event>& events,
-                                     uint64_t id) {
+                                     uint64_t id,
+                                     caf::actor_clock::time_point deadline) {
   // The one append path: the store never blocks this thread, and its
   // completion comes back as a message (or, when the store completed
   // before `append` returned, the caller finishes right here).
@@ -173,10 +176,53 @@ persistent_actor_base::append_events(const std::vector<event>& events,
   };
   ctx_.io->append(ctx_.store, events, std::move(cb));
   if (holder->returned()) {
-    delayed_send(this, opts_.persist_timeout, persist_timeout_atom::value, id);
+    arm_persist_timer(deadline);
     return std::nullopt;
   }
   return holder->take();
+}
+
+caf::actor_clock::time_point persistent_actor_base::persist_deadline() {
+  return system().clock().now() + opts_.persist_timeout;
+}
+
+void persistent_actor_base::arm_persist_timer(
+  caf::actor_clock::time_point deadline) {
+  if (persist_timer_armed_)
+    return; // it fires no later than this persist's deadline
+  persist_timer_armed_ = true;
+  scheduled_send(this, deadline, persist_timeout_atom::value);
+}
+
+bool persistent_actor_base::on_persist_timer() {
+  persist_timer_armed_ = false;
+  auto now = system().clock().now();
+  if (!pipeline_.empty()) {
+    // Oldest first; failing one may answer the later ones (fail_pipeline),
+    // each still gets its own outcome.
+    std::vector<uint64_t> due;
+    for (auto& p : pipeline_)
+      if (!p.outcome && p.deadline <= now)
+        due.push_back(p.id);
+    for (auto id : due)
+      pipelined_done(id, append_outcome{persist_timeout_error()});
+    for (auto& p : pipeline_)
+      if (!p.outcome) {
+        arm_persist_timer(p.deadline);
+        break;
+      }
+    return !due.empty();
+  }
+  if (!pending_persist_)
+    return false;
+  if (pending_persist_deadline_ > now) {
+    arm_persist_timer(pending_persist_deadline_);
+    return false;
+  }
+  auto finish = std::move(pending_persist_);
+  pending_persist_ = nullptr;
+  finish(persist_timeout_error(), 0);
+  return true;
 }
 
 caf::error persistent_actor_base::persist_timeout_error() const {

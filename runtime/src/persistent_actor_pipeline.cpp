@@ -42,9 +42,10 @@ void persistent_actor_base::start_pipelined(event_batch events,
   update_state_bytes();
   applied();
   auto id = ++pending_persist_id_;
-  pipeline_.push_back(
-    pipelined_persist{id, events, std::move(done), clock::now(), std::nullopt});
-  if (auto res = append_events(*events, id))
+  auto deadline = persist_deadline();
+  pipeline_.push_back(pipelined_persist{id, events, std::move(done),
+                                        clock::now(), deadline, std::nullopt});
+  if (auto res = append_events(*events, id, deadline))
     pipelined_done(id, std::move(*res));
 }
 

@@ -30,15 +30,6 @@ struct fixture : actor_fixture {
     ctx = store_context::make(sys, held, store_io::options{2, true});
   }
 
-  /// Runs the actor (on this thread) until `pred` holds, for at most 10 s.
-  template <class Pred>
-  bool run_until(Pred pred) {
-    return eventually([&] {
-      run();
-      return pred();
-    });
-  }
-
   static tally_actor& impl(const caf::actor& a) {
     auto* ptr
       = dynamic_cast<tally_actor*>(caf::actor_cast<caf::abstract_actor*>(a));

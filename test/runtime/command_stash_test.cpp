@@ -36,7 +36,7 @@ TEST_CASE("command stash: arrival order, skipped ones back in front") {
   CHECK(s.size() == 3);
   CHECK(value_of(s.front()) == 1);
   // The behavior skips 1 and 2 (say, waiting for a response) ...
-  std::deque<caf::mailbox_element_ptr> skipped;
+  std::vector<caf::mailbox_element_ptr> skipped;
   skipped.push_back(s.pop_front());
   skipped.push_back(s.pop_front());
   CHECK(value_of(s.front()) == 3);

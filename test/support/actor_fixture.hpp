@@ -9,6 +9,7 @@
 #include "aether/runtime/store_context.hpp"
 #include "aether/testkit/test_config.hpp"
 #include "catch.hpp"
+#include "eventually.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/atom.hpp>
@@ -54,6 +55,16 @@ public:
   /// Runs every runnable job until nothing is left.
   size_t run() {
     return sched.run();
+  }
+
+  /// Runs every runnable job until `pred` holds, for at most 10 s (for
+  /// actors whose store calls complete on other threads).
+  template <class Pred>
+  bool run_until(Pred pred) {
+    return eventually([&] {
+      run();
+      return pred();
+    });
   }
 
   /// Advances the test clock (fires delayed messages and timeouts that are

@@ -2,8 +2,8 @@
 
 #include <caf/mailbox_element.hpp>
 #include <cstddef>
-#include <deque>
 #include <list>
+#include <vector>
 
 namespace aether {
 
@@ -37,7 +37,7 @@ public:
   caf::mailbox_element_ptr pop_front();
 
   /// Puts `skipped` back in front, in its order, and empties it.
-  void put_back(std::deque<caf::mailbox_element_ptr>& skipped);
+  void put_back(std::vector<caf::mailbox_element_ptr>& skipped);
 
   /// Takes every message out, oldest first, calling `f(element&)` on each.
   template <class F>

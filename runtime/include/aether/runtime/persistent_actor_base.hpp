@@ -298,11 +298,24 @@ private:
                      std::function<void()> applied, done_fn done);
   /// Hands `events` to the store. Returns the outcome if the store completed
   /// before `append` returned; otherwise it arrives as
-  /// `(persist_done_atom, id, job)`.
-  std::optional<append_outcome> append_events(const std::vector<event>& events,
-                                              uint64_t id);
+  /// `(persist_done_atom, id, job)`, and the persist timer runs until
+  /// `deadline` at the latest.
+  std::optional<append_outcome>
+  append_events(const std::vector<event>& events, uint64_t id,
+                caf::actor_clock::time_point deadline);
   /// The error of a persist whose store call did not answer in time.
   caf::error persist_timeout_error() const;
+  /// When a persist started now must have its answer.
+  caf::actor_clock::time_point persist_deadline();
+  /// One timer per actor, not one per persist (a timer per persist kept one
+  /// clock entry per persist for `persist_timeout`, and woke the clock's
+  /// thread each time): armed for the oldest persist in flight unless it
+  /// is armed already (for an older deadline).
+  void arm_persist_timer(caf::actor_clock::time_point deadline);
+  /// The persist timer fired: fails the persists past their deadline with
+  /// `persist_timeout`, then arms the timer for the oldest one left; true
+  /// if one failed.
+  bool on_persist_timer();
   // -- pipelined mode
   void start_pipelined(event_batch events, std::function<void()> applied,
                        done_fn done);
@@ -397,6 +410,9 @@ private:
   // The persist waiting for an asynchronous store completion, if any.
   std::function<void(caf::error, uint64_t)> pending_persist_;
   uint64_t pending_persist_id_ = 0;
+  caf::actor_clock::time_point pending_persist_deadline_;
+  // A persist timeout message is on its way (see arm_persist_timer).
+  bool persist_timer_armed_ = false;
   // The reply of the persist in flight (answered with an error on exit).
   done_fn persist_reply_;
   // Pipelined mode: the persists in flight, oldest first (a list, not a
@@ -406,6 +422,7 @@ private:
     event_batch events;
     done_fn done; // null once answered
     clock::time_point start;
+    caf::actor_clock::time_point deadline;
     std::optional<append_outcome> outcome;
   };
   std::list<pipelined_persist> pipeline_;
