@@ -6,7 +6,8 @@
 //
 //   aether-bench --quick   (every scenario, small: a smoke run)
 //   aether-bench recovery | mass-recovery | persist | snapshot-overhead
-//                | actors | broadcast | cluster | projection [options]
+//                | actors | broadcast | cluster | projection
+//                | sqlite-layout [options]
 //
 // JetStream runs, broadcast and cluster start a temporary nats-server of
 // their own unless --nats-url URL is given.
@@ -38,6 +39,7 @@ struct command_line {
     add_broadcast(app, chosen);
     add_cluster(app, chosen);
     add_projection(app, chosen);
+    add_sqlite_layout(app, chosen);
     app.require_subcommand(0, 1);
   }
 };
@@ -63,6 +65,7 @@ int run_quick(caf::actor_system& sys) {
     "broadcast --nodes 2 --events 2000",
     "cluster --requests 200 --shard-actors 50",
     "projection --store sqlite --events 2000 --rate 1000 --seconds 1",
+    "sqlite-layout --actors 10 --rows 2000 --repeat 1",
   };
   int rc = 0;
   for (auto& run : runs) {

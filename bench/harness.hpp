@@ -41,6 +41,7 @@ void add_actors(CLI::App& app, runner& chosen);
 void add_broadcast(CLI::App& app, runner& chosen);
 void add_cluster(CLI::App& app, runner& chosen);
 void add_projection(CLI::App& app, runner& chosen);
+void add_sqlite_layout(CLI::App& app, runner& chosen);
 
 /// Adds subcommand `name`; when it is the one parsed, `chosen` becomes
 /// `run(sys, *o)`. Returns it for its options.

@@ -55,6 +55,7 @@ recovery = pick("recovery")
 mass = pick("mass-recovery")
 nact_mass = pick("mass-recovery", "nact")
 persist = pick("persist")
+layout = pick("sqlite-layout")
 overhead = pick("snapshot-overhead")
 actors = pick("actors")
 dormant = pick("actors-dormant")
@@ -290,6 +291,23 @@ if sqlite_persist:
             f"{fmt(r['events_per_s'] / r100, 2)} | "
             f"{fmt(r['group_size_reached'])} | {fmt(rg, 0)} | "
             f"{fmt(r['events_per_s'] / rg, 2)} |")
+    add("")
+
+if layout:
+    add("Plain SQLite without aether (`aether-bench sqlite-layout`): the rows "
+        "of A actors persisting at once (round robin, `synchronous=FULL`), "
+        "written into the events table as schema 2 laid it out (keyed by "
+        "actor and version) and as schema 3 does (keyed by position, with an "
+        "index by actor and version), alternated; then every actor's events "
+        "read back in version order. With many actors per commit, schema 2 "
+        "wrote and split one table leaf per actor in every commit.\n")
+    add("| layout | actors | rows | rows/txn | written rows/s | "
+        "read rows/s |")
+    add("|---|---:|---:|---:|---:|---:|")
+    for r in layout:
+        add(f"| {r['layout']} | {fmt(r['actors'])} | {fmt(r['rows'])} | "
+            f"{fmt(r['rows_per_txn'])} | {pm(r, 'write_rows_per_s')} | "
+            f"{pm(r, 'read_rows_per_s')} |")
     add("")
 
 add("### Snapshot overhead\n")

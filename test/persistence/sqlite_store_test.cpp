@@ -558,6 +558,65 @@ TEST_CASE("sqlite store: a bad batch queued asynchronously fails at once, "
   CHECK(store->save_event(ev("ok", 1)));
 }
 
+namespace {
+
+/// The first column of the first row of `sql` (one text parameter), as
+/// text; empty if there is no row.
+std::string query_text(const std::string& path, const char* sql,
+                       const std::string& arg = {}) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr)
+          == SQLITE_OK);
+  sqlite3_stmt* q = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, sql, -1, &q, nullptr) == SQLITE_OK);
+  if (!arg.empty())
+    sqlite3_bind_text(q, 1, arg.c_str(), -1, SQLITE_TRANSIENT);
+  std::string out;
+  if (sqlite3_step(q) == SQLITE_ROW)
+    out = reinterpret_cast<const char*>(sqlite3_column_text(q, 0));
+  sqlite3_finalize(q);
+  sqlite3_close(db);
+  return out;
+}
+
+int64_t user_version(const std::string& path) {
+  return std::stoll(query_text(path, "PRAGMA user_version"));
+}
+
+/// The CREATE statement of a table or index, empty if there is none.
+std::string table_sql(const std::string& path, const std::string& name) {
+  return query_text(path, "SELECT sql FROM sqlite_master WHERE name = ?1",
+                    name);
+}
+
+/// Runs `sql` on the file, as an older version of aether would have.
+void exec_sql(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr)
+          == SQLITE_OK);
+  sqlite3_close(db);
+}
+
+/// Version 1 and 2's tables of latest versions and of snapshots.
+constexpr const char* old_actors_and_snapshots = R"sql(
+  CREATE TABLE actors (actor_id TEXT PRIMARY KEY,
+    latest INTEGER NOT NULL) WITHOUT ROWID;
+  CREATE TABLE snapshots (actor_id TEXT NOT NULL,
+    version INTEGER NOT NULL, time_ns INTEGER NOT NULL, body BLOB NOT NULL,
+    PRIMARY KEY (actor_id, version)) WITHOUT ROWID;)sql";
+
+/// "actor:version@position" of each event of a page.
+std::vector<std::string> names(const aether::query_page& page) {
+  std::vector<std::string> out;
+  for (auto& x : page.events)
+    out.push_back(x.ev.actor_id + ":" + std::to_string(x.ev.version) + "@"
+                  + std::to_string(x.position));
+  return out;
+}
+
+} // namespace
+
 TEST_CASE("sqlite store: a version 1 file is numbered in (actor, version) "
           "order when opened writable, and read as it is read-only") {
   using namespace aether;
@@ -565,19 +624,12 @@ TEST_CASE("sqlite store: a version 1 file is numbered in (actor, version) "
   auto path = dir.file("v1.db");
   // A store as version 1 wrote it: no positions, no tag index.
   {
-    sqlite3* db = nullptr;
-    REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
-    REQUIRE(sqlite3_exec(db, R"sql(
+    exec_sql(path, R"sql(
       CREATE TABLE events (actor_id TEXT NOT NULL, version INTEGER NOT NULL,
         body BLOB NOT NULL, PRIMARY KEY (actor_id, version)) WITHOUT ROWID;
-      CREATE TABLE actors (actor_id TEXT PRIMARY KEY,
-        latest INTEGER NOT NULL) WITHOUT ROWID;
-      CREATE TABLE snapshots (actor_id TEXT NOT NULL,
-        version INTEGER NOT NULL, time_ns INTEGER NOT NULL, body BLOB NOT NULL,
-        PRIMARY KEY (actor_id, version)) WITHOUT ROWID;
-      PRAGMA user_version = 1;)sql",
-                         nullptr, nullptr, nullptr)
-            == SQLITE_OK);
+      )sql" + std::string{old_actors_and_snapshots}
+                     + R"sql(
+      PRAGMA user_version = 1;)sql");
     auto insert = [&](const std::string& id, int64_t v,
                       std::vector<std::string> tags) {
       auto e = make_event("deposited", id, v);
@@ -588,22 +640,13 @@ TEST_CASE("sqlite store: a version 1 file is numbered in (actor, version) "
                  + "', " + std::to_string(v)
                  + ") ON CONFLICT (actor_id) DO UPDATE SET latest = "
                    "excluded.latest;";
-      REQUIRE(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr)
-              == SQLITE_OK);
+      exec_sql(path, sql);
     };
     insert("b", 1, {"t"});
     insert("a", 1, {});
     insert("b", 2, {});
     insert("a", 2, {"t"});
-    sqlite3_close(db);
   }
-  auto names = [](const query_page& page) {
-    std::vector<std::string> out;
-    for (auto& x : page.events)
-      out.push_back(x.ev.actor_id + ":" + std::to_string(x.ev.version) + "@"
-                    + std::to_string(x.position));
-    return out;
-  };
   using ss = std::vector<std::string>;
   {
     sqlite_store::options o;
@@ -629,10 +672,98 @@ TEST_CASE("sqlite store: a version 1 file is numbered in (actor, version) "
   REQUIRE(next);
   CHECK(names(*next) == ss{"a:3@5"});
   s->reset();
-  // Reopened: already version 2, nothing renumbered.
+  // Reopened: already the current version, nothing renumbered.
+  CHECK(user_version(path) == sqlite_store::schema_version);
+  CHECK(table_sql(path, "events").find("position INTEGER PRIMARY KEY")
+        != std::string::npos);
   auto again = sqlite_store::open(path);
   REQUIRE(again);
   auto same = (*again)->events_by_namespace(0, 10);
   REQUIRE(same);
   CHECK(names(*same) == ss{"a:1@1", "a:2@2", "b:1@3", "b:2@4", "a:3@5"});
+}
+
+TEST_CASE("sqlite store: a version 2 file moves to the table keyed by "
+          "position when opened writable, keeping positions, tags and "
+          "versions, and reads as it is read-only") {
+  using namespace aether;
+  test::temp_dir dir;
+  auto path = dir.file("v2.db");
+  // A store as version 2 wrote it: events keyed by (actor id, version), with
+  // positions in commit order (here not the order of the key).
+  {
+    exec_sql(path, R"sql(
+      CREATE TABLE events (actor_id TEXT NOT NULL, version INTEGER NOT NULL,
+        body BLOB NOT NULL, position INTEGER,
+        PRIMARY KEY (actor_id, version)) WITHOUT ROWID;
+      )sql" + std::string{old_actors_and_snapshots}
+                     + R"sql(
+      CREATE UNIQUE INDEX events_by_position ON events (position);
+      CREATE TABLE event_tags (tag TEXT NOT NULL, position INTEGER NOT NULL,
+        PRIMARY KEY (tag, position)) WITHOUT ROWID;
+      CREATE TABLE positions (name TEXT PRIMARY KEY,
+        position INTEGER NOT NULL) WITHOUT ROWID;
+      PRAGMA user_version = 2;)sql");
+    int64_t position = 0;
+    auto insert = [&](const std::string& id, int64_t v, bool tagged) {
+      auto e = make_event("deposited", id, v);
+      if (tagged)
+        e.set_tags({"t"});
+      auto body = json_codec::encode(e);
+      auto p = std::to_string(++position);
+      auto sql
+        = "INSERT INTO events VALUES ('" + id + "', " + std::to_string(v)
+          + ", '" + body + "', " + p + "); INSERT INTO actors VALUES ('" + id
+          + "', " + std::to_string(v)
+          + ") ON CONFLICT (actor_id) DO UPDATE SET latest = "
+            "excluded.latest;"
+          + (tagged ? "INSERT INTO event_tags VALUES ('t', " + p + ");" : "")
+          + "INSERT OR REPLACE INTO positions VALUES ('events', " + p + ");";
+      exec_sql(path, sql);
+    };
+    insert("b", 1, true);
+    insert("a", 1, false);
+    insert("b", 2, false);
+    insert("a", 2, true);
+  }
+  using ss = std::vector<std::string>;
+  auto in_commit_order = ss{"b:1@1", "a:1@2", "b:2@3", "a:2@4"};
+  {
+    sqlite_store::options o;
+    o.path = path;
+    o.read_only = true;
+    auto s = sqlite_store::open(o);
+    REQUIRE(s);
+    CHECK((*s)->get_events("a", 1)->size() == 2);
+    auto all = (*s)->events_by_namespace(0, 10);
+    REQUIRE(all);
+    CHECK(names(*all) == in_commit_order);
+  }
+  CHECK(user_version(path) == 2); // read-only changed nothing
+  auto s = sqlite_store::open(path);
+  REQUIRE(s);
+  CHECK(user_version(path) == 3);
+  CHECK(table_sql(path, "events").find("position INTEGER PRIMARY KEY")
+        != std::string::npos);
+  CHECK(table_sql(path, "events_by_position").empty());
+  CHECK_FALSE(table_sql(path, "events_by_actor").empty());
+  auto all = (*s)->events_by_namespace(0, 10);
+  REQUIRE(all);
+  CHECK(names(*all) == in_commit_order);
+  auto tagged = (*s)->events_by_tag("t", 0, 10);
+  REQUIRE(tagged);
+  CHECK(names(*tagged) == ss{"b:1@1", "a:2@4"});
+  auto a = (*s)->get_events("a", 1);
+  REQUIRE(a);
+  REQUIRE(a->size() == 2);
+  CHECK(a->at(0).version == 1);
+  CHECK(a->at(1).version == 2);
+  // The key still refuses a second version 2, and numbering goes on.
+  auto conflict = (*s)->save_event(make_event("deposited", "a", 2));
+  REQUIRE_FALSE(conflict);
+  CHECK(is(conflict.error(), persistence_error::version_conflict));
+  REQUIRE((*s)->save_event(make_event("deposited", "a", 3)));
+  auto next = (*s)->events_by_namespace(4, 10);
+  REQUIRE(next);
+  CHECK(names(*next) == ss{"a:3@5"});
 }

@@ -9,14 +9,22 @@ namespace aether::detail {
 
 namespace {
 
-constexpr const char* create_sql = R"sql(
+// Version 3's events table is keyed by position: appends go to its end, so
+// a commit of many actors' events writes a few pages instead of one leaf
+// per actor (and its splits) as version 1 and 2's table keyed by (actor id,
+// version) did. The unique index by (actor id, version) serves recovery.
+constexpr const char* events_v3_sql = R"sql(
 CREATE TABLE IF NOT EXISTS events (
+  position INTEGER PRIMARY KEY,
   actor_id TEXT NOT NULL,
   version INTEGER NOT NULL,
-  body BLOB NOT NULL,
-  position INTEGER,
-  PRIMARY KEY (actor_id, version)
-) WITHOUT ROWID;
+  body BLOB NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS events_by_actor ON events (actor_id, version);
+)sql";
+
+// The tables every version has, apart from the events.
+constexpr const char* create_sql = R"sql(
 CREATE TABLE IF NOT EXISTS actors (
   actor_id TEXT PRIMARY KEY,
   latest INTEGER NOT NULL
@@ -32,7 +40,6 @@ CREATE TABLE IF NOT EXISTS snapshots (
 
 // Version 2 on top of version 1's tables.
 constexpr const char* positions_sql = R"sql(
-CREATE UNIQUE INDEX IF NOT EXISTS events_by_position ON events (position);
 CREATE TABLE IF NOT EXISTS event_tags (
   tag TEXT NOT NULL,
   position INTEGER NOT NULL,
@@ -51,6 +58,21 @@ constexpr const char* number_sql
   = "UPDATE events SET position = ?3 WHERE actor_id = ?1 AND version = ?2";
 constexpr const char* tag_sql
   = "INSERT OR IGNORE INTO event_tags (tag, position) VALUES (?1, ?2)";
+// Version 2's events (all numbered: version 1's are numbered first) move
+// into version 3's table in position order.
+constexpr const char* rebuild_v2_sql = R"sql(
+ALTER TABLE events RENAME TO events_v2;
+CREATE TABLE events (
+  position INTEGER PRIMARY KEY,
+  actor_id TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  body BLOB NOT NULL
+);
+INSERT INTO events (position, actor_id, version, body)
+  SELECT position, actor_id, version, body FROM events_v2 ORDER BY position;
+DROP TABLE events_v2;
+CREATE UNIQUE INDEX events_by_actor ON events (actor_id, version);
+)sql";
 constexpr const char* read_head_sql
   = "SELECT position FROM positions WHERE name = 'events'";
 constexpr const char* write_head_sql
@@ -144,6 +166,9 @@ caf::error create_or_upgrade_schema(sqlite_connection& w, int64_t from_version,
     return caf::none;
   if (auto err = w.exec(create_sql))
     return err;
+  if (from_version == 0)
+    if (auto err = w.exec(events_v3_sql))
+      return err;
   if (from_version == 1)
     if (auto err = w.exec("ALTER TABLE events ADD COLUMN position INTEGER"))
       return err;
@@ -151,6 +176,9 @@ caf::error create_or_upgrade_schema(sqlite_connection& w, int64_t from_version,
     return err;
   if (from_version == 1)
     if (auto err = number_v1_events(w))
+      return err;
+  if (from_version == 1 || from_version == 2)
+    if (auto err = w.exec(rebuild_v2_sql))
       return err;
   auto pragma = "PRAGMA user_version = " + std::to_string(version);
   return w.exec(pragma.c_str());

@@ -153,17 +153,17 @@ caf::expected<std::unique_ptr<sqlite_store>> sqlite_store::open(options opts) {
   auto& w = **writer;
   int64_t found_version = schema_version;
   if (opts.read_only) {
-    // No transaction (it would take the write lock), and no upgrade: a
-    // version 1 store reads as it is, without the global order.
+    // No transaction (it would take the write lock), and no upgrade: an
+    // older store reads as it is (version 1 without the global order).
     auto version = w.schema_version();
     if (!version)
       return version.error();
-    if (*version != schema_version && *version != 1)
+    if (*version < 1 || *version > schema_version)
       return make_persistence_error(
         persistence_error::store_failure,
         "SQLite database \"" + opts.path + "\" has schema version "
           + std::to_string(*version) + "; read-only, this build reads versions "
-          + "1 and " + std::to_string(schema_version) + " only");
+          + "1 to " + std::to_string(schema_version) + " only");
     found_version = *version;
   } else {
     // Check and create the schema under the write lock.

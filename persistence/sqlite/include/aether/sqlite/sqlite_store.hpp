@@ -80,10 +80,11 @@ public:
   ~sqlite_store() override;
 
   /// The schema version this build writes.
-  /// Version 2 added the global order (`events_by_namespace`); opening a
-  /// version 1 store writable upgrades it (see docs/stores.md), read-only
-  /// reads it without queries.
-  static constexpr int schema_version = 2;
+  /// Version 2 added the global order (`events_by_namespace`); version 3
+  /// keys the events table by that order (appends write few pages). Opening
+  /// an older store writable upgrades it (see docs/stores.md); read-only
+  /// reads it as it is, a version 1 store without queries.
+  static constexpr int schema_version = 3;
 
   // -- event_store ------------------------------------------------------------
 
