@@ -123,6 +123,13 @@ for r in persist:
                f"{r['ratio_to_raw'] * 100:.0f}%, "
                f"{fmt(r['events_per_s'], 0)} events/s",
                r["ratio_to_raw"] >= 0.8 and r["events_per_s"] >= 1e6)
+for r in actors:
+    if r["actors"] == 100000:
+        ratio = r["rss_bytes_per_actor"] / r["raw_rss_bytes_per_actor"]
+        target("idle recovered actors, 100,000: <= 1.5x the bytes of a plain "
+               "CAF actor", r["store"], f"{ratio:.1f}x, "
+               f"{fmt(r['rss_bytes_per_actor'], 0)} bytes",
+               ratio <= 1.5)
 for r in overhead:
     target("snapshot every 100 events costs <= 10% of persist throughput",
            r["store"], f"{r['cost'] * 100:.1f}%", r["cost"] <= 0.10)

@@ -101,7 +101,11 @@ persistent_actor_base::consume(caf::mailbox_element& x) {
     return caf::event_based_actor::consume(x);
   }
   if (x.mid.is_response() && forget_own_request(x.mid.integer_value())) {
-    // The answer of one of this actor's own store calls.
+    // The answer of one of this actor's own store calls. CAF 0.17 leaves a
+    // request's timeout on the clock until it fires, even once answered (a
+    // recovery left two entries for recovery_timeout, 30 s by default, and
+    // then two stray messages that woke the idle actor): cancel it.
+    system().clock().cancel_request_timeout(this, x.mid);
     ++dispatches_;
     auto result = caf::event_based_actor::consume(x);
     if (held_exit_)

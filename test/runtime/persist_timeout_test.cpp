@@ -155,3 +155,25 @@ TEST_CASE_METHOD(fixture, "persist timeout: one clock entry per actor, not "
   advance(10s);
   CHECK(timers() == before);
 }
+
+TEST_CASE("recovery timeout: recovery's store calls leave no clock entry "
+          "once answered") {
+  // CAF 0.17 keeps a request's timeout until it fires: each recovery left
+  // its store calls' entries (the latest version and snapshot, then the
+  // events) on the clock for recovery_timeout, and then woke the idle actor
+  // with stray timeout messages.
+  auto mem = std::make_shared<memory_store>();
+  std::vector<event> history;
+  for (int64_t v = 1; v <= 3; ++v)
+    history.push_back(
+      make_event("added", "rec", v, boost::json::object{{"n", 1}}));
+  REQUIRE(mem->save_events(std::move(history)));
+  fixture f{std::make_shared<held_store>(mem)};
+  auto before = f.timers();
+  auto a = f.spawn_running("rec", persist_mode::sequential);
+  auto* x
+    = dynamic_cast<tally_actor*>(caf::actor_cast<caf::abstract_actor*>(a));
+  REQUIRE(x != nullptr);
+  CHECK(x->version() == 3);
+  CHECK(f.timers() == before);
+}
