@@ -128,6 +128,8 @@ int run_sqlite_layout(caf::actor_system&, const layout_options& o) {
       auto [w, r] = run_layout(layouts[l], path.string(), o, ids, bodies);
       write[l].push_back(w);
       read[l].push_back(r);
+      for (auto suffix : {"", "-wal", "-shm"})
+        std::filesystem::remove(path.string() + suffix);
     }
   for (size_t l = 0; l < 2; ++l)
     emit(boost::json::object{

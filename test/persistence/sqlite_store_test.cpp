@@ -725,6 +725,12 @@ TEST_CASE("sqlite store: a version 2 file moves to the table keyed by "
     insert("a", 1, false);
     insert("b", 2, false);
     insert("a", 2, true);
+    // A process of version 1 still writing after the upgrade to version 2
+    // stores events without a position.
+    exec_sql(path, "INSERT INTO events (actor_id, version, body) VALUES ('c', "
+                   "1, '"
+                     + json_codec::encode(make_event("deposited", "c", 1))
+                     + "'); INSERT INTO actors VALUES ('c', 1);");
   }
   using ss = std::vector<std::string>;
   auto in_commit_order = ss{"b:1@1", "a:1@2", "b:2@3", "a:2@4"};
@@ -746,10 +752,13 @@ TEST_CASE("sqlite store: a version 2 file moves to the table keyed by "
   CHECK(table_sql(path, "events").find("position INTEGER PRIMARY KEY")
         != std::string::npos);
   CHECK(table_sql(path, "events_by_position").empty());
-  CHECK_FALSE(table_sql(path, "events_by_actor").empty());
+  CHECK(table_sql(path, "events_by_actor").find("UNIQUE") != std::string::npos);
+  // The event without a position follows the counter.
   auto all = (*s)->events_by_namespace(0, 10);
   REQUIRE(all);
-  CHECK(names(*all) == in_commit_order);
+  auto with_c = in_commit_order;
+  with_c.push_back("c:1@5");
+  CHECK(names(*all) == with_c);
   auto tagged = (*s)->events_by_tag("t", 0, 10);
   REQUIRE(tagged);
   CHECK(names(*tagged) == ss{"b:1@1", "a:2@4"});
@@ -765,5 +774,29 @@ TEST_CASE("sqlite store: a version 2 file moves to the table keyed by "
   REQUIRE((*s)->save_event(make_event("deposited", "a", 3)));
   auto next = (*s)->events_by_namespace(4, 10);
   REQUIRE(next);
-  CHECK(names(*next) == ss{"a:3@5"});
+  CHECK(names(*next) == ss{"c:1@5", "a:3@6"});
+}
+
+TEST_CASE("sqlite store: appends go on after an event stored without a "
+          "position") {
+  // A process of version 1 on the same file inserts without a position;
+  // SQLite gives its row the next rowid, which the counter does not cover.
+  // Appends started from the counter and collided with it from then on.
+  using namespace aether;
+  test::temp_dir dir;
+  auto path = dir.file("stray.db");
+  auto s = sqlite_store::open(path);
+  REQUIRE(s);
+  REQUIRE((*s)->save_event(make_event("deposited", "a", 1)));
+  exec_sql(path, "INSERT INTO events (actor_id, version, body) VALUES ('old', "
+                 "1, '"
+                   + json_codec::encode(make_event("deposited", "old", 1))
+                   + "')");
+  auto res = (*s)->save_event(make_event("deposited", "a", 2));
+  REQUIRE(res);
+  REQUIRE((*s)->save_event(make_event("deposited", "a", 3)));
+  auto all = (*s)->events_by_namespace(0, 10);
+  REQUIRE(all);
+  CHECK(names(*all)
+        == std::vector<std::string>{"a:1@1", "old:1@2", "a:2@3", "a:3@4"});
 }

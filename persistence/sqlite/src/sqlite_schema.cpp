@@ -58,19 +58,32 @@ constexpr const char* number_sql
   = "UPDATE events SET position = ?3 WHERE actor_id = ?1 AND version = ?2";
 constexpr const char* tag_sql
   = "INSERT OR IGNORE INTO event_tags (tag, position) VALUES (?1, ?2)";
-// Version 2's events (all numbered: version 1's are numbered first) move
-// into version 3's table in position order.
+// Version 2's events move into version 3's table in position order. The
+// new table is filled before the old one is dropped and then renamed, so
+// views or triggers a user keeps on `events` are not rewritten to the old
+// table (SQLite's order for changing a table). Rows without a position (a
+// process of version 1 still writing after the upgrade to version 2) get
+// the positions after the counter, in (actor id, version) order; the
+// counter then covers them.
 constexpr const char* rebuild_v2_sql = R"sql(
-ALTER TABLE events RENAME TO events_v2;
-CREATE TABLE events (
+CREATE TABLE events_v3 (
   position INTEGER PRIMARY KEY,
   actor_id TEXT NOT NULL,
   version INTEGER NOT NULL,
   body BLOB NOT NULL
 );
-INSERT INTO events (position, actor_id, version, body)
-  SELECT position, actor_id, version, body FROM events_v2 ORDER BY position;
-DROP TABLE events_v2;
+INSERT INTO events_v3 (position, actor_id, version, body)
+  SELECT position, actor_id, version, body FROM events
+  WHERE position IS NOT NULL ORDER BY position;
+INSERT INTO events_v3 (position, actor_id, version, body)
+  SELECT (SELECT position FROM positions WHERE name = 'events')
+           + row_number() OVER (ORDER BY actor_id, version),
+         actor_id, version, body
+  FROM events WHERE position IS NULL;
+UPDATE positions SET position = (SELECT max(position) FROM events_v3)
+  WHERE name = 'events' AND position < (SELECT max(position) FROM events_v3);
+DROP TABLE events;
+ALTER TABLE events_v3 RENAME TO events;
 CREATE UNIQUE INDEX events_by_actor ON events (actor_id, version);
 )sql";
 constexpr const char* read_head_sql

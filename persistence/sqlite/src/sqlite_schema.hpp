@@ -17,7 +17,10 @@ namespace aether::detail {
 /// `events.position`, unique), the tag index `event_tags` and the position
 /// counter `positions`. An upgrade from version 1 numbers the stored events
 /// in (actor id, version) order, since their commit order is not known, and
-/// indexes the tags they carry.
+/// indexes the tags they carry. Version 3 keys the events table by position
+/// (`position INTEGER PRIMARY KEY`) with a unique index on (actor id,
+/// version); an upgrade copies the events over. Any `version` above the
+/// stored one ends at the current layout.
 caf::error create_or_upgrade_schema(sqlite_connection& w, int64_t from_version,
                                     int64_t version);
 
