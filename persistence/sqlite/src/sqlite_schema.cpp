@@ -151,15 +151,30 @@ caf::error index_tags(sqlite_connection& w, int64_t position,
   return caf::none;
 }
 
-caf::expected<int64_t> read_position_counter(sqlite_connection& conn) {
-  auto stmt = conn.prepare(read_head_sql);
+namespace {
+
+/// The one integer `sql` selects.
+caf::expected<int64_t> read_integer(sqlite_connection& conn, const char* sql,
+                                    const char* what) {
+  auto stmt = conn.prepare(sql);
   if (!stmt)
     return stmt.error();
   sqlite_statement q{*stmt};
   auto rc = q.step();
   if (rc == SQLITE_ROW)
     return q.column_int64(0);
-  return conn.make_error(rc, "cannot read the position counter");
+  return conn.make_error(rc, what);
+}
+
+} // namespace
+
+caf::expected<int64_t> read_position_counter(sqlite_connection& conn) {
+  return read_integer(conn, read_head_sql, "cannot read the position counter");
+}
+
+caf::expected<int64_t> read_highest_position(sqlite_connection& conn) {
+  return read_integer(conn, "SELECT COALESCE(max(position), 0) FROM events",
+                      "cannot read the highest position");
 }
 
 caf::error write_position_counter(sqlite_connection& w, int64_t position) {

@@ -31,6 +31,9 @@ caf::error index_tags(sqlite_connection& w, int64_t position,
 /// The position counter: the newest position handed out.
 caf::expected<int64_t> read_position_counter(sqlite_connection& conn);
 
+/// The highest position in the events table (0 when it is empty).
+caf::expected<int64_t> read_highest_position(sqlite_connection& conn);
+
 /// Stores the position counter (inside the write transaction).
 caf::error write_position_counter(sqlite_connection& w, int64_t position);
 

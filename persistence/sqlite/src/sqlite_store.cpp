@@ -22,8 +22,6 @@ constexpr const char* latest_sql
 constexpr const char* insert_event_sql
   = "INSERT INTO events (actor_id, version, body, position) "
     "VALUES (?1, ?2, ?3, ?4)";
-constexpr const char* highest_position_sql
-  = "SELECT COALESCE(max(position), 0) FROM events";
 constexpr const char* delete_tags_sql
   = "DELETE FROM event_tags WHERE position IN (SELECT position FROM events "
     "WHERE actor_id = ?1 AND version <= ?2)";
@@ -90,18 +88,6 @@ caf::expected<int64_t> read_latest(sqlite_connection& conn,
   if (rc == SQLITE_DONE)
     return int64_t{0};
   return conn.make_error(rc, "cannot read the latest version");
-}
-
-/// The highest position in the events table (0 when it is empty).
-caf::expected<int64_t> read_highest_position(sqlite_connection& conn) {
-  auto stmt = conn.prepare(highest_position_sql);
-  if (!stmt)
-    return stmt.error();
-  sqlite_statement q{*stmt};
-  auto rc = q.step();
-  if (rc == SQLITE_ROW)
-    return q.column_int64(0);
-  return conn.make_error(rc, "cannot read the highest position");
 }
 
 } // namespace
@@ -370,7 +356,7 @@ sqlite_store::commit_attempt(const std::vector<pending_ptr>& group,
   // Rows a process of version 1 inserted without a position got the next
   // rowid past the counter: start after them, or every insert would
   // collide with them for good.
-  auto highest = read_highest_position(w);
+  auto highest = detail::read_highest_position(w);
   if (!highest)
     return fail_all(highest.error());
   *head = std::max(*head, *highest);
