@@ -2,6 +2,7 @@
 
 #include "aether/testkit/temp_dir.hpp"
 
+#include <cstdint>
 #include <string>
 #include <sys/types.h>
 
@@ -48,7 +49,8 @@ public:
   void start();
 
 private:
-  int times_ready() const;
+  /// Whether the log says "Server is ready" after byte `offset`.
+  bool ready_since(std::uintmax_t offset) const;
   bool accepts() const;
 
   temp_dir dir_;
