@@ -9,6 +9,7 @@
 #include "aether/persistence/validation.hpp"
 #include "aether/runtime/runtime_error.hpp"
 #include "persistent_actor_detail.hpp"
+#include "shared_setup.hpp"
 
 #include <caf/mailbox_element.hpp>
 #include <caf/send.hpp>
@@ -24,11 +25,22 @@ persistent_actor_base::persistent_actor_base(caf::actor_config& cfg,
                                              store_context ctx,
                                              persistence_options opts)
   : caf::event_based_actor(cfg), persistence_id_(std::move(persistence_id)),
-    ctx_(std::move(ctx)), opts_(std::move(opts)) {
+    ctx_(share_context(std::move(ctx))), opts_(share_options(std::move(opts))) {
   // nop
 }
 
 persistent_actor_base::~persistent_actor_base() = default;
+
+snapshot_policy& persistent_actor_base::snapshots() {
+  if (!opts_own_) {
+    auto own = std::make_shared<persistence_options>(*opts_);
+    opts_ = own;
+    opts_own_ = true;
+    return own->snapshots;
+  }
+  // Made above as a non-const object, and held by this actor only.
+  return const_cast<persistence_options&>(*opts_).snapshots;
+}
 
 void persistent_actor_base::recovery_completed(int64_t) {
   // nop
@@ -48,7 +60,7 @@ caf::behavior persistent_actor_base::make_behavior() {
   if (!err)
     err = validate_actor_id(persistence_id_);
   if (!err)
-    err = opts_.validate();
+    err = opts_->validate();
   if (!err)
     err = check_snapshot_setup();
   if (err) {
@@ -64,7 +76,7 @@ caf::behavior persistent_actor_base::make_behavior() {
 }
 
 caf::error persistent_actor_base::check_snapshot_setup() const {
-  auto& policy = opts_.snapshots;
+  auto& policy = opts_->snapshots;
   if (codec().decode == nullptr && policy.enabled())
     return make_runtime_error(
       runtime_error::invalid_option,
@@ -88,12 +100,12 @@ caf::error persistent_actor_base::user_code_error(const std::string& what,
 }
 
 caf::actor persistent_actor_base::worker() const {
-  return ctx_.io->worker_for(persistence_id_);
+  return ctx_->io->worker_for(persistence_id_);
 }
 
 void persistent_actor_base::log(const std::string& line) const {
-  if (opts_.log)
-    opts_.log(redact_credentials(line));
+  if (opts_->log)
+    opts_->log(redact_credentials(line));
   else
     aether::log(log_level::warning, line, {{"actor_id", persistence_id_}});
 }
@@ -109,7 +121,7 @@ void persistent_actor_base::reply_error(caf::mailbox_element& x,
 }
 
 void persistent_actor_base::answer_waiting(const caf::error& err) {
-  ctx_.metrics->commands_waiting -= static_cast<int64_t>(stash_.size());
+  ctx_->metrics->commands_waiting -= static_cast<int64_t>(stash_.size());
   stash_.clear([&](caf::mailbox_element& x) {
     reply_error(x, err);
   });
@@ -139,9 +151,9 @@ void persistent_actor_base::stop_with(const caf::error& err) {
 
 void persistent_actor_base::on_exit() {
   // A recovery slot held or asked for goes to the next actor.
-  if (ctx_.recoveries)
-    ctx_.recoveries->release(id());
-  if (ctx_.metrics) {
+  if (ctx_->recoveries)
+    ctx_->recoveries->release(id());
+  if (ctx_->metrics) {
     auto reason = stop_reason_;
     if (!reason)
       reason = make_runtime_error(
@@ -160,7 +172,8 @@ void persistent_actor_base::on_exit() {
   pending_persist_ = nullptr;
   pipeline_.clear();
   held_exit_ = nullptr;
-  ctx_ = store_context{};
+  static const auto no_context = std::make_shared<const store_context>();
+  ctx_ = no_context;
 }
 
 } // namespace aether

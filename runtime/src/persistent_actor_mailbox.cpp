@@ -94,7 +94,7 @@ persistent_actor_base::consume(caf::mailbox_element& x) {
                                              std::move(x.stages),
                                              x.move_content_to_message());
       held_exit_id_ += 1;
-      delayed_send(this, opts_.exit_timeout, exit_timeout_atom::value,
+      delayed_send(this, opts_->exit_timeout, exit_timeout_atom::value,
                    held_exit_id_);
       return caf::invoke_message_result::consumed;
     }
@@ -125,7 +125,7 @@ persistent_actor_base::consume(caf::mailbox_element& x) {
     // Commands, and responses to the command handlers' own requests (their
     // continuations read the state), wait until the state is complete.
     stash_.push_back(x);
-    ctx_.metrics->commands_waiting += 1;
+    ctx_->metrics->commands_waiting += 1;
     // Not busy: the stash holds skipped messages; this one (the awaited
     // response, say) may be what they wait for.
     if (!busy())
@@ -166,17 +166,17 @@ void persistent_actor_base::drain() {
     current_mailbox_element(next.get());
     if (try_passivate(*next)) {
       current_mailbox_element(previous);
-      ctx_.metrics->commands_waiting -= 1;
+      ctx_->metrics->commands_waiting -= 1;
       continue;
     }
     ++dispatches_;
     // It waits no more once the behavior has it (its reply may reach the
     // requester before `consume` returns); a skipped one waits again.
-    ctx_.metrics->commands_waiting -= 1;
+    ctx_->metrics->commands_waiting -= 1;
     auto res = caf::event_based_actor::consume(*next);
     current_mailbox_element(previous);
     if (res == caf::invoke_message_result::skipped) {
-      ctx_.metrics->commands_waiting += 1;
+      ctx_->metrics->commands_waiting += 1;
       skipped.push_back(std::move(next));
       continue;
     }

@@ -77,16 +77,16 @@ void persistent_actor_base::start_persist(const command_context& cmd,
     for (auto& kv : d.metadata)
       e.metadata[kv.first] = kv.second;
     e.time = t;
-    if (opts_.upcasters)
-      opts_.upcasters->stamp(e);
-    if (opts_.tagger)
-      if (auto err = add_tags(opts_.tagger, e))
+    if (opts_->upcasters)
+      opts_->upcasters->stamp(e);
+    if (opts_->tagger)
+      if (auto err = add_tags(opts_->tagger, e))
         return done(err);
     if (auto err = validate_event(e))
       return done(err);
     events->push_back(std::move(e));
   }
-  if (opts_.mode == persist_mode::pipelined)
+  if (opts_->mode == persist_mode::pipelined)
     return start_pipelined(std::move(events), std::move(applied),
                            std::move(done));
   enter(actor_phase::persisting);
@@ -96,7 +96,7 @@ void persistent_actor_base::start_persist(const command_context& cmd,
                                                      uint64_t pos) {
     enter(actor_phase::running);
     persist_reply_ = nullptr;
-    auto& m = *ctx_.metrics;
+    auto& m = *ctx_->metrics;
     if (err) {
       m.persist_failures += 1;
       if (is(err, persistence_error::version_conflict))
@@ -174,7 +174,7 @@ persistent_actor_base::append_events(const std::vector<event>& events,
     if (!holder->completed_inline())
       caf::anon_send(self, persist_done_atom::value, id, io_job_ptr{holder});
   };
-  ctx_.io->append(ctx_.store, events, std::move(cb));
+  ctx_->io->append(ctx_->store, events, std::move(cb));
   if (holder->returned()) {
     arm_persist_timer(deadline);
     return std::nullopt;
@@ -183,7 +183,7 @@ persistent_actor_base::append_events(const std::vector<event>& events,
 }
 
 caf::actor_clock::time_point persistent_actor_base::persist_deadline() {
-  return system().clock().now() + opts_.persist_timeout;
+  return system().clock().now() + opts_->persist_timeout;
 }
 
 void persistent_actor_base::arm_persist_timer(
@@ -229,22 +229,22 @@ caf::error persistent_actor_base::persist_timeout_error() const {
   return make_runtime_error(runtime_error::persist_timeout,
                             "actor \"" + persistence_id_
                               + "\": the store did not answer within "
-                              + std::to_string(opts_.persist_timeout.count())
+                              + std::to_string(opts_->persist_timeout.count())
                               + " ms; the events may or may not be stored");
 }
 
 void persistent_actor_base::publish_stored(const std::vector<event>& events) {
-  auto& bus = ctx_.bus;
-  if (!bus || (!opts_.publish_events && !opts_.publish_event_stored))
+  auto& bus = ctx_->bus;
+  if (!bus || (!opts_->publish_events && !opts_->publish_event_stored))
     return;
   for (auto& e : events) {
-    if (opts_.publish_events)
-      if (auto err = bus->publish(ctx_.bus_namespace, e))
+    if (opts_->publish_events)
+      if (auto err = bus->publish(ctx_->bus_namespace, e))
         log("\"" + persistence_id_
             + "\": publishing to the bus failed: " + describe(err));
-    if (opts_.publish_event_stored)
-      bus->publish(ctx_.bus_namespace,
-                   make_event_stored(ctx_.bus_namespace, e));
+    if (opts_->publish_event_stored)
+      bus->publish(ctx_->bus_namespace,
+                   make_event_stored(ctx_->bus_namespace, e));
   }
 }
 

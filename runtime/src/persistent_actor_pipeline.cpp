@@ -87,7 +87,7 @@ void persistent_actor_base::fail_pipeline(const caf::error& err) {
 }
 
 void persistent_actor_base::settle_pipeline() {
-  auto& m = *ctx_.metrics;
+  auto& m = *ctx_->metrics;
   while (!pipeline_.empty() && pipeline_.front().outcome) {
     auto p = std::move(pipeline_.front());
     pipeline_.pop_front();

@@ -62,7 +62,7 @@ using namespace detail;
 
 void persistent_actor_base::start_recovery() {
   enter(actor_phase::awaiting_recovery);
-  if (auto& limiter = ctx_.recoveries) {
+  if (auto& limiter = ctx_->recoveries) {
     caf::weak_actor_ptr weak{ctrl()};
     auto granted = limiter->acquire(id(), [weak] {
       auto self = weak.lock();
@@ -93,10 +93,10 @@ void persistent_actor_base::begin_recovery() {
   auto box = std::make_shared<std::unique_ptr<state_box>>();
   auto make_box = codec().make_box;
   auto decode = codec().decode;
-  auto store = ctx_.store;
+  auto store = ctx_->store;
   auto id = persistence_id_;
-  auto schema = opts_.state_schema_version;
-  auto upcast = opts_.snapshot_upcaster;
+  auto schema = opts_->state_schema_version;
+  auto upcast = opts_->snapshot_upcaster;
   auto job = make_io_job([store, id, box, make_box, decode, schema, upcast] {
     snapshot_step step;
     auto bytes = &step.snapshot_bytes;
@@ -130,7 +130,7 @@ void persistent_actor_base::begin_recovery() {
     return step;
   });
   run_io(
-    job, opts_.recovery_timeout,
+    job, opts_->recovery_timeout,
     [this, job, box]() {
       auto& step = job->result();
       if (!step.latest)
@@ -139,7 +139,7 @@ void persistent_actor_base::begin_recovery() {
         return fail_recovery(step.loaded.error());
       auto& loaded = *step.loaded;
       if (loaded.fallbacks > 0) {
-        ctx_.metrics->snapshot_fallbacks += loaded.fallbacks;
+        ctx_->metrics->snapshot_fallbacks += loaded.fallbacks;
         for (auto& reason : loaded.fallback_reasons)
           log("snapshot fallback: " + reason);
       }
@@ -161,18 +161,18 @@ void persistent_actor_base::begin_recovery() {
 void persistent_actor_base::replay_next() {
   if (version_ >= recovery_target_)
     return finish_recovery();
-  auto store = ctx_.store;
+  auto store = ctx_->store;
   auto id = persistence_id_;
   event_range range;
   range.from_version = version_ + 1;
   range.to_version = recovery_target_;
-  range.max_count = opts_.recovery_batch_size;
+  range.max_count = opts_->recovery_batch_size;
   range.after_position = position_;
   auto job = make_io_job([store, id, range] {
     return store->get_events_with_errors(id, range);
   });
   run_io(
-    job, opts_.recovery_timeout,
+    job, opts_->recovery_timeout,
     [this, job]() {
       auto& batch = job->result();
       if (!batch)
@@ -189,15 +189,15 @@ void persistent_actor_base::replay_next() {
       // Schema evolution: `apply` sees the current shape (zero or more
       // events for one stored event).
       std::vector<event> upcast;
-      if (opts_.upcasters)
+      if (opts_->upcasters)
         for (auto& stored : batch->events)
-          if (auto err = event_upcasters::each_current(opts_.upcasters, stored,
+          if (auto err = event_upcasters::each_current(opts_->upcasters, stored,
                                                        [&](const event& e) {
                                                          upcast.push_back(e);
                                                        }))
             return fail_recovery(
               prefix_error("actor \"" + persistence_id_ + "\": recovery", err));
-      auto& to_apply = opts_.upcasters ? upcast : batch->events;
+      auto& to_apply = opts_->upcasters ? upcast : batch->events;
       for (auto& e : to_apply) {
         try {
           if (auto err = apply_event(e))
@@ -221,19 +221,19 @@ void persistent_actor_base::replay_next() {
 }
 
 void persistent_actor_base::finish_recovery() {
-  if (ctx_.recoveries)
-    ctx_.recoveries->release(id());
+  if (ctx_->recoveries)
+    ctx_->recoveries->release(id());
   enter(actor_phase::running);
   restarts_ = 0;
   last_replayed_ = replayed_;
-  auto& m = *ctx_.metrics;
+  auto& m = *ctx_->metrics;
   m.recoveries += 1;
   m.events_replayed += static_cast<uint64_t>(replayed_);
   m.recovery_duration.record(clock::now() - recovery_start_);
   events_since_snapshot_ = replayed_;
   last_snapshot_time_ = aether::now();
   update_state_bytes();
-  auto limit = opts_.snapshots.max_replay();
+  auto limit = opts_->snapshots.max_replay();
   if (limit && replayed_ > *limit)
     take_snapshot();
   try {
@@ -244,18 +244,18 @@ void persistent_actor_base::finish_recovery() {
 }
 
 void persistent_actor_base::fail_recovery(caf::error err) {
-  if (ctx_.recoveries)
-    ctx_.recoveries->release(id());
-  ctx_.metrics->recovery_failures += 1;
+  if (ctx_->recoveries)
+    ctx_->recoveries->release(id());
+  ctx_->metrics->recovery_failures += 1;
   if (err == caf::sec::request_timeout)
     err = make_runtime_error(
       runtime_error::recovery_timeout,
       "recovery of actor \"" + persistence_id_ + "\" made no progress within "
-        + std::to_string(opts_.recovery_timeout.count()) + " ms");
+        + std::to_string(opts_->recovery_timeout.count()) + " ms");
   log("recovery of \"" + persistence_id_ + "\" failed: " + describe(err));
   // Reads change nothing: a read that timed out (unknown outcome) is as
   // safe to retry as one that found the store unavailable.
-  if (opts_.on_unknown_outcome == failure_mode::restart
+  if (opts_->on_unknown_outcome == failure_mode::restart
       && (is(err, persistence_error::unavailable)
           || is(err, persistence_error::unknown_outcome)
           || is(err, runtime_error::recovery_timeout)))
@@ -264,15 +264,15 @@ void persistent_actor_base::fail_recovery(caf::error err) {
 }
 
 void persistent_actor_base::on_unknown_outcome(const caf::error& err) {
-  if (opts_.on_unknown_outcome == failure_mode::stop
-      || restarts_ >= opts_.max_restarts) {
+  if (opts_->on_unknown_outcome == failure_mode::stop
+      || restarts_ >= opts_->max_restarts) {
     stop_with(err);
     return;
   }
-  auto delay = opts_.restart_backoff;
-  for (size_t i = 0; i < restarts_ && delay < opts_.restart_max_backoff; ++i)
+  auto delay = opts_->restart_backoff;
+  for (size_t i = 0; i < restarts_ && delay < opts_->restart_max_backoff; ++i)
     delay *= 2;
-  delay = std::min(delay, opts_.restart_max_backoff);
+  delay = std::min(delay, opts_->restart_max_backoff);
   ++restarts_;
   log("\"" + persistence_id_ + "\" restarts in " + std::to_string(delay.count())
       + " ms after: " + describe(err));

@@ -19,7 +19,7 @@ bool persistent_actor_base::count_stored(const event& e) {
                        aether::now(),
                        state_address(),
                        state_type_id()};
-  return opts_.snapshots.should_snapshot(check);
+  return opts_->snapshots.should_snapshot(check);
 }
 
 void persistent_actor_base::save_snapshot() {
@@ -43,7 +43,7 @@ void persistent_actor_base::take_snapshot(std::function<void()> done) {
   try {
     snap.state = encode_state();
   } catch (...) {
-    ctx_.metrics->snapshot_failures += 1;
+    ctx_->metrics->snapshot_failures += 1;
     log(describe(
       user_code_error("to_snapshot at version " + std::to_string(version_),
                       std::current_exception())));
@@ -55,10 +55,10 @@ void persistent_actor_base::take_snapshot(std::function<void()> done) {
   update_state_bytes();
   snap.time = last_snapshot_time_;
   snap.store_position = position_;
-  snap.schema_version = opts_.state_schema_version;
-  auto store = ctx_.store;
-  auto keep = opts_.snapshots.retention();
-  auto delete_events = opts_.snapshots.deletes_events();
+  snap.schema_version = opts_->state_schema_version;
+  auto store = ctx_->store;
+  auto keep = opts_->snapshots.retention();
+  auto delete_events = opts_->snapshots.deletes_events();
   auto job = make_io_job(
     [store, snap{std::move(snap)}, keep, delete_events]() -> caf::error {
       if (auto err = store->save_snapshot(snap))
@@ -71,17 +71,17 @@ void persistent_actor_base::take_snapshot(std::function<void()> done) {
     job, std::chrono::milliseconds{0},
     [this, job, version, done]() {
       if (auto& err = job->result()) {
-        ctx_.metrics->snapshot_failures += 1;
+        ctx_->metrics->snapshot_failures += 1;
         log("snapshot of \"" + persistence_id_ + "\" at version "
             + std::to_string(version) + " failed: " + describe(err));
       } else {
-        ctx_.metrics->snapshots_saved += 1;
+        ctx_->metrics->snapshots_saved += 1;
       }
       if (done)
         done();
     },
     [this, version, done](caf::error& err) {
-      ctx_.metrics->snapshot_failures += 1;
+      ctx_->metrics->snapshot_failures += 1;
       log("snapshot of \"" + persistence_id_ + "\" at version "
           + std::to_string(version) + " failed: " + describe(err));
       if (done)

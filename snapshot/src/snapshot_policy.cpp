@@ -89,6 +89,26 @@ bool snapshot_policy::enabled() const {
          || !event_types_.empty() || !predicates_.empty();
 }
 
+#ifdef __GLIBCXX__
+// A field added to the policy must be compared in same_rules (and then the
+// size here updated).
+static_assert(sizeof(void*) != 8 || sizeof(snapshot_policy) == 168,
+              "snapshot_policy changed: update same_rules");
+#endif
+
+bool snapshot_policy::same_rules(const snapshot_policy& other) const {
+  return predicates_.empty() && other.predicates_.empty()
+         && every_events_ == other.every_events_
+         && every_versions_ == other.every_versions_
+         && min_events_ == other.min_events_ && max_events_ == other.max_events_
+         && interval_ == other.interval_ && event_types_ == other.event_types_
+         && after_recovery_set_ == other.after_recovery_set_
+         && after_recovery_ == other.after_recovery_
+         && keep_newest_ == other.keep_newest_
+         && delete_events_ == other.delete_events_
+         && state_type_ == other.state_type_;
+}
+
 std::optional<int64_t> snapshot_policy::max_replay() const {
   if (after_recovery_set_)
     return after_recovery_;

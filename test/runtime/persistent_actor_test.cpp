@@ -741,3 +741,73 @@ TEST_CASE("actors on SQLite persist through the store's writer thread (real "
   // Every append went through the writer, each exactly once.
   CHECK(store->stats().appends == 200);
 }
+
+namespace {
+
+/// Sets its own snapshot policy in `make_commands` when its id starts with
+/// "snap-": the policy of one actor must not reach the others spawned with
+/// the same options (they share one copy until one changes it).
+class policy_actor : public tally_actor {
+public:
+  using tally_actor::tally_actor;
+
+  caf::behavior make_commands() override {
+    if (persistence_id().rfind("snap-", 0) == 0)
+      snapshots().every_events(2);
+    return tally_actor::make_commands();
+  }
+};
+
+const persistent_actor_base& base_of(const caf::actor& a) {
+  auto* ptr = caf::actor_cast<caf::abstract_actor*>(a);
+  auto* base = dynamic_cast<persistent_actor_base*>(ptr);
+  REQUIRE(base != nullptr);
+  return *base;
+}
+
+} // namespace
+
+TEST_CASE_METHOD(fixture, "actors spawned with equal options share them; a "
+                          "policy set by one stays its own") {
+  persistence_options opts;
+  opts.recovery_batch_size = 7;
+  auto a = spawn_actor<policy_actor>("snap-a", ctx, opts);
+  auto b = spawn_actor<policy_actor>("plain-b", ctx, opts);
+  auto c = spawn_actor<policy_actor>("plain-c", ctx, opts);
+  auto d = spawn_actor<policy_actor>("snap-d", ctx, opts);
+  run();
+  // b and c share one copy (and one context); a and d made their own when
+  // they set their policy.
+  CHECK(&base_of(b).options() == &base_of(c).options());
+  CHECK(&base_of(b).persistence_context() == &base_of(c).persistence_context());
+  CHECK(&base_of(a).options() != &base_of(b).options());
+  CHECK(&base_of(a).options() != &base_of(d).options());
+  CHECK(base_of(a).options().snapshots.enabled());
+  CHECK(base_of(a).options().recovery_batch_size == 7);
+  CHECK_FALSE(base_of(b).options().snapshots.enabled());
+  CHECK_FALSE(base_of(c).options().snapshots.enabled());
+  for (auto* x : {&a, &b}) {
+    add(*x, 1);
+    add(*x, 2);
+  }
+  run();
+  auto snap_a = memory->get_latest_snapshot("snap-a");
+  auto snap_b = memory->get_latest_snapshot("plain-b");
+  REQUIRE(snap_a);
+  REQUIRE(snap_b);
+  CHECK(*snap_a);
+  CHECK_FALSE(*snap_b);
+  // Different options, or options with a function, are not shared.
+  persistence_options other = opts;
+  other.recovery_batch_size = 8;
+  auto e = spawn_actor<policy_actor>("plain-e", ctx, other);
+  persistence_options logged = opts;
+  logged.log = [](const std::string&) {};
+  auto f = spawn_actor<policy_actor>("plain-f", ctx, logged);
+  auto g = spawn_actor<policy_actor>("plain-g", ctx, logged);
+  run();
+  CHECK(&base_of(e).options() != &base_of(b).options());
+  CHECK(base_of(e).options().recovery_batch_size == 8);
+  CHECK(&base_of(f).options() != &base_of(g).options());
+  CHECK(base_of(f).options().log);
+}

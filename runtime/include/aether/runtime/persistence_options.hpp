@@ -43,6 +43,13 @@ enum class persist_mode {
 };
 
 /// Options of one persistent actor.
+///
+/// Actors spawned one after another on a thread with equal options share one
+/// copy of them (and of an equal `store_context`), so an idle actor does not
+/// carry its own: options are equal when every value is and none has a
+/// function (`log`, `tagger`, `snapshot_upcaster`, a `when` rule), since
+/// functions cannot be compared. An actor that changes its policy through
+/// `snapshots()` gets its own copy first.
 struct persistence_options {
   /// When to take snapshots and which to keep.
   snapshot_policy snapshots;

@@ -119,21 +119,21 @@ public:
   }
 
   const store_context& persistence_context() const {
-    return ctx_;
+    return *ctx_;
   }
 
   const persistence_options& options() const {
-    return opts_;
+    return *opts_;
   }
 
   /// The snapshot policy, to set with the commands (in `make_commands`, or
   /// in a function-based actor's function), as Akka sets retention in the
   /// behavior: it is checked before recovery starts, and a policy the state
   /// cannot serve stops the actor with `invalid_option`. It starts as
-  /// `persistence_options::snapshots`.
-  snapshot_policy& snapshots() {
-    return opts_.snapshots;
-  }
+  /// `persistence_options::snapshots`. The first call gives the actor its
+  /// own copy of the options (actors spawned with equal options share one,
+  /// see `persistence_options`).
+  snapshot_policy& snapshots();
 
   /// The command behavior. Its handlers see the recovered state.
   virtual caf::behavior make_commands() = 0;
@@ -371,7 +371,7 @@ private:
   /// or holds back a due snapshot.
   bool busy() const {
     return phase_ != actor_phase::running
-           || pipeline_.size() >= opts_.pipeline_window || pipeline_failed_
+           || pipeline_.size() >= opts_->pipeline_window || pipeline_failed_
            || (snapshot_due_ && !pipeline_.empty());
   }
   /// A store call of this actor is in flight (an exit waits for it).
@@ -390,8 +390,12 @@ private:
   caf::actor worker() const;
 
   std::string persistence_id_;
-  store_context ctx_;
-  persistence_options opts_;
+  // Shared by the actors spawned with equal contexts and options (an idle
+  // actor then does not carry its own copy; see shared_setup.hpp).
+  std::shared_ptr<const store_context> ctx_;
+  std::shared_ptr<const persistence_options> opts_;
+  // opts_ is this actor's own copy (made by `snapshots()`), not shared.
+  bool opts_own_ = false;
 
   actor_phase phase_ = actor_phase::awaiting_recovery;
   int64_t version_ = 0;

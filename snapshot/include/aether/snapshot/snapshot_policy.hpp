@@ -115,6 +115,10 @@ public:
   /// Returns true if any rule is set.
   bool enabled() const;
 
+  /// True when `other` has the same rules; false whenever either has a
+  /// `when` rule (functions cannot be compared).
+  bool same_rules(const snapshot_policy& other) const;
+
   /// The replay length above which recovery takes a snapshot, if any.
   std::optional<int64_t> max_replay() const;
 
