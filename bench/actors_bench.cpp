@@ -47,6 +47,7 @@ int run_actors(caf::actor_system& sys, const actors_options& a) {
   caf::scoped_actor self{sys};
   // Persistent actors: spawn, recover, then idle.
   auto rss0 = resident_bytes();
+  auto heap0 = static_cast<double>(heap_bytes_in_use());
   auto t0 = clock_type::now();
   std::vector<caf::actor> hs;
   hs.reserve(static_cast<size_t>(n));
@@ -56,10 +57,12 @@ int run_actors(caf::actor_system& sys, const actors_options& a) {
   await_all(self, hs);
   auto secs = ms_since(t0) / 1000;
   auto grown = resident_bytes() - rss0;
+  auto heap_grown = static_cast<double>(heap_bytes_in_use()) - heap0;
   // The limit: plain CAF actors with a trivial behavior, same count, spawned
   // while the persistent ones still live (so neither reuses the other's
   // freed memory).
   auto plain_rss0 = resident_bytes();
+  auto plain_heap0 = static_cast<double>(heap_bytes_in_use());
   t0 = clock_type::now();
   std::vector<caf::actor> plain;
   plain.reserve(static_cast<size_t>(n));
@@ -72,6 +75,7 @@ int run_actors(caf::actor_system& sys, const actors_options& a) {
   await_all(self, plain);
   auto plain_secs = ms_since(t0) / 1000;
   auto plain_rss = resident_bytes() - plain_rss0;
+  auto plain_heap = static_cast<double>(heap_bytes_in_use()) - plain_heap0;
   for (auto& h : plain)
     self->send_exit(h, caf::exit_reason::user_shutdown);
   self->wait_for(plain);
@@ -88,10 +92,14 @@ int run_actors(caf::actor_system& sys, const actors_options& a) {
     {"spawn_recover_per_s", static_cast<double>(n) / secs},
     {"rss_bytes_per_actor",
      static_cast<double>(grown) / static_cast<double>(n)},
+    // The heap the actors hold, without the free memory the allocator
+    // kept from the run's transient messages (part of the resident growth).
+    {"heap_bytes_per_actor", heap_grown / static_cast<double>(n)},
     {"recoveries", m.recoveries},
     {"raw_spawn_per_s", static_cast<double>(n) / plain_secs},
     {"raw_rss_bytes_per_actor",
      static_cast<double>(plain_rss) / static_cast<double>(n)},
+    {"raw_heap_bytes_per_actor", plain_heap / static_cast<double>(n)},
     {"ratio_to_raw",
      (static_cast<double>(n) / secs) / (static_cast<double>(n) / plain_secs)},
   };

@@ -16,7 +16,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
-#include <malloc.h>
 #include <numeric>
 #include <random>
 #include <thread>
@@ -24,35 +23,6 @@
 namespace aether::bench {
 
 namespace {
-
-/// Bytes the program has allocated and not freed, over all of malloc's
-/// arenas (from `malloc_info`'s totals: memory taken from the system minus
-/// free chunks, plus mmapped chunks). Unlike the resident size it does not
-/// count freed memory that malloc keeps, nor miss memory reused.
-size_t heap_in_use() {
-  char* buf = nullptr;
-  size_t len = 0;
-  auto* f = open_memstream(&buf, &len);
-  if (f == nullptr)
-    return 0;
-  malloc_info(0, f);
-  std::fclose(f);
-  std::string xml{buf, len};
-  std::free(buf);
-  // The totals over all arenas are the last lines.
-  auto value = [&](const std::string& tag) -> size_t {
-    auto at = xml.rfind(tag);
-    if (at == std::string::npos)
-      return 0;
-    auto size = xml.find("size=\"", at);
-    return std::strtoull(xml.c_str() + size + 6, nullptr, 10);
-  };
-  auto system = value("<system type=\"current\"");
-  auto free_fast = value("<total type=\"fast\"");
-  auto free_rest = value("<total type=\"rest\"");
-  auto mapped = value("<total type=\"mmap\"");
-  return system - free_fast - free_rest + mapped;
-}
 
 double pct(std::vector<double> xs, double q) {
   if (xs.empty())
@@ -168,15 +138,15 @@ int run_dormant(caf::actor_system& sys, const dormant_options& a) {
   // The first `limit` actors fill the registry: resident growth per
   // active actor (its state, the registry's entry, SQLite's cache).
   auto limit = std::min<int64_t>(a.limit, n);
-  auto heap0 = heap_in_use();
+  auto heap0 = heap_bytes_in_use();
   t0 = clock_type::now();
   auto cold = touch(self, reg->router(), {order.begin(), order.begin() + limit},
                     static_cast<size_t>(a.window));
   auto fill_ms = ms_since(t0);
-  auto active_heap = heap_in_use() - heap0;
+  auto active_heap = heap_bytes_in_use() - heap0;
   // The raw limit: as many plain CAF actors, spawned while the persistent
   // ones live (neither reuses the other's freed memory).
-  auto plain_heap0 = heap_in_use();
+  auto plain_heap0 = heap_bytes_in_use();
   std::vector<caf::actor> plain;
   plain.reserve(static_cast<size_t>(limit));
   for (int64_t i = 0; i < limit; ++i)
@@ -188,7 +158,7 @@ int run_dormant(caf::actor_system& sys, const dormant_options& a) {
   for (auto& h : plain)
     self->request(h, caf::infinite, info_atom::value)
       .receive([](const std::vector<int64_t>&) {}, [](caf::error&) {});
-  auto plain_heap = heap_in_use() - plain_heap0;
+  auto plain_heap = heap_bytes_in_use() - plain_heap0;
   for (auto& h : plain)
     self->send_exit(h, caf::exit_reason::user_shutdown);
   self->wait_for(plain);

@@ -6,7 +6,10 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
+#include <malloc.h>
+#include <string>
 #include <unistd.h>
 
 namespace aether::bench {
@@ -38,6 +41,35 @@ size_t resident_bytes() {
   }
   return static_cast<size_t>(resident)
          * static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+}
+
+/// Bytes the program has allocated and not freed, over all of malloc's
+/// arenas (from `malloc_info`'s totals: memory taken from the system minus
+/// free chunks, plus mmapped chunks). Unlike the resident size it does not
+/// count freed memory that malloc keeps, nor miss memory reused.
+size_t heap_bytes_in_use() {
+  char* buf = nullptr;
+  size_t len = 0;
+  auto* f = open_memstream(&buf, &len);
+  if (f == nullptr)
+    return 0;
+  malloc_info(0, f);
+  std::fclose(f);
+  std::string xml{buf, len};
+  std::free(buf);
+  // The totals over all arenas are the last lines.
+  auto value = [&](const std::string& tag) -> size_t {
+    auto at = xml.rfind(tag);
+    if (at == std::string::npos)
+      return 0;
+    auto size = xml.find("size=\"", at);
+    return std::strtoull(xml.c_str() + size + 6, nullptr, 10);
+  };
+  auto system = value("<system type=\"current\"");
+  auto free_fast = value("<total type=\"fast\"");
+  auto free_rest = value("<total type=\"rest\"");
+  auto mapped = value("<total type=\"mmap\"");
+  return system - free_fast - free_rest + mapped;
 }
 
 double median(std::vector<double> xs) {

@@ -78,6 +78,10 @@ double ms_since(clock_type::time_point t0);
 
 /// The process's resident set size in bytes.
 size_t resident_bytes();
+/// Bytes the program has allocated and not freed, over all of malloc's
+/// arenas (`malloc_info`): unlike the resident size it does not count freed
+/// memory that malloc keeps, nor miss memory reused.
+size_t heap_bytes_in_use();
 double median(std::vector<double> xs);
 double spread(const std::vector<double>& xs);
 /// The value at quantile `q` (0 to 1) of `xs`; 0 for none.
