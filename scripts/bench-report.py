@@ -209,6 +209,15 @@ for r in mass:
            f"{r['ratio_to_raw'] * 100:.0f}%, {fmt(r['recovery_ms'], 0)} ms",
            r["ratio_to_raw"] >= 0.5)
 
+for r in broadcast:
+    if "bridge_only_delivered_per_s" in r and r.get("raw_delivered_per_s"):
+        ratio = r["bridge_only_delivered_per_s"] / r["raw_delivered_per_s"]
+        target(f"bridge alone, {r['nodes']} nodes: >= 50% of plain core NATS "
+               "moving the same bytes", r["store"],
+               f"{ratio * 100:.0f}%, "
+               f"{fmt(r['bridge_only_delivered_per_s'], 0)} delivered/s",
+               ratio >= 0.5)
+
 add("## Targets\n")
 add("Measured, not asserted in tests. Where a target is missed, the notes at "
     "the end say why.\n")
