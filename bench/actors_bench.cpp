@@ -19,7 +19,13 @@ void await_all(caf::scoped_actor& self, const std::vector<caf::actor>& hs) {
                   [](caf::error& err) {
                     throw std::runtime_error("actor failed: "
                                              + caf::to_string(err));
-                  });
+                  },
+                  // An actor that failed does not answer a plain send.
+                  caf::after(std::chrono::minutes{5}) >>
+                    [] {
+                      throw std::runtime_error("an actor did not answer within "
+                                               "5 minutes");
+                    });
 }
 
 struct actors_options {

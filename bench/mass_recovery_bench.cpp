@@ -140,11 +140,12 @@ int run_mass_recovery(caf::actor_system& sys, const mass_recovery_options& o) {
       [&](caf::error&) {
         ++wrong;
       },
-      // An actor that failed to recover does not answer a plain send.
-      caf::after(std::chrono::seconds{120}) >>
+      // An actor that failed to recover does not answer a plain send; one
+      // recovery step may take up to its recovery_timeout.
+      caf::after(opts.recovery_timeout + std::chrono::minutes{1}) >>
         [&] {
           throw std::runtime_error("mass-recovery: an actor did not answer "
-                                   "within 120 s");
+                                   "within its recovery timeout");
         });
   auto ms = ms_since(t0);
   for (auto& h : hs)

@@ -126,16 +126,14 @@ for r in persist:
 for r in actors:
     if r["actors"] == 100000:
         ratio = r["rss_bytes_per_actor"] / r["raw_rss_bytes_per_actor"]
-        target("idle recovered actors, 100,000: <= 1.5x the bytes of a plain "
-               "CAF actor (resident set)", r["store"], f"{ratio:.1f}x, "
-               f"{fmt(r['rss_bytes_per_actor'], 0)} bytes",
-               ratio <= 1.5)
-        if "heap_bytes_per_actor" in r:
+        measured = f"{ratio:.1f}x, {fmt(r['rss_bytes_per_actor'], 0)} bytes"
+        # The heap in use, for the reader: the target is on the resident set.
+        if r.get("heap_bytes_per_actor") and r.get("raw_heap_bytes_per_actor"):
             heap = r["heap_bytes_per_actor"] / r["raw_heap_bytes_per_actor"]
-            target("idle recovered actors, 100,000: <= 1.5x the bytes of a "
-                   "plain CAF actor (heap in use)", r["store"],
-                   f"{heap:.2f}x, {fmt(r['heap_bytes_per_actor'], 0)} bytes",
-                   heap <= 1.5)
+            measured += (f" (heap in use: {heap:.2f}x, "
+                         f"{fmt(r['heap_bytes_per_actor'], 0)} bytes)")
+        target("idle recovered actors, 100,000: <= 1.5x the resident bytes of "
+               "a plain CAF actor", r["store"], measured, ratio <= 1.5)
 for r in overhead:
     target("snapshot every 100 events costs <= 10% of persist throughput",
            r["store"], f"{r['cost'] * 100:.1f}%", r["cost"] <= 0.10)
@@ -386,7 +384,8 @@ if actors:
         "bytes |")
     add("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in actors:
-        heap = fmt(r["heap_bytes_per_actor"], 0) if "heap_bytes_per_actor" in r else "-"
+        heap = (fmt(r["heap_bytes_per_actor"], 0)
+                if "heap_bytes_per_actor" in r else "-")
         raw_heap = (fmt(r["raw_heap_bytes_per_actor"], 0)
                     if "raw_heap_bytes_per_actor" in r else "-")
         add(f"| {r['store']} | {fmt(r['actors'])} | {r['events_per_actor']} | "

@@ -57,6 +57,13 @@ caf::behavior persistent_actor_base::make_behavior() {
     err = user_code_error("the command behavior (make_commands)",
                           std::current_exception());
   }
+  if (opts_own_) {
+    // The policy was set with the commands: actors that set an equal one
+    // share it again (the idiom `self->snapshots().every_events(n)` would
+    // otherwise give every actor its own copy of the options).
+    opts_ = share_options(*opts_);
+    opts_own_ = false;
+  }
   if (!err)
     err = validate_actor_id(persistence_id_);
   if (!err)

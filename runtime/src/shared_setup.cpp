@@ -63,6 +63,9 @@ std::shared_ptr<const store_context> share_context(store_context ctx) {
 
 std::shared_ptr<const persistence_options>
 share_options(persistence_options opts) {
+  // Never equal to anything: not worth the cache entry.
+  if (has_function(opts))
+    return std::make_shared<const persistence_options>(std::move(opts));
   thread_local std::weak_ptr<const persistence_options> last;
   return share(std::move(opts), last, same_options);
 }

@@ -777,11 +777,11 @@ TEST_CASE_METHOD(fixture, "actors spawned with equal options share them; a "
   auto d = spawn_actor<policy_actor>("snap-d", ctx, opts);
   run();
   // b and c share one copy (and one context); a and d made their own when
-  // they set their policy.
+  // they set their policy, and share that one (equal policies).
   CHECK(&base_of(b).options() == &base_of(c).options());
   CHECK(&base_of(b).persistence_context() == &base_of(c).persistence_context());
   CHECK(&base_of(a).options() != &base_of(b).options());
-  CHECK(&base_of(a).options() != &base_of(d).options());
+  CHECK(&base_of(a).options() == &base_of(d).options());
   CHECK(base_of(a).options().snapshots.enabled());
   CHECK(base_of(a).options().recovery_batch_size == 7);
   CHECK_FALSE(base_of(b).options().snapshots.enabled());
@@ -810,4 +810,24 @@ TEST_CASE_METHOD(fixture, "actors spawned with equal options share them; a "
   CHECK(base_of(e).options().recovery_batch_size == 8);
   CHECK(&base_of(f).options() != &base_of(g).options());
   CHECK(base_of(f).options().log);
+  // A `when` rule is a function too; another bus namespace is another
+  // context.
+  persistence_options ruled = opts;
+  ruled.snapshots.when_check([](const snapshot_check&) {
+    return false;
+  });
+  auto h = spawn_actor<policy_actor>("plain-h", ctx, ruled);
+  auto i = spawn_actor<policy_actor>("plain-i", ctx, ruled);
+  auto other_ctx = ctx;
+  other_ctx.bus_namespace = "elsewhere";
+  auto j = spawn_actor<policy_actor>("plain-j", other_ctx, opts);
+  run();
+  CHECK(&base_of(h).options() != &base_of(i).options());
+  CHECK(&base_of(j).persistence_context() != &base_of(c).persistence_context());
+  CHECK(base_of(j).persistence_context().bus_namespace == "elsewhere");
+  // One sharer stopping leaves the others as they were.
+  stop(b);
+  CHECK(add(c, 5) == 5);
+  CHECK_FALSE(base_of(c).options().snapshots.enabled());
+  CHECK(base_of(c).options().recovery_batch_size == 7);
 }

@@ -49,7 +49,8 @@ enum class persist_mode {
 /// carry its own: options are equal when every value is and none has a
 /// function (`log`, `tagger`, `snapshot_upcaster`, a `when` rule), since
 /// functions cannot be compared. An actor that changes its policy through
-/// `snapshots()` gets its own copy first.
+/// `snapshots()` gets its own copy first; actors that set equal policies
+/// share again once their `make_commands` returned.
 struct persistence_options {
   /// When to take snapshots and which to keep.
   snapshot_policy snapshots;

@@ -118,10 +118,13 @@ public:
     return state_bytes_.load(std::memory_order_relaxed);
   }
 
+  /// The store context. The reference is valid until the actor exits.
   const store_context& persistence_context() const {
     return *ctx_;
   }
 
+  /// The options. The reference is valid until the next call of
+  /// `snapshots()` and, while `make_commands` runs, until it returns.
   const persistence_options& options() const {
     return *opts_;
   }
@@ -132,7 +135,9 @@ public:
   /// cannot serve stops the actor with `invalid_option`. It starts as
   /// `persistence_options::snapshots`. The first call gives the actor its
   /// own copy of the options (actors spawned with equal options share one,
-  /// see `persistence_options`).
+  /// see `persistence_options`); once `make_commands` returned, actors that
+  /// set equal policies share again, so the reference is valid only until
+  /// then.
   snapshot_policy& snapshots();
 
   /// The command behavior. Its handlers see the recovered state.
