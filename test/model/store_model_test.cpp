@@ -25,6 +25,7 @@
 #include <map>
 #include <rapidcheck.h>
 #include <rapidcheck/catch.h>
+#include <set>
 #include <sqlite3.h>
 
 using namespace aether;
@@ -127,6 +128,11 @@ struct model {
   int64_t deleted_to = 0;          // delete_events_to reached this version
   bool whole_batches = false;      // the store deletes whole batches only
   std::map<int64_t, bool> snaps;   // snapshot version -> decodes
+  /// Snapshots that decode and were deleted (retention), and those of them
+  /// that may be back: a kill of nats-server 2.9.10 soon after a deletion
+  /// may undo it, for snapshot messages as for events (see maybe_from).
+  std::set<int64_t> deleted_snaps;
+  std::set<int64_t> maybe_snaps;
 
   int64_t latest() const {
     return static_cast<int64_t>(ns.size());
@@ -449,6 +455,10 @@ void run_op(backend& b, model& m, const op& x) {
       if (c.max_version > 0) {
         auto n = s.delete_snapshots(actor, c);
         RC_ASSERT(bool(n));
+        for (auto it = m.snaps.begin(); it != m.snaps.lower_bound(oldest_kept);
+             ++it)
+          if (it->second)
+            m.deleted_snaps.insert(it->first);
         m.snaps.erase(m.snaps.begin(), m.snaps.lower_bound(oldest_kept));
       }
       if (x.flag) {
@@ -498,6 +508,12 @@ void run_op(backend& b, model& m, const op& x) {
           RC_FAIL("recovery failed: " + describe(got.error()));
         RC_ASSERT(got->version == up_to);
         RC_ASSERT(got->state == m.fold(up_to));
+      } else if (got && got->snapshot_version
+                 && m.maybe_snaps.count(*got->snapshot_version) > 0) {
+        // A deleted snapshot came back after a kill: recovering from it
+        // must still be right.
+        RC_ASSERT(got->version == up_to);
+        RC_ASSERT(got->state == m.fold(up_to));
       } else {
         RC_ASSERT(!got);
         RC_ASSERT(is(got.error(), persistence_error::corrupt_data));
@@ -513,8 +529,11 @@ void run_op(backend& b, model& m, const op& x) {
       break;
     }
     case kind::restart:
-      if (b.restart())
-        m.maybe_from = 1; // deletions may come undone
+      if (b.restart()) {
+        // Deletions may come undone.
+        m.maybe_from = 1;
+        m.maybe_snaps.insert(m.deleted_snaps.begin(), m.deleted_snaps.end());
+      }
       break;
   }
 }
