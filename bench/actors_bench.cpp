@@ -10,24 +10,6 @@ namespace {
 
 // -- actors: memory per idle recovered actor, spawn + recovery rate ---------
 
-/// Sends `info` to every actor at once and waits for all answers.
-void await_all(caf::scoped_actor& self, const std::vector<caf::actor>& hs) {
-  for (auto& h : hs)
-    self->send(h, info_atom::value);
-  for (size_t i = 0; i < hs.size(); ++i)
-    self->receive([](const std::vector<int64_t>&) {},
-                  [](caf::error& err) {
-                    throw std::runtime_error("actor failed: "
-                                             + caf::to_string(err));
-                  },
-                  // An actor that failed does not answer a plain send.
-                  caf::after(std::chrono::minutes{5}) >>
-                    [] {
-                      throw std::runtime_error("an actor did not answer within "
-                                               "5 minutes");
-                    });
-}
-
 struct actors_options {
   std::string store = "memory";
   std::string sync = "full";
@@ -60,7 +42,8 @@ int run_actors(caf::actor_system& sys, const actors_options& a) {
   for (int64_t i = 0; i < n; ++i)
     hs.push_back(sys.spawn<counter_actor>("actor-" + std::to_string(i), ctx,
                                           persistence_options{}));
-  await_all(self, hs);
+  ask_info_all(self, hs, std::chrono::minutes{5},
+               [](const std::vector<int64_t>&) {});
   auto secs = ms_since(t0) / 1000;
   auto grown = resident_bytes() - rss0;
   auto heap_grown = static_cast<double>(heap_bytes_in_use()) - heap0;
@@ -78,7 +61,8 @@ int run_actors(caf::actor_system& sys, const actors_options& a) {
         return std::vector<int64_t>{};
       }};
     }));
-  await_all(self, plain);
+  ask_info_all(self, plain, std::chrono::minutes{5},
+               [](const std::vector<int64_t>&) {});
   auto plain_secs = ms_since(t0) / 1000;
   auto plain_rss = resident_bytes() - plain_rss0;
   auto plain_heap = static_cast<double>(heap_bytes_in_use()) - plain_heap0;

@@ -168,6 +168,31 @@ event bench_event(const std::string& id, int64_t v) {
                                         {"note", "benchmark payload"}});
 }
 
+void ask_info_all(
+  caf::scoped_actor& self, const std::vector<caf::actor>& hs,
+  caf::timespan per_answer,
+  const std::function<void(const std::vector<int64_t>&)>& on_answer) {
+  for (auto& h : hs)
+    self->send(h, info_atom::value);
+  for (size_t i = 0; i < hs.size(); ++i)
+    self->receive(
+      [&](const std::vector<int64_t>& x) {
+        on_answer(x);
+      },
+      [](caf::error& err) {
+        throw std::runtime_error("an actor failed: " + caf::to_string(err));
+      },
+      caf::after(per_answer) >>
+        [&] {
+          throw std::runtime_error(
+            "an actor did not answer within "
+            + std::to_string(
+              std::chrono::duration_cast<std::chrono::seconds>(per_answer)
+                .count())
+            + " s");
+        });
+}
+
 /// Spawns `n` counter actors and waits until each recovered.
 std::vector<caf::actor> spawn_counters(caf::actor_system& sys,
                                        caf::scoped_actor& self,
@@ -177,9 +202,9 @@ std::vector<caf::actor> spawn_counters(caf::actor_system& sys,
   for (int64_t i = 0; i < n; ++i)
     hs.push_back(
       sys.spawn<counter_actor>("actor-" + std::to_string(i), ctx, opts));
-  for (auto& h : hs) // wait for recovery
-    self->request(h, caf::infinite, info_atom::value)
-      .receive([](const std::vector<int64_t>&) {}, [](caf::error&) {});
+  // Waits for recovery.
+  ask_info_all(self, hs, opts.recovery_timeout + std::chrono::minutes{1},
+               [](const std::vector<int64_t>&) {});
   return hs;
 }
 
@@ -212,15 +237,10 @@ persist_once(caf::actor_system& sys, const std::string& kind,
   auto t0 = clock_type::now();
   send_adds(self, hs, per_actor);
   int64_t failures = 0;
-  for (auto& h : hs)
-    self->request(h, caf::infinite, info_atom::value)
-      .receive(
-        [&](const std::vector<int64_t>& x) {
-          failures += x[0] != per_actor;
-        },
-        [&](caf::error&) {
-          ++failures;
-        });
+  ask_info_all(self, hs, opts.persist_timeout + std::chrono::minutes{1},
+               [&](const std::vector<int64_t>& x) {
+                 failures += x[0] != per_actor;
+               });
   auto secs = ms_since(t0) / 1000;
   auto m = ctx.metrics->read();
   if (stats && kind == "sqlite")

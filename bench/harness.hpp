@@ -122,6 +122,16 @@ public:
   }
 };
 
+/// Sends `info` to every actor at once and hands each answer to `on_answer`
+/// as it comes (in any order): one round trip for all of them, not one per
+/// actor. Throws when an actor answers with an error, or when no answer
+/// comes within `per_answer` (an actor that failed does not answer a plain
+/// send).
+void ask_info_all(
+  caf::scoped_actor& self, const std::vector<caf::actor>& hs,
+  caf::timespan per_answer,
+  const std::function<void(const std::vector<int64_t>&)>& on_answer);
+
 /// Spawns `n` counter actors and waits until each recovered.
 std::vector<caf::actor> spawn_counters(caf::actor_system& sys,
                                        caf::scoped_actor& self,

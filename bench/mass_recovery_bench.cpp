@@ -125,28 +125,12 @@ int run_mass_recovery(caf::actor_system& sys, const mass_recovery_options& o) {
   int64_t wrong = 0;
   int64_t from_snapshot = 0;
   int64_t replayed = 0;
-  // Every request goes out at once (a request and a blocking receive per
-  // actor in turn would add one round trip through the scoped actor per
-  // actor to the measured time); the answers come in any order.
-  for (auto& h : hs)
-    self->send(h, info_atom::value);
-  for (size_t i = 0; i < hs.size(); ++i)
-    self->receive(
-      [&](const std::vector<int64_t>& x) {
-        wrong += x[0] != o.events;
-        from_snapshot += x[1] != 0;
-        replayed += x[2];
-      },
-      [&](caf::error&) {
-        ++wrong;
-      },
-      // An actor that failed to recover does not answer a plain send; one
-      // recovery step may take up to its recovery_timeout.
-      caf::after(opts.recovery_timeout + std::chrono::minutes{1}) >>
-        [&] {
-          throw std::runtime_error("mass-recovery: an actor did not answer "
-                                   "within its recovery timeout");
-        });
+  ask_info_all(self, hs, opts.recovery_timeout + std::chrono::minutes{1},
+               [&](const std::vector<int64_t>& x) {
+                 wrong += x[0] != o.events;
+                 from_snapshot += x[1] != 0;
+                 replayed += x[2];
+               });
   auto ms = ms_since(t0);
   for (auto& h : hs)
     self->send_exit(h, caf::exit_reason::user_shutdown);
