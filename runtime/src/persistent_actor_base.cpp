@@ -31,6 +31,11 @@ persistent_actor_base::persistent_actor_base(caf::actor_config& cfg,
 
 persistent_actor_base::~persistent_actor_base() = default;
 
+bool persistent_actor_base::in_flight::unused() const {
+  return !pending_persist && !persist_reply && pipeline.empty() && unstored == 0
+         && !pipeline_failed && !snapshot_due && !pipeline_error && !held_exit;
+}
+
 snapshot_policy& persistent_actor_base::snapshots() {
   if (!opts_own_) {
     auto own = std::make_shared<persistence_options>(*opts_);
@@ -132,12 +137,15 @@ void persistent_actor_base::answer_waiting(const caf::error& err) {
   stash_.clear([&](caf::mailbox_element& x) {
     reply_error(x, err);
   });
-  if (persist_reply_) {
-    auto reply = std::move(persist_reply_);
-    persist_reply_ = nullptr;
+  if (!flight_)
+    return;
+  auto& f = *flight_;
+  if (f.persist_reply) {
+    auto reply = std::move(f.persist_reply);
+    f.persist_reply = nullptr;
     reply(err);
   }
-  for (auto& p : pipeline_)
+  for (auto& p : f.pipeline)
     if (p.done) {
       auto reply = std::move(p.done);
       p.done = nullptr;
@@ -152,7 +160,8 @@ void persistent_actor_base::stop_with(const caf::error& err) {
   stop_reason_ = err;
   phase_ = actor_phase::stopping;
   answer_waiting(err);
-  held_exit_ = nullptr;
+  if (flight_)
+    flight_->held_exit = nullptr;
   caf::anon_send(caf::actor_cast<caf::actor>(this), stop_atom::value);
 }
 
@@ -168,7 +177,7 @@ void persistent_actor_base::on_exit() {
         "actor \"" + persistence_id_ + "\" stopped ("
           + (fail_state() ? caf::to_string(fail_state()) : "normal exit")
           + ") before it answered"
-          + (persist_reply_ || !pipeline_.empty()
+          + (flight_ && (flight_->persist_reply || !flight_->pipeline.empty())
                ? "; a persist was in flight: its events may or may not be "
                  "stored"
                : ""));
@@ -176,9 +185,7 @@ void persistent_actor_base::on_exit() {
   }
   // A terminated actor may live on for a while (a pending delayed message
   // holds a reference to it); release the store, workers and bus now.
-  pending_persist_ = nullptr;
-  pipeline_.clear();
-  held_exit_ = nullptr;
+  flight_.reset();
   static const auto no_context = std::make_shared<const store_context>();
   ctx_ = no_context;
 }

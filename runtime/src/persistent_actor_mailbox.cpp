@@ -26,6 +26,14 @@ bool persistent_actor_base::forget_own_request(uint64_t id) {
 
 caf::invoke_message_result
 persistent_actor_base::consume(caf::mailbox_element& x) {
+  auto result = consume_message(x);
+  // Nothing refers to the bookkeeping between messages.
+  release_flight();
+  return result;
+}
+
+caf::invoke_message_result
+persistent_actor_base::consume_message(caf::mailbox_element& x) {
   auto& msg = x.content();
   if (phase_ == actor_phase::stopping) {
     // Stopping: answer every request with the reason until the stop
@@ -52,34 +60,36 @@ persistent_actor_base::consume(caf::mailbox_element& x) {
     return caf::invoke_message_result::consumed;
   }
   if (msg.match_elements<exit_timeout_atom, uint64_t>()) {
-    if (held_exit_ && msg.get_as<uint64_t>(1) == held_exit_id_)
+    if (has_held_exit() && msg.get_as<uint64_t>(1) == held_exit_id_)
       process_held_exit();
     return caf::invoke_message_result::consumed;
   }
   if (msg.match_elements<persist_timeout_atom>()) {
-    auto pipelined = !pipeline_.empty();
-    if (on_persist_timer() && held_exit_ && (!pipelined || pipeline_.empty()))
+    auto pipelined = !pipeline_empty();
+    if (on_persist_timer() && has_held_exit()
+        && (!pipelined || pipeline_empty()))
       process_held_exit();
     drain();
     return caf::invoke_message_result::consumed;
   }
   if (msg.match_elements<persist_done_atom, uint64_t, io_job_ptr>()) {
     auto id = msg.get_as<uint64_t>(1);
-    if (!pipeline_.empty()) {
+    if (!pipeline_empty()) {
       pipelined_done(
         id, static_cast<async_append&>(*msg.get_as<io_job_ptr>(2)).take());
-      if (held_exit_ && pipeline_.empty())
+      if (has_held_exit() && pipeline_empty())
         process_held_exit();
       drain();
-    } else if (id == pending_persist_id_ && pending_persist_) {
-      auto finish = std::move(pending_persist_);
-      pending_persist_ = nullptr;
+    } else if (id == pending_persist_id_ && flight_
+               && flight_->pending_persist) {
+      auto finish = std::move(flight_->pending_persist);
+      flight_->pending_persist = nullptr;
       auto res = static_cast<async_append&>(*msg.get_as<io_job_ptr>(2)).take();
       if (res)
         finish(caf::none, res->position);
       else
         finish(res.error(), 0);
-      if (held_exit_)
+      if (has_held_exit())
         process_held_exit();
       drain();
     }
@@ -89,10 +99,10 @@ persistent_actor_base::consume(caf::mailbox_element& x) {
     // Kill acts at once; any other exit waits for the store call in flight
     // (bounded by exit_timeout), so a persist is not cut off half-way.
     if (msg.get_as<caf::exit_msg>(0).reason != caf::exit_reason::kill
-        && store_call_in_flight() && !held_exit_) {
-      held_exit_ = caf::make_mailbox_element(std::move(x.sender), x.mid,
-                                             std::move(x.stages),
-                                             x.move_content_to_message());
+        && store_call_in_flight() && !has_held_exit()) {
+      flight().held_exit = caf::make_mailbox_element(
+        std::move(x.sender), x.mid, std::move(x.stages),
+        x.move_content_to_message());
       held_exit_id_ += 1;
       delayed_send(this, opts_->exit_timeout, exit_timeout_atom::value,
                    held_exit_id_);
@@ -108,12 +118,12 @@ persistent_actor_base::consume(caf::mailbox_element& x) {
     system().clock().cancel_request_timeout(this, x.mid);
     ++dispatches_;
     auto result = caf::event_based_actor::consume(x);
-    if (held_exit_)
+    if (has_held_exit())
       process_held_exit();
     drain();
     return result;
   }
-  if (!busy() && stash_.empty() && pipeline_.empty()
+  if (!busy() && stash_.empty() && pipeline_empty()
       && is_passivate(x.content())) {
     auto* previous = current_mailbox_element();
     current_mailbox_element(&x);
@@ -139,8 +149,8 @@ persistent_actor_base::consume(caf::mailbox_element& x) {
 }
 
 void persistent_actor_base::process_held_exit() {
-  auto exit = std::move(held_exit_);
-  held_exit_ = nullptr;
+  auto exit = std::move(flight_->held_exit);
+  flight_->held_exit = nullptr;
   auto* previous = current_mailbox_element();
   current_mailbox_element(exit.get());
   caf::event_based_actor::consume(*exit);
@@ -159,7 +169,7 @@ void persistent_actor_base::drain() {
   // message).
   std::vector<caf::mailbox_element_ptr> skipped;
   while (!busy() && !stash_.empty() && has_behavior()) {
-    if (!pipeline_.empty() && is_passivate(stash_.front().content()))
+    if (!pipeline_empty() && is_passivate(stash_.front().content()))
       break; // passivation waits until every persist is stored
     auto next = stash_.pop_front();
     auto* previous = current_mailbox_element();

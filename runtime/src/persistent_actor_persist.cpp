@@ -90,12 +90,13 @@ void persistent_actor_base::start_persist(const command_context& cmd,
     return start_pipelined(std::move(events), std::move(applied),
                            std::move(done));
   enter(actor_phase::persisting);
-  persist_reply_ = done;
+  flight().persist_reply = done;
   auto start = clock::now();
   auto finish = [this, events, applied, done, start](caf::error err,
                                                      uint64_t pos) {
     enter(actor_phase::running);
-    persist_reply_ = nullptr;
+    if (flight_)
+      flight_->persist_reply = nullptr;
     auto& m = *ctx_->metrics;
     if (err) {
       m.persist_failures += 1;
@@ -149,8 +150,9 @@ void persistent_actor_base::start_persist(const command_context& cmd,
   auto deadline = persist_deadline();
   auto res = append_events(*events, id, deadline);
   if (!res) {
-    pending_persist_ = finish;
-    pending_persist_deadline_ = deadline;
+    auto& f = flight();
+    f.pending_persist = finish;
+    f.pending_persist_deadline = deadline;
     return;
   }
   if (*res)
@@ -197,30 +199,33 @@ void persistent_actor_base::arm_persist_timer(
 bool persistent_actor_base::on_persist_timer() {
   persist_timer_armed_ = false;
   auto now = system().clock().now();
-  if (!pipeline_.empty()) {
+  if (!flight_)
+    return false;
+  auto& f = *flight_;
+  if (!f.pipeline.empty()) {
     // Oldest first; failing one may answer the later ones (fail_pipeline),
     // each still gets its own outcome.
     std::vector<uint64_t> due;
-    for (auto& p : pipeline_)
+    for (auto& p : f.pipeline)
       if (!p.outcome && p.deadline <= now)
         due.push_back(p.id);
     for (auto id : due)
       pipelined_done(id, append_outcome{persist_timeout_error()});
-    for (auto& p : pipeline_)
+    for (auto& p : f.pipeline)
       if (!p.outcome) {
         arm_persist_timer(p.deadline);
         break;
       }
     return !due.empty();
   }
-  if (!pending_persist_)
+  if (!f.pending_persist)
     return false;
-  if (pending_persist_deadline_ > now) {
-    arm_persist_timer(pending_persist_deadline_);
+  if (f.pending_persist_deadline > now) {
+    arm_persist_timer(f.pending_persist_deadline);
     return false;
   }
-  auto finish = std::move(pending_persist_);
-  pending_persist_ = nullptr;
+  auto finish = std::move(f.pending_persist);
+  f.pending_persist = nullptr;
   finish(persist_timeout_error(), 0);
   return true;
 }

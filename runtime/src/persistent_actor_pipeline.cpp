@@ -16,6 +16,7 @@ using namespace detail;
 void persistent_actor_base::start_pipelined(event_batch events,
                                             std::function<void()> applied,
                                             done_fn done) {
+  auto& f = flight();
   // The events are applied at once; the reply waits for the store.
   for (auto& e : *events) {
     caf::error err;
@@ -37,40 +38,44 @@ void persistent_actor_base::start_pipelined(event_batch events,
       return;
     }
     version_ = e.version;
-    ++unstored_;
+    ++f.unstored;
   }
   update_state_bytes();
   applied();
   auto id = ++pending_persist_id_;
   auto deadline = persist_deadline();
-  pipeline_.push_back(pipelined_persist{id, events, std::move(done),
-                                        clock::now(), deadline, std::nullopt});
+  f.pipeline.push_back(pipelined_persist{id, events, std::move(done),
+                                         clock::now(), deadline, std::nullopt});
   if (auto res = append_events(*events, id, deadline))
     pipelined_done(id, std::move(*res));
 }
 
 void persistent_actor_base::pipelined_done(uint64_t id, append_outcome res) {
-  auto i = std::find_if(pipeline_.begin(), pipeline_.end(),
+  if (!flight_)
+    return; // a late answer
+  auto& f = *flight_;
+  auto i = std::find_if(f.pipeline.begin(), f.pipeline.end(),
                         [id](const pipelined_persist& p) {
                           return p.id == id;
                         });
-  if (i == pipeline_.end() || i->outcome)
+  if (i == f.pipeline.end() || i->outcome)
     return; // a late answer after the timeout, or the timeout after it
   i->outcome = std::move(res);
   settle_pipeline();
 }
 
 void persistent_actor_base::fail_pipeline(const caf::error& err) {
-  if (!pipeline_failed_) {
-    pipeline_failed_ = true;
-    pipeline_error_ = err;
+  auto& f = flight();
+  if (!f.pipeline_failed) {
+    f.pipeline_failed = true;
+    f.pipeline_error = err;
     log("\"" + persistence_id_ + "\": a pipelined persist failed ("
         + describe(err) + "); recovering from the store once the "
-        + std::to_string(pipeline_.size()) + " persist(s) in flight answered");
+        + std::to_string(f.pipeline.size()) + " persist(s) in flight answered");
   }
   // Every later persist was computed on a state that holds the failed one:
   // its reply must not go out as a success.
-  for (auto& p : pipeline_) {
+  for (auto& p : f.pipeline) {
     if (!p.done)
       continue;
     auto done = std::move(p.done);
@@ -87,12 +92,13 @@ void persistent_actor_base::fail_pipeline(const caf::error& err) {
 }
 
 void persistent_actor_base::settle_pipeline() {
+  auto& f = flight();
   auto& m = *ctx_->metrics;
-  while (!pipeline_.empty() && pipeline_.front().outcome) {
-    auto p = std::move(pipeline_.front());
-    pipeline_.pop_front();
+  while (!f.pipeline.empty() && f.pipeline.front().outcome) {
+    auto p = std::move(f.pipeline.front());
+    f.pipeline.pop_front();
     auto& res = *p.outcome;
-    unstored_ -= static_cast<int64_t>(p.events->size());
+    f.unstored -= static_cast<int64_t>(p.events->size());
     if (!res) {
       m.persist_failures += 1;
       if (is(res.error(), persistence_error::version_conflict))
@@ -110,26 +116,26 @@ void persistent_actor_base::settle_pipeline() {
     position_ = res->position;
     for (auto& e : *p.events)
       if (count_stored(e))
-        snapshot_due_ = true;
+        f.snapshot_due = true;
     p.done(caf::none);
   }
-  if (!pipeline_.empty())
+  if (!f.pipeline.empty())
     return;
   // The state holds only stored events now.
-  unstored_ = 0;
-  if (pipeline_failed_) {
-    pipeline_failed_ = false;
-    snapshot_due_ = false;
-    auto err = std::move(pipeline_error_);
-    pipeline_error_ = caf::error{};
+  f.unstored = 0;
+  if (f.pipeline_failed) {
+    f.pipeline_failed = false;
+    f.snapshot_due = false;
+    auto err = std::move(f.pipeline_error);
+    f.pipeline_error = caf::error{};
     if (outcome_known(err) || is(err, runtime_error::user_code_failed))
       start_recovery();
     else
       on_unknown_outcome(err);
     return;
   }
-  if (snapshot_due_) {
-    snapshot_due_ = false;
+  if (f.snapshot_due) {
+    f.snapshot_due = false;
     take_snapshot();
   }
 }

@@ -83,7 +83,8 @@ void persistent_actor_base::begin_recovery() {
   recovery_start_ = clock::now();
   reset_state();
   version_ = 0;
-  unstored_ = 0;
+  if (flight_)
+    flight_->unstored = 0;
   position_ = 0;
   replayed_ = 0;
   recovered_snapshot_ = 0;

@@ -80,12 +80,12 @@ public:
   /// The version of the last event known to be stored (equals `version()`
   /// except while pipelined persists are in flight).
   int64_t stored_version() const {
-    return version_ - unstored_;
+    return version_ - (flight_ ? flight_->unstored : 0);
   }
 
   /// Pipelined persists in flight (0 in sequential mode).
   size_t persists_in_flight() const {
-    return pipeline_.size();
+    return flight_ ? flight_->pipeline.size() : 0;
   }
 
   /// The phase the actor is in (see `actor_phase`).
@@ -375,14 +375,18 @@ private:
   /// Commands wait: the actor is not running, or its pipeline is full, failed
   /// or holds back a due snapshot.
   bool busy() const {
-    return phase_ != actor_phase::running
-           || pipeline_.size() >= opts_->pipeline_window || pipeline_failed_
-           || (snapshot_due_ && !pipeline_.empty());
+    if (phase_ != actor_phase::running)
+      return true;
+    if (!flight_)
+      return false;
+    auto& f = *flight_;
+    return f.pipeline.size() >= opts_->pipeline_window || f.pipeline_failed
+           || (f.snapshot_due && !f.pipeline.empty());
   }
   /// A store call of this actor is in flight (an exit waits for it).
   bool store_call_in_flight() const {
     return phase_ == actor_phase::recovering
-           || phase_ == actor_phase::persisting || !pipeline_.empty();
+           || phase_ == actor_phase::persisting || !pipeline_empty();
   }
   void drain();
   /// Stops the actor with `err`: answers what waits, answers every request
@@ -392,6 +396,8 @@ private:
   void answer_waiting(const caf::error& err);
   void reply_error(caf::mailbox_element& x, const caf::error& err);
   void process_held_exit();
+  /// `consume` without freeing the persist bookkeeping afterwards.
+  caf::invoke_message_result consume_message(caf::mailbox_element& x);
   caf::actor worker() const;
 
   std::string persistence_id_;
@@ -399,10 +405,14 @@ private:
   // actor then does not carry its own copy; see shared_setup.hpp).
   std::shared_ptr<const store_context> ctx_;
   std::shared_ptr<const persistence_options> opts_;
-  // opts_ is this actor's own copy (made by `snapshots()`), not shared.
-  bool opts_own_ = false;
 
   actor_phase phase_ = actor_phase::awaiting_recovery;
+  // opts_ is this actor's own copy (made by `snapshots()`), not shared.
+  bool opts_own_ = false;
+  // drain() is running (it is not re-entered from the handlers it calls).
+  bool draining_ = false;
+  // A persist timeout message is on its way (see arm_persist_timer).
+  bool persist_timer_armed_ = false;
   int64_t version_ = 0;
   uint64_t position_ = 0;
   int64_t recovery_target_ = 0;
@@ -413,19 +423,11 @@ private:
   timestamp last_snapshot_time_;
   clock::time_point recovery_start_;
   size_t restarts_ = 0;
-  // drain() is running (it is not re-entered from the handlers it calls).
-  bool draining_ = false;
   command_stash stash_;
-  // The persist waiting for an asynchronous store completion, if any.
-  std::function<void(caf::error, uint64_t)> pending_persist_;
   uint64_t pending_persist_id_ = 0;
-  caf::actor_clock::time_point pending_persist_deadline_;
-  // A persist timeout message is on its way (see arm_persist_timer).
-  bool persist_timer_armed_ = false;
-  // The reply of the persist in flight (answered with an error on exit).
-  done_fn persist_reply_;
-  // Pipelined mode: the persists in flight, oldest first (a list, not a
-  // deque: an empty std::deque allocates about 600 bytes).
+  // A persist in flight, pipelined or not, and an exit held for it (an idle
+  // actor keeps none of this: about 140 bytes allocated with the first
+  // persist or held exit, freed after the message that left it unused).
   struct pipelined_persist {
     uint64_t id;
     event_batch events;
@@ -434,20 +436,50 @@ private:
     caf::actor_clock::time_point deadline;
     std::optional<append_outcome> outcome;
   };
-  std::list<pipelined_persist> pipeline_;
-  // Events applied but not stored yet (pipelined mode).
-  int64_t unstored_ = 0;
-  // A pipelined persist failed: recover once the pipeline is empty.
-  bool pipeline_failed_ = false;
-  caf::error pipeline_error_;
-  // The snapshot policy fired while pipelined persists were in flight: take
-  // it when the state holds only stored events.
-  bool snapshot_due_ = false;
+  struct in_flight {
+    // The persist waiting for an asynchronous store completion, if any.
+    std::function<void(caf::error, uint64_t)> pending_persist;
+    caf::actor_clock::time_point pending_persist_deadline;
+    // The reply of the persist in flight (answered with an error on exit).
+    done_fn persist_reply;
+    // Pipelined mode: the persists in flight, oldest first (a list, not a
+    // deque: an empty std::deque allocates about 600 bytes).
+    std::list<pipelined_persist> pipeline;
+    // Events applied but not stored yet (pipelined mode).
+    int64_t unstored = 0;
+    // A pipelined persist failed: recover once the pipeline is empty.
+    bool pipeline_failed = false;
+    // The snapshot policy fired while pipelined persists were in flight:
+    // take it when the state holds only stored events.
+    bool snapshot_due = false;
+    caf::error pipeline_error;
+    // An exit message waiting for the store call in flight.
+    caf::mailbox_element_ptr held_exit;
+
+    /// Nothing in it waits or is owed.
+    bool unused() const;
+  };
+  /// The bookkeeping, allocated on first use.
+  in_flight& flight() {
+    if (!flight_)
+      flight_ = std::make_unique<in_flight>();
+    return *flight_;
+  }
+  /// Frees the bookkeeping once nothing in it is in use (after a message).
+  void release_flight() {
+    if (flight_ && flight_->unused())
+      flight_.reset();
+  }
+  bool pipeline_empty() const {
+    return !flight_ || flight_->pipeline.empty();
+  }
+  bool has_held_exit() const {
+    return flight_ && flight_->held_exit != nullptr;
+  }
+  std::unique_ptr<in_flight> flight_;
   // Response ids of this actor's own store requests (not user requests):
   // a few at most, freed when none is out (an idle actor keeps nothing).
   std::vector<uint64_t> own_requests_;
-  // An exit message waiting for the store call in flight.
-  caf::mailbox_element_ptr held_exit_;
   uint64_t held_exit_id_ = 0;
   caf::error stop_reason_;
   uint64_t dispatches_ = 0;
