@@ -59,7 +59,7 @@ int run_quick(caf::actor_system& sys) {
     "persist --store jetstream --actors 1 --events 1000 --mode pipelined",
     "snapshot-overhead --store memory --actors 10 --events 2000 --repeat 1",
     "mass-recovery --store sqlite --actors 200 --events 100 "
-    "--snapshot-every 30",
+    "--snapshot-every 30 --repeat 2",
     "actors --store memory --actors 2000",
     "actors --dormant --actors 2000 --limit 200 --sample 100",
     "broadcast --nodes 2 --events 2000",

@@ -126,7 +126,8 @@ for r in persist:
 for r in actors:
     if r["actors"] == 100000:
         ratio = r["rss_bytes_per_actor"] / r["raw_rss_bytes_per_actor"]
-        measured = f"{ratio:.1f}x, {fmt(r['rss_bytes_per_actor'], 0)} bytes"
+        measured = (f"{ratio:.2f}x, {fmt(r['rss_bytes_per_actor'], 0)} bytes "
+                    f"against {fmt(r['raw_rss_bytes_per_actor'], 0)}")
         # The heap in use, for the reader: the target is on the resident set.
         if r.get("heap_bytes_per_actor") and r.get("raw_heap_bytes_per_actor"):
             heap = r["heap_bytes_per_actor"] / r["raw_heap_bytes_per_actor"]
@@ -261,19 +262,26 @@ if mass:
         "answer (each answers after its recovery). `raw read` is the store's "
         "own read of the same data without actors (each actor's latest "
         "snapshot and the events after it, decoded), on as many threads as "
-        "the runtime has I/O workers, in the same run.\n")
+        "the runtime has I/O workers, in the same run. With `--repeat R` the "
+        "two alternate R times and the medians are reported (spread: the "
+        "largest minus the smallest run).\n")
     add("nact runs the same on its PostgreSQL engine and on a minimal "
         "in-memory engine (`raw read`: the engine's `latestSnapshot` and "
         "`events` after it, 16 keys at a time).\n")
     add("| framework | store | actors | events each | snapshot every | "
         "recovery ms | actors/s | raw read ms | ratio |")
     add("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    def with_spread(r, key):
+        cell = fmt(r[key], 0)
+        if r.get("repeat", 1) > 1:
+            cell += f" (spread {fmt(r[key + '_spread'], 0)}, {r['repeat']} runs)"
+        return cell
     for r in mass + nact_mass:
         add(f"| {r.get('framework', 'aether')} | {r['store']} | "
             f"{fmt(r['actors'])} | "
             f"{fmt(r['events_per_actor'])} | {fmt(r['snapshot_every'])} | "
-            f"{fmt(r['recovery_ms'], 0)} | {fmt(r['actors_per_s'], 0)} | "
-            f"{fmt(r['raw_read_ms'], 0)} | {r['ratio_to_raw']:.2f} |")
+            f"{with_spread(r, 'recovery_ms')} | {fmt(r['actors_per_s'], 0)} | "
+            f"{with_spread(r, 'raw_read_ms')} | {r['ratio_to_raw']:.2f} |")
     add("")
 
 add("## Persist throughput\n")
@@ -380,8 +388,11 @@ if actors:
         "resident set divided by N (`rss`), and the growth of the heap in use "
         "(`heap`, from glibc's `malloc_info`: without the free memory the allocator "
         "kept from the run's transient messages); the rate counts spawn plus "
-        "recovery. `raw` is N plain CAF actors with a trivial behavior in the "
-        "same process, spawned after the persistent ones.\n")
+        "recovery. `raw` is N plain CAF actors with a trivial behavior, spawned "
+        "and asked once the same way in a fresh process of the same binary "
+        "(`actors --plain-only`, run by the scenario): spawned in the same "
+        "process after the persistent ones, they filled the free memory the "
+        "recoveries had left resident and looked smaller than they are.\n")
     add("| store | actors | events each | spawn + recover /s | rss bytes per "
         "actor | heap bytes per actor | raw spawn /s | raw rss bytes | raw heap "
         "bytes |")
