@@ -90,7 +90,6 @@ void persistent_actor_base::start_persist(const command_context& cmd,
     return start_pipelined(std::move(events), std::move(applied),
                            std::move(done));
   enter(actor_phase::persisting);
-  flight().persist_reply = done;
   auto start = clock::now();
   auto finish = [this, events, applied, done, start](caf::error err,
                                                      uint64_t pos) {
@@ -150,7 +149,10 @@ void persistent_actor_base::start_persist(const command_context& cmd,
   auto deadline = persist_deadline();
   auto res = append_events(*events, id, deadline);
   if (!res) {
+    // Waiting: an exit or stop now answers the reply (a store that
+    // completed inline needs none of this, nor its allocation).
     auto& f = flight();
+    f.persist_reply = done;
     f.pending_persist = finish;
     f.pending_persist_deadline = deadline;
     return;
