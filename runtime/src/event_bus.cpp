@@ -1,6 +1,7 @@
 #include "aether/runtime/event_bus.hpp"
 
 #include "aether/core/error.hpp"
+#include "bus_inbox.hpp"
 #include "call_gate.hpp"
 
 #include <algorithm>
@@ -62,6 +63,8 @@ struct event_bus::subscription {
   std::shared_ptr<std::atomic<uint64_t>> errors
     = std::make_shared<std::atomic<uint64_t>>(0);
   std::shared_ptr<detail::call_gate> gate; // callback subscriptions only
+  // Callback subscriptions: deliveries wait here, not one message each.
+  std::shared_ptr<detail::bus_inbox> inbox;
 
   // Ends deliveries: wakes blocked publishers, waits for a running callback,
   // stops the callback's actor.
@@ -73,6 +76,10 @@ struct event_bus::subscription {
     cv.notify_all();
     if (gate)
       gate->close();
+    // Queued deliveries hold this subscription (their slots): drop them
+    // (outside the lock: each frees its slot under `m`).
+    if (inbox)
+      inbox->close();
     if (owned)
       caf::anon_send_exit(target, caf::exit_reason::user_shutdown);
   }
@@ -217,7 +224,11 @@ void event_bus::deliver(const std::vector<subscription_ptr>& targets,
                                              &sub->in_flight);
     sub->delivered += 1;
     c->delivered += 1;
-    caf::anon_send(sub->target, bus_atom::value, bus_event{p, std::move(slot)});
+    if (!sub->inbox)
+      caf::anon_send(sub->target, bus_atom::value,
+                     bus_event{p, std::move(slot)});
+    else if (sub->inbox->push(bus_event{p, std::move(slot)}))
+      caf::anon_send(sub->target, bus_atom::value);
   }
 }
 
@@ -249,21 +260,26 @@ event_bus::subscribe(const std::string& pattern, callback fn,
   }
   auto errors = std::make_shared<std::atomic<uint64_t>>(0);
   auto gate = std::make_shared<detail::call_gate>();
-  auto worker = sys_.spawn([fn{std::move(fn)}, errors,
-                            gate](caf::event_based_actor*) -> caf::behavior {
+  auto inbox = std::make_shared<detail::bus_inbox>();
+  auto worker = sys_.spawn([fn{std::move(fn)}, errors, gate,
+                            inbox](caf::event_based_actor*) -> caf::behavior {
     return {
-      [fn, errors, gate](bus_atom, const bus_event& e) {
-        try {
-          gate->call([&] {
-            fn(e);
-          }); // never again once unsubscribed
-        } catch (...) {
-          *errors += 1; // never let an exception end the subscription
+      [fn, errors, gate, inbox](bus_atom) {
+        for (auto& queued : inbox->take()) {
+          // Its slot is free once its callback returned.
+          auto e = std::move(queued);
+          try {
+            gate->call([&] {
+              fn(e);
+            }); // never again once unsubscribed
+          } catch (...) {
+            *errors += 1; // never let an exception end the subscription
+          }
         }
       },
     };
   });
-  auto id = add(pattern, worker, true, std::move(opts));
+  auto id = add(pattern, worker, true, std::move(opts), inbox);
   if (!id) {
     caf::anon_send_exit(worker, caf::exit_reason::user_shutdown);
     return id;
@@ -278,7 +294,8 @@ event_bus::subscribe(const std::string& pattern, callback fn,
 
 caf::expected<event_bus::subscription_id>
 event_bus::add(const std::string& pattern, caf::actor subscriber, bool owned,
-               subscription_options opts) {
+               subscription_options opts,
+               std::shared_ptr<detail::bus_inbox> inbox) {
   auto fail = [this](caf::error err) -> caf::expected<subscription_id> {
     std::lock_guard<std::mutex> guard{mtx_};
     counters_for(invalid_key).subscribe_errors += 1;
@@ -303,6 +320,7 @@ event_bus::add(const std::string& pattern, caf::actor subscriber, bool owned,
   sub->types = std::move(opts.filter.event_types);
   sub->target = subscriber;
   sub->owned = owned;
+  sub->inbox = std::move(inbox);
   sub->capacity = opts.buffer;
   sub->overflow = opts.overflow;
   sub->max_block = opts.max_block;

@@ -22,6 +22,10 @@
 
 namespace aether {
 
+namespace detail {
+struct bus_inbox;
+} // namespace detail
+
 /// Tags a bus delivery in a subscriber actor's mailbox:
 /// `(bus_atom, bus_event)`.
 using bus_atom = caf::atom_constant<caf::atom("aether_bus")>;
@@ -207,9 +211,11 @@ private:
   using subscription_ptr = std::shared_ptr<subscription>;
   struct ns_counters;
 
-  caf::expected<subscription_id> add(const std::string& pattern,
-                                     caf::actor subscriber, bool owned,
-                                     subscription_options opts);
+  /// `inbox`: a callback subscription's queue (see bus_inbox.hpp).
+  caf::expected<subscription_id>
+  add(const std::string& pattern, caf::actor subscriber, bool owned,
+      subscription_options opts,
+      std::shared_ptr<detail::bus_inbox> inbox = nullptr);
   void deliver(const std::vector<subscription_ptr>& targets,
                const std::shared_ptr<const bus_event::payload>& p);
   ns_counters& counters_for(const std::string& name);
