@@ -99,6 +99,8 @@ int run_broadcast(caf::actor_system& sys, const broadcast_options& a) {
       x.bus = std::make_shared<event_bus>(sys);
       nats_options o;
       o.servers = {nats_url};
+      // The bridge flushes after each batch (see nats_bridge.hpp).
+      o.send_asap = false;
       auto conn = nats_connection::connect(o);
       if (!conn)
         throw std::runtime_error(describe(conn.error()));

@@ -70,6 +70,7 @@ nats_options nats_options::from_config(const caf::actor_system_config& cfg) {
     caf::get_or(cfg, "aether.nats.max-reconnect", int64_t{o.max_reconnect}));
   o.request_timeout = ms(caf::get_or(cfg, "aether.nats.request-timeout",
                                      caf::timespan{o.request_timeout}));
+  o.send_asap = caf::get_or(cfg, "aether.nats.send-asap", o.send_asap);
   return o;
 }
 
@@ -88,7 +89,8 @@ void add_nats_options(caf::config_option_set& options) {
     .add<caf::timespan>("connect-timeout", "first connect timeout")
     .add<caf::timespan>("reconnect-wait", "wait between reconnects")
     .add<int64_t>("max-reconnect", "reconnect attempts (-1: forever)")
-    .add<caf::timespan>("request-timeout", "JetStream request timeout");
+    .add<caf::timespan>("request-timeout", "JetStream request timeout")
+    .add<bool>("send-asap", "write every publish at once (false: batch)");
 }
 
 nats_connection::nats_connection(nats_options opts) : opts_(std::move(opts)) {
@@ -212,7 +214,7 @@ nats_connection::connect(const nats_options& o) {
   natsOptions_SetReconnectWait(opts, o.reconnect_wait.count());
   natsOptions_SetMaxReconnect(opts, o.max_reconnect);
   natsOptions_SetAllowReconnect(opts, true);
-  natsOptions_SetSendAsap(opts, true);
+  natsOptions_SetSendAsap(opts, o.send_asap);
   natsOptions_SetFailRequestsOnDisconnect(opts, true);
   if (!o.user.empty())
     natsOptions_SetUserInfo(opts, o.user.c_str(), o.password.c_str());

@@ -1,6 +1,7 @@
 // Cross-node tests of the NATS bridge against a real nats-server: each
 // "node" is a bus, a NATS connection and a bridge of its own.
 
+#include "../../runtime/nats_bridge/src/bridge_outbox.hpp"
 #include "aether/core/error.hpp"
 #include "aether/jetstream/jetstream_store.hpp"
 #include "aether/nats_bridge/nats_bridge.hpp"
@@ -14,9 +15,11 @@
 #include "nats_server.hpp"
 #include "tally.hpp"
 
+#include <atomic>
 #include <caf/actor_system.hpp>
 #include <caf/scoped_actor.hpp>
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -32,10 +35,12 @@ nats_server& server() {
   return instance;
 }
 
-std::shared_ptr<nats_connection> connect(const std::string& url) {
+std::shared_ptr<nats_connection> connect(const std::string& url,
+                                         bool send_asap = true) {
   nats_options o;
   o.servers = {url};
   o.reconnect_wait = 100ms;
+  o.send_asap = send_asap;
   auto c = nats_connection::connect(o);
   if (!c)
     FAIL(describe(c.error()));
@@ -54,9 +59,9 @@ struct node {
   std::unique_ptr<nats_bridge> bridge;
 
   node(caf::actor_system& sys, const std::string& url, std::string id,
-       bool forward_event_stored = true) {
+       bool forward_event_stored = true, bool send_asap = true) {
     bus = std::make_shared<event_bus>(sys);
-    conn = connect(url);
+    conn = connect(url, send_asap);
     nats_bridge_options o;
     o.node_id = std::move(id);
     o.forward_event_stored = forward_event_stored;
@@ -203,6 +208,77 @@ TEST_CASE_METHOD(fixture, "two nodes: delivery in order, no self-echo") {
   }));
   CHECK_FALSE(on_a.deliveries().front().remote());
   CHECK(a.bridge->statistics().sent == 200);
+}
+
+TEST_CASE_METHOD(fixture, "a batching connection: an event alone, a burst, "
+                          "and what a bridge had when destroyed arrive") {
+  recorder on_b;
+  node b{sys, server().url(), "node-b"};
+  subscribe(b, "orders", on_b);
+  settle(b);
+  {
+    node a{sys, server().url(), "node-a", true, false}; // send_asap false
+    REQUIRE(a.bus->publish("orders", ev("o-1", 1)) == caf::none);
+    // Alone: it goes out with the flush after its batch of one.
+    REQUIRE(eventually([&] {
+      return on_b.size() == 1;
+    }));
+    // (Within b's subscription buffer, 1,024 by default.)
+    for (int64_t v = 2; v <= 1001; ++v)
+      REQUIRE(a.bus->publish("orders", ev("o-1", v)) == caf::none);
+    // `a` ends here, most of the burst still queued or buffered.
+  }
+  REQUIRE(eventually([&] {
+    return on_b.size() == 1001;
+  }));
+  auto got = on_b.events();
+  for (int64_t v = 1; v <= 1001; ++v)
+    CHECK(got[static_cast<size_t>(v - 1)].version == v);
+}
+
+TEST_CASE("the bridge's outbox: bounded, in order, drained when stopped") {
+  std::mutex m;
+  std::condition_variable cv;
+  bool release = false;
+  std::vector<std::string> published;
+  std::atomic<int> flushes{0};
+  detail::bridge_outbox box{2,
+                            [&](const std::string& subject,
+                                const std::string& payload) {
+                              std::unique_lock<std::mutex> lock{m};
+                              published.push_back(subject + ":" + payload);
+                              cv.notify_all();
+                              cv.wait(lock, [&] {
+                                return release;
+                              });
+                            },
+                            [&] {
+                              ++flushes;
+                            }};
+  auto one = [](int64_t v) {
+    return std::to_string(v);
+  };
+  REQUIRE(box.push("a", one(1)));
+  {
+    // The thread holds message 1 (blocked in its publish): two more may
+    // wait.
+    std::unique_lock<std::mutex> lock{m};
+    cv.wait(lock, [&] {
+      return !published.empty();
+    });
+  }
+  CHECK(box.push("a", one(2)));
+  CHECK(box.push("b", one(3)));
+  CHECK_FALSE(box.push("a", one(4))); // full: refused, never queued
+  {
+    std::lock_guard<std::mutex> guard{m};
+    release = true;
+  }
+  cv.notify_all();
+  box.stop(); // what waits goes out first
+  CHECK(published == std::vector<std::string>{"a:1", "a:2", "b:3"});
+  CHECK(flushes >= 1);
+  CHECK_FALSE(box.push("a", one(5))); // stopped
 }
 
 TEST_CASE_METHOD(fixture, "three nodes: namespaces, wildcards, big events") {

@@ -7,6 +7,7 @@
 #include "aether/persistence/validation.hpp"
 #include "aether/runtime/event_stored.hpp"
 #include "aether/runtime/subject_pattern.hpp"
+#include "bridge_outbox.hpp"
 
 #include <algorithm>
 #include <boost/json.hpp>
@@ -84,6 +85,9 @@ struct nats_bridge::core {
   // destructor, so that removing a pattern never waits).
   std::vector<std::unique_ptr<nats_subscription>> closing;
   bool closed = false;
+  // Writes the events of the bus to NATS (destroyed first: it uses the
+  // fields above).
+  std::unique_ptr<detail::bridge_outbox> outbox;
 };
 
 namespace {
@@ -131,6 +135,20 @@ nats_bridge::start(std::shared_ptr<event_bus> bus,
   result->core_->bus = bus;
   result->core_->conn = std::move(conn);
   result->core_->opts = std::move(opts);
+  auto* c = result->core_.get();
+  result->core_->outbox = std::make_unique<detail::bridge_outbox>(
+    c->opts.max_queued,
+    [c](const std::string& subject, const std::string& payload) {
+      if (!c->conn->publish(subject, payload))
+        c->counters.sent += 1;
+      else
+        c->counters.send_errors += 1;
+    },
+    [c] {
+      // With send_asap the publishes were written already.
+      if (!c->conn->options().send_asap)
+        static_cast<void>(c->conn->flush(std::chrono::seconds{2}));
+    });
   bus->add_listener(result.get());
   return result;
 }
@@ -138,6 +156,8 @@ nats_bridge::start(std::shared_ptr<event_bus> bus,
 nats_bridge::~nats_bridge() {
   if (auto bus = core_->bus.lock())
     bus->remove_listener(this);
+  // What the bus handed over before goes out.
+  core_->outbox->stop();
   std::vector<std::unique_ptr<nats_subscription>> subs;
   {
     std::lock_guard<std::mutex> guard{core_->mtx};
@@ -249,12 +269,11 @@ void nats_bridge::published(const std::string& ns,
     core_->counters.kept_local += 1;
     return;
   }
-  auto payload = encode_envelope(o.node_id, ns, *ev);
-  auto subject = o.subject_prefix + "." + ns;
-  if (!core_->conn->publish(subject, payload))
-    core_->counters.sent += 1;
-  else
-    core_->counters.send_errors += 1;
+  // Encoded here, on the publisher's thread (actors encode in parallel);
+  // the outbox thread only writes.
+  if (!core_->outbox->push(o.subject_prefix + "." + ns,
+                           encode_envelope(o.node_id, ns, *ev)))
+    core_->counters.queue_dropped += 1;
 }
 
 caf::expected<event_bus::subscription_id>
@@ -318,6 +337,9 @@ std::string nats_bridge::to_prometheus() const {
   counter("kept_local_total",
           "EventStored notifications not sent (forward_event_stored off).",
           c.kept_local);
+  counter("queue_dropped_total",
+          "Events not sent: max_queued were waiting for the publisher.",
+          c.queue_dropped);
   counter("nats_dropped_total", "Messages nats.c dropped (slow consumer).",
           nats_dropped());
   counter("reconnects_total", "NATS reconnects.", reconnects());

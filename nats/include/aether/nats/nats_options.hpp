@@ -33,11 +33,16 @@ struct nats_options {
   int max_reconnect = -1;
   /// How long a JetStream request (publish, read) may take before it fails.
   std::chrono::milliseconds request_timeout{5000};
+  /// true: nats.c writes every publish to the socket at once (lowest
+  /// latency). false: publishes gather in nats.c's buffer and go out when it
+  /// fills, on `nats_connection::flush`, or after about 1 ms (fewer writes;
+  /// for a connection that carries bursts and flushes, as the NATS bridge's).
+  bool send_asap = true;
 
   /// Reads `aether.nats.*` from CAF's config: `servers` (list), `name`,
   /// `user`, `password`, `token`, `credentials`, `tls`, `tls-ca`, `tls-cert`,
   /// `tls-key`, `connect-timeout`, `reconnect-wait`, `max-reconnect`,
-  /// `request-timeout`. Declare them with `add_nats_options`.
+  /// `request-timeout`, `send-asap`. Declare them with `add_nats_options`.
   static nats_options from_config(const caf::actor_system_config& cfg);
 };
 

@@ -29,6 +29,9 @@ struct nats_bridge_options {
   /// the same actor id and version; `subscribe_to_event_stored` on the other
   /// nodes then raises the version cache from those events.
   bool forward_event_stored = true;
+  /// Events waiting for the bridge's publisher thread; beyond, an event is
+  /// not sent and counted (`stats::queue_dropped`).
+  size_t max_queued = 65536;
 };
 
 /// Carries bus traffic between nodes over core NATS.
@@ -42,6 +45,14 @@ struct nats_bridge_options {
 /// last. Received envelopes from other nodes go to the local subscribers of
 /// that pattern; this node's own messages, malformed envelopes and envelopes
 /// whose namespace is not their subject's are dropped and counted.
+///
+/// Sending never blocks the publisher: the envelope is encoded on the
+/// publishing thread and queued; a thread of the bridge writes the queue to
+/// NATS in batches and flushes after each batch.
+/// Give the bridge a connection with `nats_options::send_asap` false: one
+/// socket write then carries a whole batch under load, and an event alone
+/// still goes out at once (with `send_asap` true, every event is a write of
+/// its own and no flush is needed).
 ///
 /// Core NATS is at most once: what is published while a node is cut off is
 /// lost for it (nats.c resubscribes after a reconnect). `event_follower`
@@ -59,6 +70,8 @@ public:
     std::atomic<uint64_t> subscribe_errors{0};
     /// `EventStored` notifications not sent (`forward_event_stored` false).
     std::atomic<uint64_t> kept_local{0};
+    /// Events not sent because `max_queued` waited already.
+    std::atomic<uint64_t> queue_dropped{0};
   };
 
   /// Attaches a bridge to `bus` over `conn`.
