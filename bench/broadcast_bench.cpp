@@ -69,6 +69,9 @@ struct broadcast_options {
   int64_t nodes = 2;
   int64_t events = 10000;
   int64_t actors = 10;
+  // The nodes' connections write every publish at once (default: the
+  // bridge's batches, flushed after each).
+  bool send_asap = false;
 };
 
 int run_broadcast(caf::actor_system& sys, const broadcast_options& a) {
@@ -100,7 +103,7 @@ int run_broadcast(caf::actor_system& sys, const broadcast_options& a) {
       nats_options o;
       o.servers = {nats_url};
       // The bridge flushes after each batch (see nats_bridge.hpp).
-      o.send_asap = false;
+      o.send_asap = a.send_asap;
       auto conn = nats_connection::connect(o);
       if (!conn)
         throw std::runtime_error(describe(conn.error()));
@@ -271,6 +274,7 @@ int run_broadcast(caf::actor_system& sys, const broadcast_options& a) {
   r["actors"] = actors;
   r["events"] = n;
   r["envelope_bytes"] = sample.size();
+  r["send_asap"] = a.send_asap;
   r["raw_delivered_per_s"] = raw_rate;
   r["raw_latency_p50_ms"] = raw_p50;
   r["raw_latency_p99_ms"] = raw_p99;
@@ -297,6 +301,9 @@ void add_broadcast(CLI::App& app, runner& chosen) {
              CLI::Range(int64_t{2}, int64_t{16}));
   add_number(*sub, "--events", o->events, "events");
   add_number(*sub, "--actors", o->actors, "actors on node 0 (loaded run)");
+  sub->add_flag("--send-asap", o->send_asap,
+                "connections that write every publish at once (default: "
+                "the bridge writes batches and flushes)");
 }
 
 } // namespace aether::bench

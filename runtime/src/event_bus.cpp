@@ -169,7 +169,14 @@ caf::error event_bus::publish(const std::string& ns,
   p->ev = ev;
   deliver(targets, p);
   if (!listeners.empty()) {
+    // The list again, under listener_mtx_: a listener removed while this
+    // publish delivered (which may block) is not called after its
+    // remove_listener returned.
     std::lock_guard<std::mutex> guard{listener_mtx_};
+    {
+      std::lock_guard<std::mutex> state{mtx_};
+      listeners = listeners_;
+    }
     for (auto* l : listeners)
       l->published(ns, ev);
   }
@@ -279,23 +286,22 @@ event_bus::subscribe(const std::string& pattern, callback fn,
       },
     };
   });
-  auto id = add(pattern, worker, true, std::move(opts), inbox);
-  if (!id) {
+  // Set before the subscription is visible: an unsubscribe racing this
+  // subscribe closes the gate and the queue.
+  auto id = add(pattern, worker, true, std::move(opts), [&](subscription& s) {
+    s.errors = errors;
+    s.gate = gate;
+    s.inbox = inbox;
+  });
+  if (!id)
     caf::anon_send_exit(worker, caf::exit_reason::user_shutdown);
-    return id;
-  }
-  std::lock_guard<std::mutex> guard{mtx_};
-  if (auto i = subs_.find(*id); i != subs_.end()) {
-    i->second->errors = errors;
-    i->second->gate = gate;
-  }
   return id;
 }
 
 caf::expected<event_bus::subscription_id>
 event_bus::add(const std::string& pattern, caf::actor subscriber, bool owned,
                subscription_options opts,
-               std::shared_ptr<detail::bus_inbox> inbox) {
+               const std::function<void(subscription&)>& prepare) {
   auto fail = [this](caf::error err) -> caf::expected<subscription_id> {
     std::lock_guard<std::mutex> guard{mtx_};
     counters_for(invalid_key).subscribe_errors += 1;
@@ -320,7 +326,8 @@ event_bus::add(const std::string& pattern, caf::actor subscriber, bool owned,
   sub->types = std::move(opts.filter.event_types);
   sub->target = subscriber;
   sub->owned = owned;
-  sub->inbox = std::move(inbox);
+  if (prepare)
+    prepare(*sub);
   sub->capacity = opts.buffer;
   sub->overflow = opts.overflow;
   sub->max_block = opts.max_block;

@@ -52,10 +52,21 @@ void bridge_outbox::run() {
         return; // stopping, and everything went out
       batch.swap(items_);
     }
-    for (auto& x : batch)
-      publish_(x.subject, x.payload);
+    // Nothing may end this thread (an exception here would end the
+    // process): the callbacks count their own failures.
+    for (auto& x : batch) {
+      try {
+        publish_(x.subject, x.payload);
+      } catch (...) {
+        failed_ += 1;
+      }
+    }
     batch.clear();
-    flush_();
+    try {
+      flush_();
+    } catch (...) {
+      failed_ += 1;
+    }
   }
 }
 

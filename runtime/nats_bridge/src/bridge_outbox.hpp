@@ -1,7 +1,9 @@
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -23,7 +25,8 @@ public:
   /// Writes what the publishes buffered.
   using flush_fn = std::function<void()>;
 
-  /// At most `max_queued` messages wait; `push` refuses more.
+  /// At most `max_queued` messages wait (besides the batch being written);
+  /// `push` refuses more.
   bridge_outbox(size_t max_queued, publish_fn publish, flush_fn flush);
 
   /// Publishes what waits, then ends the thread.
@@ -38,6 +41,11 @@ public:
 
   /// Publishes what waits and ends the thread; later pushes are refused.
   void stop();
+
+  /// Calls of `publish` or `flush` that threw.
+  uint64_t failed() const {
+    return failed_;
+  }
 
 private:
   struct item {
@@ -54,6 +62,7 @@ private:
   std::condition_variable cv_;
   std::vector<item> items_;
   bool stopping_ = false;
+  std::atomic<uint64_t> failed_{0};
   std::thread thread_;
 };
 

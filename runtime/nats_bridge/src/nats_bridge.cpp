@@ -125,6 +125,9 @@ nats_bridge::start(std::shared_ptr<event_bus> bus,
   if (!bus || !conn)
     return make_persistence_error(persistence_error::invalid_argument,
                                   "bridge: needs a bus and a NATS connection");
+  if (opts.max_queued == 0)
+    return make_persistence_error(persistence_error::invalid_argument,
+                                  "max_queued: must be at least 1");
   if (opts.node_id.empty())
     opts.node_id = make_uuid();
   if (auto err = validate_namespace(opts.subject_prefix))
@@ -139,15 +142,23 @@ nats_bridge::start(std::shared_ptr<event_bus> bus,
   result->core_->outbox = std::make_unique<detail::bridge_outbox>(
     c->opts.max_queued,
     [c](const std::string& subject, const std::string& payload) {
-      if (!c->conn->publish(subject, payload))
+      bool ok = false;
+      try {
+        ok = !c->conn->publish(subject, payload);
+      } catch (...) {
+        // counted below
+      }
+      if (ok)
         c->counters.sent += 1;
       else
         c->counters.send_errors += 1;
     },
     [c] {
-      // With send_asap the publishes were written already.
-      if (!c->conn->options().send_asap)
-        static_cast<void>(c->conn->flush(std::chrono::seconds{2}));
+      // With send_asap the publishes were written already. Disconnected,
+      // nats.c keeps them for the reconnect and a flush would only wait
+      // for its timeout.
+      if (!c->conn->options().send_asap && c->conn->connected())
+        static_cast<void>(c->conn->flush(std::chrono::seconds{1}));
     });
   bus->add_listener(result.get());
   return result;
@@ -157,7 +168,8 @@ nats_bridge::~nats_bridge() {
   if (auto bus = core_->bus.lock())
     bus->remove_listener(this);
   // What the bus handed over before goes out.
-  core_->outbox->stop();
+  if (core_->outbox)
+    core_->outbox->stop();
   std::vector<std::unique_ptr<nats_subscription>> subs;
   {
     std::lock_guard<std::mutex> guard{core_->mtx};
@@ -269,8 +281,8 @@ void nats_bridge::published(const std::string& ns,
     core_->counters.kept_local += 1;
     return;
   }
-  // Encoded here, on the publisher's thread (actors encode in parallel);
-  // the outbox thread only writes.
+  // Encoded here, on the publisher's thread; the outbox thread only
+  // writes.
   if (!core_->outbox->push(o.subject_prefix + "." + ns,
                            encode_envelope(o.node_id, ns, *ev)))
     core_->counters.queue_dropped += 1;

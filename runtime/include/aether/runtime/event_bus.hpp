@@ -22,10 +22,6 @@
 
 namespace aether {
 
-namespace detail {
-struct bus_inbox;
-} // namespace detail
-
 /// Tags a bus delivery in a subscriber actor's mailbox:
 /// `(bus_atom, bus_event)`.
 using bus_atom = caf::atom_constant<caf::atom("aether_bus")>;
@@ -211,11 +207,12 @@ private:
   using subscription_ptr = std::shared_ptr<subscription>;
   struct ns_counters;
 
-  /// `inbox`: a callback subscription's queue (see bus_inbox.hpp).
+  /// `prepare` completes the subscription before it becomes visible (a
+  /// callback subscription's gate, queue and error count).
   caf::expected<subscription_id>
   add(const std::string& pattern, caf::actor subscriber, bool owned,
       subscription_options opts,
-      std::shared_ptr<detail::bus_inbox> inbox = nullptr);
+      const std::function<void(subscription&)>& prepare = nullptr);
   void deliver(const std::vector<subscription_ptr>& targets,
                const std::shared_ptr<const bus_event::payload>& p);
   ns_counters& counters_for(const std::string& name);

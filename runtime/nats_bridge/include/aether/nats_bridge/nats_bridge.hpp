@@ -29,8 +29,9 @@ struct nats_bridge_options {
   /// the same actor id and version; `subscribe_to_event_stored` on the other
   /// nodes then raises the version cache from those events.
   bool forward_event_stored = true;
-  /// Events waiting for the bridge's publisher thread; beyond, an event is
-  /// not sent and counted (`stats::queue_dropped`).
+  /// Events waiting for the bridge's publisher thread (besides the batch it
+  /// writes; at least 1); beyond, an event is not sent and counted
+  /// (`stats::queue_dropped`).
   size_t max_queued = 65536;
 };
 
