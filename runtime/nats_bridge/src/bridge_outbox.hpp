@@ -1,9 +1,7 @@
 #pragma once
 
-#include <atomic>
 #include <condition_variable>
 #include <cstddef>
-#include <cstdint>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -19,7 +17,8 @@ namespace aether::detail {
 /// write carries the whole batch and an event alone still goes out at once.
 class bridge_outbox {
 public:
-  /// Publishes one message (subject, payload).
+  /// Publishes one message (subject, payload) and counts its failures; a
+  /// callback that throws anyway does not end the thread.
   using publish_fn
     = std::function<void(const std::string&, const std::string&)>;
   /// Writes what the publishes buffered.
@@ -42,11 +41,6 @@ public:
   /// Publishes what waits and ends the thread; later pushes are refused.
   void stop();
 
-  /// Calls of `publish` or `flush` that threw.
-  uint64_t failed() const {
-    return failed_;
-  }
-
 private:
   struct item {
     std::string subject;
@@ -62,7 +56,6 @@ private:
   std::condition_variable cv_;
   std::vector<item> items_;
   bool stopping_ = false;
-  std::atomic<uint64_t> failed_{0};
   std::thread thread_;
 };
 
