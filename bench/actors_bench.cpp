@@ -69,8 +69,15 @@ boost::json::object plain_actors_in_child(int64_t n) {
     out.append(buf, got);
   if (pclose(pipe.release()) != 0)
     throw std::runtime_error("actors: " + cmd + " failed");
-  auto line = out.substr(out.rfind('{'));
-  return boost::json::parse(line).as_object();
+  // Its result is its last line (one JSON object).
+  while (!out.empty() && out.back() == '\n')
+    out.pop_back();
+  auto line = out.substr(out.find_last_of('\n') + 1);
+  boost::system::error_code ec;
+  auto v = boost::json::parse(line, ec);
+  if (ec || !v.is_object())
+    throw std::runtime_error("actors: " + cmd + " printed no result: " + line);
+  return v.as_object();
 }
 
 int run_actors(caf::actor_system& sys, const actors_options& a) {
